@@ -1,0 +1,93 @@
+"""The committed reference data in `data/reference/`, read into typed frames and records."""
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.paths import REFERENCE_DIR
+
+GRADE_BANDS: dict[str, tuple[int, int]] = {
+    "1-3": (1, 3),
+    "4-6": (4, 6),
+    "7-9": (7, 9),
+    "10-12": (10, 12),
+}
+
+
+def grade_band(grade: int) -> str:
+    return next(band for band, (low, high) in GRADE_BANDS.items() if low <= grade <= high)
+
+
+@dataclass(frozen=True)
+class School:
+    school_id: str
+    name: str
+    type: str
+    grade_min: int
+    grade_max: int
+    pupils_by_band: dict[str, int]
+    valid_from: date
+    valid_to: date | None
+    successor_id: str | None
+
+    def serves(self, grade: int) -> bool:
+        return self.grade_min <= grade <= self.grade_max
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+def read_csv(name: str, directory: Path = REFERENCE_DIR) -> pl.DataFrame:
+    return pl.read_csv(directory / name, try_parse_dates=True)
+
+
+@cache
+def schools() -> tuple[School, ...]:
+    frame = read_csv("schools.csv")
+    return tuple(
+        School(
+            school_id=row["school_id"],
+            name=row["name"],
+            type=row["type"],
+            grade_min=row["grade_min"],
+            grade_max=row["grade_max"],
+            pupils_by_band={band: row[f"pupils_{band.replace('-', '_')}"] for band in GRADE_BANDS},
+            valid_from=row["valid_from"],
+            valid_to=row["valid_to"],
+            successor_id=row["successor_id"],
+        )
+        for row in frame.iter_rows(named=True)
+    )
+
+
+def school(school_id: str) -> School:
+    return next(s for s in schools() if s.school_id == school_id)
+
+
+@cache
+def lesson_load() -> dict[int, int]:
+    """Weekly lessons per grade: the attendance denominator when a school sends no timetable."""
+    return dict(read_csv("lesson_load.csv").iter_rows())
+
+
+@cache
+def subjects() -> pl.DataFrame:
+    return read_csv("subjects.csv")
+
+
+def subjects_for_grade(grade: int) -> list[str]:
+    frame = subjects().filter((pl.col("grade_min") <= grade) & (pl.col("grade_max") >= grade))
+    return frame["subject"].to_list()
+
+
+@cache
+def activities() -> pl.DataFrame:
+    return read_csv("activities.csv")
+
+
+@cache
+def social_statuses() -> list[str]:
+    return read_csv("social_status.csv")["status"].to_list()

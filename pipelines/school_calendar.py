@@ -1,0 +1,149 @@
+"""The school calendar: semesters, breaks, holidays and the days with lessons, per grade.
+
+Read from `data/reference/calendar.toml`. Years marked projected follow the published
+2025/26 pattern until the real dates replace them.
+"""
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+
+from pipelines.paths import REFERENCE_DIR
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def days(self) -> Iterator[date]:
+        for offset in range((self.end - self.start).days + 1):
+            yield self.start + timedelta(days=offset)
+
+
+@dataclass(frozen=True)
+class Semester:
+    school_year: str
+    number: int
+    start: date
+    end: date
+    end_by_grade: dict[int, date]
+    projected: bool
+
+    @property
+    def semester_id(self) -> str:
+        return f"{self.school_year}-S{self.number}"
+
+    def end_for(self, grade: int) -> date:
+        return self.end_by_grade.get(grade, self.end)
+
+    @property
+    def last_day(self) -> date:
+        """The latest day of the semester for any grade."""
+        return max([self.end, *self.end_by_grade.values()])
+
+    def span(self, grade: int | None = None) -> DateRange:
+        return DateRange(self.start, self.last_day if grade is None else self.end_for(grade))
+
+
+@dataclass(frozen=True)
+class SchoolYear:
+    year_id: str
+    projected: bool
+    semesters: tuple[Semester, Semester]
+    breaks: tuple[DateRange, ...]
+    grade_1_extra_break: DateRange | None
+    holidays: frozenset[date]
+
+    @property
+    def span(self) -> DateRange:
+        return DateRange(self.semesters[0].start, self.semesters[1].last_day)
+
+
+class SchoolCalendar:
+    def __init__(self, years: tuple[SchoolYear, ...], version: str):
+        self.years = years
+        self.version = version
+
+    @property
+    def semesters(self) -> list[Semester]:
+        return [s for year in self.years for s in year.semesters]
+
+    def semester(self, semester_id: str) -> Semester:
+        return next(s for s in self.semesters if s.semester_id == semester_id)
+
+    def year_of(self, day: date) -> SchoolYear | None:
+        """The school year whose span (first to last lesson day of any grade) holds the day."""
+        return next((y for y in self.years if day in y.span), None)
+
+    def semester_of(self, day: date, grade: int | None = None) -> Semester | None:
+        """The semester whose span holds the day (for the grade, when one is given)."""
+        return next((s for s in self.semesters if day in s.span(grade)), None)
+
+    def is_school_day(self, day: date, grade: int) -> bool:
+        """Whether pupils of the grade have lessons on the day."""
+        semester = self.semester_of(day, grade)
+        if semester is None or day.weekday() >= 5:
+            return False
+        year = next(y for y in self.years if semester in y.semesters)
+        if day in year.holidays or any(day in b for b in year.breaks):
+            return False
+        extra = year.grade_1_extra_break
+        return not (grade == 1 and extra is not None and day in extra)
+
+    def school_days(self, start: date, end: date, grade: int) -> list[date]:
+        return [d for d in DateRange(start, end).days() if self.is_school_day(d, grade)]
+
+    def add_school_days(self, day: date, count: int, grade: int) -> date:
+        """The date `count` school days after `day` (calendar days when the calendar ends)."""
+        current = day
+        for _ in range(count):
+            current += timedelta(days=1)
+            while self.year_of(current) is not None and not self.is_school_day(current, grade):
+                current += timedelta(days=1)
+        return current
+
+
+def _range(table: dict) -> DateRange:
+    return DateRange(table["start"], table["end"])
+
+
+def _school_year(table: dict) -> SchoolYear:
+    semesters = tuple(
+        Semester(
+            school_year=table["id"],
+            number=number,
+            start=table[f"semester_{number}"]["start"],
+            end=table[f"semester_{number}"]["end"],
+            end_by_grade={
+                int(g): d for g, d in table[f"semester_{number}"].get("end_by_grade", {}).items()
+            },
+            projected=table["projected"],
+        )
+        for number in (1, 2)
+    )
+    extra = table.get("grade_1_extra_break")
+    return SchoolYear(
+        year_id=table["id"],
+        projected=table["projected"],
+        semesters=(semesters[0], semesters[1]),
+        breaks=tuple(_range(b) for b in table["breaks"]),
+        grade_1_extra_break=_range(extra) if extra else None,
+        holidays=frozenset(table["holidays"]),
+    )
+
+
+def read_calendar(path: Path) -> SchoolCalendar:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return SchoolCalendar(tuple(_school_year(y) for y in data["school_year"]), data["version"])
+
+
+@cache
+def school_calendar() -> SchoolCalendar:
+    return read_calendar(REFERENCE_DIR / "calendar.toml")
