@@ -1,0 +1,38 @@
+# Everyday commands. Each target first makes sure uv and the project environment exist.
+
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --frozen
+
+.PHONY: demo test dev lint venv dagster-home
+
+# demo: generate the demo deliveries into data/landing/ and materialise every asset
+demo: dagster-home
+	$(RUN) pmp generate --replace
+	$(RUN) dg launch --assets '*'
+
+# test: run the test suite
+test: dagster-home
+	$(RUN) pytest -q
+
+# dev: start the Dagster UI on http://127.0.0.1:3000
+dev: dagster-home
+	$(RUN) dg dev --host 127.0.0.1 --port 3000
+
+# lint: check code style without changing anything
+lint: venv
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+# Install uv if missing and create .venv from uv.lock with the system Python.
+venv:
+	command -v uv >/dev/null || python3 -m pip install uv
+	$(UV) sync --frozen --python-preference only-system
+
+# The Dagster instance: dagster.yaml copied into DAGSTER_HOME, and the single-writer pool.
+dagster-home: $(DAGSTER_HOME)/dagster.yaml
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml | venv
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+	$(RUN) dagster instance concurrency set duckdb 1

@@ -1,0 +1,1 @@
+"""Dagster definitions, loaded by `pipelines.definitions`: thin wiring around the domain logic."""

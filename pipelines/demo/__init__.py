@@ -1,0 +1,1 @@
+"""Synthetic, deterministic demo deliveries for Ogre's schools and municipality."""

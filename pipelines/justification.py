@@ -1,0 +1,55 @@
+"""Whether an absence was justified: marks, and for `n` the notes register (dialect E).
+
+A note justifies the `n` lessons on the school days from `No` to `Līdz` if it was handed in
+no later than a configurable number of school days after `Līdz` (3 by the contract).
+"""
+
+from datetime import date
+
+import polars as pl
+
+from pipelines.school_calendar import SchoolCalendar
+
+DEADLINE_SCHOOL_DAYS = 3
+MARK_REASON = {"ns": "illness", "nc": "other_justified", "nk": "late"}
+
+
+def note_deadlines(notes: pl.DataFrame, calendar: SchoolCalendar, school_days: int) -> pl.DataFrame:
+    """Notes (`pupil`, `from`, `to`, `submitted`) with the last day they count on time."""
+    deadlines: dict[date, date] = {
+        day: calendar.add_school_days(day, school_days, grade=5) for day in notes["to"].unique()
+    }
+    return notes.with_columns(deadline=pl.col("to").replace_strict(deadlines, return_dtype=pl.Date))
+
+
+def resolve(
+    absences: pl.DataFrame,
+    notes: pl.DataFrame,
+    calendar: SchoolCalendar,
+    school_days: int = DEADLINE_SCHOOL_DAYS,
+) -> pl.DataFrame:
+    """Absences (`pupil`, `date`, `mark`) with `reason`: illness, other_justified, late,
+    justified_by_note, unjustified or unjustified_late_note."""
+    timed = note_deadlines(notes, calendar, school_days)
+    marked_n = absences.with_row_index("_absence").filter(pl.col("mark") == "n")
+    covering = (
+        marked_n.select("_absence", "pupil", "date")
+        .join(timed, on="pupil")
+        .filter(pl.col("date").is_between(pl.col("from"), pl.col("to")))
+        .group_by("_absence")
+        .agg(on_time=(pl.col("submitted") <= pl.col("deadline")).any())
+    )
+    return (
+        absences.with_row_index("_absence")
+        .join(covering, on="_absence", how="left")
+        .with_columns(
+            reason=pl.when(pl.col("mark") != "n")
+            .then(pl.col("mark").replace_strict(MARK_REASON, default=None))
+            .when(pl.col("on_time"))
+            .then(pl.lit("justified_by_note"))
+            .when(pl.col("on_time").not_())
+            .then(pl.lit("unjustified_late_note"))
+            .otherwise(pl.lit("unjustified"))
+        )
+        .drop("_absence", "on_time")
+    )

@@ -1,0 +1,264 @@
+"""Reading delivered files into raw string tables, or rejecting them with a reason.
+
+A file's kind comes from its header (CSV) or sheet names (XLSX), never from its name. Text is
+UTF-8 (with or without BOM) or Windows-1257, decided by strict decoding. Values stay strings
+here: parsing and validation come after.
+"""
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+
+from pipelines import contract
+
+TITLE_PERIOD = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})\.?\s*[-–]\s*(\d{2})\.(\d{2})\.(\d{4})")
+NAME_PERIOD = re.compile(r"_(\d{8})-(\d{8})")
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+class MissingColumns(Exception):
+    """A header that looks like a known kind but lacks some of its required columns."""
+
+
+class RejectedFile(Exception):
+    """The whole file is refused; `reason` is a stable code, the message says why in words."""
+
+    def __init__(self, path: Path, reason: str, message: str):
+        super().__init__(f"{path.name}: {message}")
+        self.reason = reason
+
+
+@dataclass
+class RawTable:
+    """One kind's rows from a file, every value a string, with the sheet row of each."""
+
+    kind: str
+    dialect: str
+    encoding: str
+    title: str | None
+    header_row: int
+    rows: pl.DataFrame
+    extra_columns: list[str] = field(default_factory=list)
+    sheet: str | None = None
+
+    @property
+    def title_period(self) -> tuple[date, date] | None:
+        return period_in_title(self.title) if self.title else None
+
+
+def period_in_title(text: str) -> tuple[date, date] | None:
+    match = TITLE_PERIOD.search(text)
+    if not match:
+        return None
+    d1, m1, y1, d2, m2, y2 = (int(g) for g in match.groups())
+    return date(y1, m1, d1), date(y2, m2, d2)
+
+
+def period_in_name(name: str) -> tuple[date, date] | None:
+    match = NAME_PERIOD.search(name)
+    if not match:
+        return None
+    first, last = match.groups()
+    return (
+        date(int(first[:4]), int(first[4:6]), int(first[6:])),
+        date(int(last[:4]), int(last[4:6]), int(last[6:])),
+    )
+
+
+def _normal(cell: str) -> str:
+    return " ".join(cell.split()).casefold()
+
+
+def _match_kind(
+    header: list[str], kinds: dict[str, list[str]]
+) -> tuple[str, dict[str, str]] | None:
+    """The kind whose required columns the header holds, and a map of header cell to column."""
+    normal = {_normal(cell): cell for cell in header}
+    best = None
+    for kind, required in kinds.items():
+        found = {normal[_normal(c)]: c for c in required if _normal(c) in normal}
+        if len(found) == len(required):
+            return kind, found
+        share = len(found) / len(required)
+        if share >= 0.5 and (best is None or share > best[0]):
+            best = (share, kind, [c for c in required if _normal(c) not in normal])
+    if best:
+        raise MissingColumns(f"{best[1]}: required column missing: {', '.join(best[2])}")
+    return None
+
+
+def decode(path: Path, data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as error:
+            raise RejectedFile(
+                path, "undecodable", f"not valid UTF-8 after a BOM ({error})"
+            ) from None
+    for encoding in ("utf-8", "cp1257"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise RejectedFile(path, "undecodable", "neither UTF-8 nor Windows-1257")
+
+
+def read_csv(path: Path, data: bytes) -> RawTable:
+    text, encoding = decode(path, data)
+    lines = text.splitlines()
+    ends_with_newline = text.endswith(("\n", "\r"))
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise RejectedFile(path, "empty_file", "the file is empty")
+    kinds = {**contract.E_KINDS, **contract.MUNICIPALITY_KINDS}
+    for header_index in (0, 1):
+        if header_index >= len(lines):
+            break
+        header = [cell.strip() for cell in lines[header_index].split(";")]
+        try:
+            matched = _match_kind(header, kinds)
+        except MissingColumns as error:
+            raise RejectedFile(path, "required_column_missing", str(error)) from None
+        if matched:
+            break
+    else:
+        matched = None
+    if matched is None:
+        raise RejectedFile(path, "unknown_header", "the header matches no known kind of file")
+    kind, mapping = matched
+    body = lines[header_index + 1 :]
+    if not body:
+        raise RejectedFile(path, "header_only", "the file has a header and no rows")
+    width = len(header)
+    last_fields = body[-1].count(";") + 1
+    if last_fields < width and not ends_with_newline:
+        raise RejectedFile(
+            path,
+            "truncated_file",
+            f"row {header_index + 1 + len(body) + 1}: {last_fields} fields of {width} and no final "
+            "newline: the file was cut off",
+        )
+    frame = pl.read_csv(
+        io.StringIO("\n".join(body)),
+        separator=";",
+        has_header=False,
+        new_columns=header,
+        schema_overrides=dict.fromkeys(header, pl.String),
+        infer_schema=False,
+        truncate_ragged_lines=True,
+    )
+    first_row = header_index + 2
+    frame = frame.rename(mapping).with_row_index("row", offset=first_row)
+    extra = [c for c in header if c not in mapping]
+    frame = frame.select("row", *mapping.values())
+    title = lines[0] if header_index == 1 else None
+    return RawTable(kind, "E", encoding, title, header_index + 1, frame, extra)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() or None
+
+
+def _date_cell(value: object) -> str | None:
+    """Spreadsheet serial dates (numbers in date columns) as DD.MM.YYYY text."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 100000:
+        return (EXCEL_EPOCH + timedelta(days=int(value))).strftime("%d.%m.%Y")
+    return _cell_text(value)
+
+
+def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise RejectedFile(
+            path, "not_csv_or_xlsx", f"not a readable XLSX workbook ({error})"
+        ) from None
+    tables = []
+    for sheet_name in workbook.sheetnames:
+        known = {_normal(s): s for s in contract.M_SHEETS}
+        if _normal(sheet_name) not in known:
+            continue
+        sheet = known[_normal(sheet_name)]
+        rows = [list(r) for r in workbook[sheet_name].iter_rows(values_only=True)]
+        while rows and all(v is None for v in rows[-1]):
+            rows.pop()
+        if not rows:
+            raise RejectedFile(path, "empty_file", f"sheet {sheet_name} is empty")
+        title = None
+        header_index = 0
+        if sum(v is not None for v in rows[0]) == 1 and len(rows) > 1:
+            title, header_index = str(rows[0][0]), 1
+        header = [_cell_text(v) or "" for v in rows[header_index]]
+        try:
+            matched = _match_kind(header, {sheet: contract.M_SHEETS[sheet]})
+        except MissingColumns as error:
+            raise RejectedFile(
+                path, "required_column_missing", f"sheet {sheet_name}: {error}"
+            ) from None
+        if matched is None:
+            raise RejectedFile(
+                path, "unknown_header", f"sheet {sheet_name}: header matches no kind"
+            )
+        _, mapping = matched
+        body = rows[header_index + 1 :]
+        if not body:
+            raise RejectedFile(path, "header_only", f"sheet {sheet_name} has a header and no rows")
+        columns = {}
+        for position, cell in enumerate(header):
+            if cell in mapping:
+                convert = (
+                    _date_cell
+                    if "dat" in _normal(mapping[cell])
+                    or mapping[cell]
+                    in (
+                        "Uzņemts",
+                        "Atskaitīts",
+                    )
+                    else _cell_text
+                )
+                columns[mapping[cell]] = [
+                    convert(r[position] if position < len(r) else None) for r in body
+                ]
+        frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
+        frame = frame.with_row_index("row", offset=header_index + 2)
+        extra = [c for c in header if c and c not in mapping]
+        tables.append(
+            RawTable(
+                contract.SHEET_KIND[sheet],
+                "M",
+                "xlsx",
+                title,
+                header_index + 1,
+                frame,
+                extra,
+                sheet_name,
+            )
+        )
+    if not tables:
+        raise RejectedFile(path, "unknown_header", "no sheet named Skolēni, Kavējumi or Vērtējumi")
+    return tables
+
+
+def read_delivery(path: Path) -> list[RawTable]:
+    """Every table in a delivered file, or RejectedFile with the reason."""
+    data = path.read_bytes()
+    if not data:
+        raise RejectedFile(path, "empty_file", "the file is empty")
+    if data.startswith(b"PK\x03\x04"):
+        return read_xlsx(path, data)
+    if b"\x00" in data:
+        raise RejectedFile(path, "not_csv_or_xlsx", "binary content, not a CSV or XLSX file")
+    return [read_csv(path, data)]
