@@ -11,7 +11,19 @@ import polars as pl
 from pipelines.school_calendar import SchoolCalendar
 
 DEADLINE_SCHOOL_DAYS = 3
-MARK_REASON = {"ns": "illness", "nc": "other_justified", "nk": "late"}
+# Delivered marks, both dialects, to one code: `n` is decided by the notes register;
+# dialect M (Mykoob) resolves justification itself.
+MARK_CODES = {
+    "n": "n",
+    "ns": "ns",
+    "nc": "nc",
+    "nk": "nk",
+    "slimība": "ns",
+    "cits attaisnots": "nc",
+    "neattaisnots": "unjustified",
+    "nokavēšanās": "nk",
+}
+MARK_REASON = {"ns": "illness", "nc": "other_justified", "nk": "late", "unjustified": "unjustified"}
 
 
 def note_deadlines(notes: pl.DataFrame, calendar: SchoolCalendar, school_days: int) -> pl.DataFrame:

@@ -46,6 +46,7 @@ class RawTable:
     rows: pl.DataFrame
     extra_columns: list[str] = field(default_factory=list)
     sheet: str | None = None
+    tolerated: list[str] = field(default_factory=list)
 
     @property
     def title_period(self) -> tuple[date, date] | None:
@@ -155,11 +156,38 @@ def read_csv(path: Path, data: bytes) -> RawTable:
         truncate_ragged_lines=True,
     )
     first_row = header_index + 2
-    frame = frame.rename(mapping).with_row_index("row", offset=first_row)
+    frame = frame.rename(mapping).with_row_index("row", offset=first_row).cast({"row": pl.Int64})
     extra = [c for c in header if c not in mapping]
     frame = frame.select("row", *mapping.values())
     title = lines[0] if header_index == 1 else None
-    return RawTable(kind, "E", encoding, title, header_index + 1, frame, extra)
+    tolerated = _layout_notes(header, list(mapping.values()), kinds[kind], title, extra)
+    tolerated += [note for note, present in _text_notes(text, encoding) if present]
+    return RawTable(kind, "E", encoding, title, header_index + 1, frame, extra, None, tolerated)
+
+
+def _layout_notes(
+    header: list[str], found: list[str], required: list[str], title: str | None, extra: list[str]
+) -> list[str]:
+    notes = []
+    if title:
+        notes.append("title row")
+    if any(cell not in required for cell in header if cell not in extra):
+        notes.append("header cells differ in case or spacing")
+    if [c for c in found if c in required] != [c for c in required if c in found]:
+        notes.append("columns in another order")
+    if extra:
+        notes.append("extra columns: " + ", ".join(extra))
+    return notes
+
+
+def _text_notes(text: str, encoding: str) -> list[tuple[str, bool]]:
+    return [
+        ("Windows-1257 encoding", encoding == "cp1257"),
+        ("UTF-8 with BOM", encoding == "utf-8-sig"),
+        ("CRLF line endings", "\r\n" in text),
+        ("no newline after the last line", not text.endswith(("\n", "\r"))),
+        ("trailing empty line", text.endswith(("\n\n", "\r\n\r\n"))),
+    ]
 
 
 def _cell_text(value: object) -> str | None:
@@ -233,7 +261,7 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
                     convert(r[position] if position < len(r) else None) for r in body
                 ]
         frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
-        frame = frame.with_row_index("row", offset=header_index + 2)
+        frame = frame.with_row_index("row", offset=header_index + 2).cast({"row": pl.Int64})
         extra = [c for c in header if c and c not in mapping]
         tables.append(
             RawTable(

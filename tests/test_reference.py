@@ -6,14 +6,14 @@ import pytest
 
 from pipelines import reference
 from pipelines.definitions import defs
-from pipelines.defs.reference import (
+from pipelines.defs.reference import raise_problems
+from pipelines.paths import REFERENCE_DIR
+from pipelines.reference_checks import (
     calendar_problems,
     lesson_load_problems,
-    raise_problems,
     school_problems,
     semester_frame,
 )
-from pipelines.paths import REFERENCE_DIR
 from pipelines.school_calendar import school_calendar
 
 ACTIVITIES = {"LAS", "R9", "KONS", "MENT", "INIC", "PART", "PAS"}

@@ -6,8 +6,6 @@ bad edit of the reference data never reaches the warehouse.
 """
 
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
-from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
@@ -16,140 +14,20 @@ import polars as pl
 from pipelines.defs.metadata import frame_metadata
 from pipelines.paths import PROJECT_ROOT, REFERENCE_DIR
 from pipelines.reference import read_csv
-from pipelines.school_calendar import SchoolCalendar, Semester, read_calendar
+from pipelines.reference_checks import (
+    activity_problems,
+    calendar_problems,
+    lesson_load_problems,
+    school_problems,
+    semester_frame,
+    social_status_problems,
+    subject_problems,
+)
+from pipelines.school_calendar import read_calendar
 
 GROUP = "reference"
 OWNERS = ["team:education-analytics"]
-GRADES = range(1, 13)
 CALENDAR_FILE = REFERENCE_DIR / "calendar.toml"
-ACTIVITY_UNITS = {"pupil", "group"}
-
-
-def duplicates(values: list[str]) -> list[str]:
-    return sorted({value for value in values if values.count(value) > 1})
-
-
-def grade_range_problems(frame: pl.DataFrame, key: str) -> list[str]:
-    """Rows whose `grade_min`-`grade_max` is not a range of grades within 1-12."""
-    return [
-        f"{row[key]}: grades {row['grade_min']}-{row['grade_max']} are not a range within 1-12"
-        for row in frame.iter_rows(named=True)
-        if not GRADES.start <= row["grade_min"] <= row["grade_max"] < GRADES.stop
-    ]
-
-
-def school_problems(frame: pl.DataFrame) -> list[str]:
-    problems = [f"duplicate school_id {i}" for i in duplicates(frame["school_id"].to_list())]
-    problems += grade_range_problems(frame, "school_id")
-    starts = dict(zip(frame["school_id"], frame["valid_from"], strict=True))
-    for row in frame.iter_rows(named=True):
-        school_id, valid_to, successor = row["school_id"], row["valid_to"], row["successor_id"]
-        if valid_to is not None and valid_to < row["valid_from"]:
-            problems.append(f"{school_id}: valid_to {valid_to} is before valid_from")
-        if successor is None:
-            continue
-        if successor not in starts:
-            problems.append(f"{school_id}: successor {successor} is not a listed school")
-        elif valid_to is None or starts[successor] != valid_to + timedelta(days=1):
-            problems.append(
-                f"{school_id}: successor {successor} must start the day after {school_id} closes"
-            )
-    return problems
-
-
-def _first_end(semester: Semester) -> date:
-    """The semester's earliest end over all grades."""
-    return min(semester.end_for(grade) for grade in GRADES)
-
-
-def calendar_problems(calendar: SchoolCalendar) -> list[str]:
-    problems = []
-    for year in calendar.years:
-        first, second = year.semesters
-        if not (
-            first.start <= _first_end(first)
-            and first.last_day < second.start
-            and second.start <= _first_end(second)
-        ):
-            problems.append(f"{year.year_id}: semesters are not in order")
-        extra = [year.grade_1_extra_break] if year.grade_1_extra_break else []
-        for period in [*year.breaks, *extra]:
-            if not (
-                period.start <= period.end and period.start in year.span and period.end in year.span
-            ):
-                problems.append(
-                    f"{year.year_id}: break {period.start}-{period.end} is outside the year"
-                )
-        problems += [
-            f"{year.year_id}: holiday {day} is outside the year"
-            for day in sorted(year.holidays)
-            if day not in year.span
-        ]
-    for earlier, later in pairwise(calendar.years):
-        if earlier.span.end >= later.span.start:
-            problems.append(f"{later.year_id} starts before {earlier.year_id} ends")
-    return problems
-
-
-def lesson_load_problems(frame: pl.DataFrame) -> list[str]:
-    problems = []
-    grades = frame["grade"].to_list()
-    if sorted(grades) != list(GRADES):
-        problems.append(f"grades {grades} are not 1-12, each once")
-    problems += [
-        f"grade {grade}: {lessons} lessons per week is not a positive number"
-        for grade, lessons in frame.iter_rows()
-        if lessons is None or lessons <= 0
-    ]
-    return problems
-
-
-def subject_problems(frame: pl.DataFrame) -> list[str]:
-    problems = [f"duplicate subject {s}" for s in duplicates(frame["subject"].to_list())]
-    problems += grade_range_problems(frame, "subject")
-    problems += [
-        f"grade {grade} has no subject"
-        for grade in GRADES
-        if frame.filter((pl.col("grade_min") <= grade) & (pl.col("grade_max") >= grade)).is_empty()
-    ]
-    return problems
-
-
-def activity_problems(frame: pl.DataFrame, semester_ids: set[str]) -> list[str]:
-    problems = grade_range_problems(frame, "activity")
-    for row in frame.iter_rows(named=True):
-        if row["unit"] not in ACTIVITY_UNITS:
-            problems.append(f"{row['activity']}: unit {row['unit']} is not pupil or group")
-        if row["from_semester"] not in semester_ids:
-            problems.append(
-                f"{row['activity']}: from_semester {row['from_semester']} is not in the calendar"
-            )
-    return problems
-
-
-def social_status_problems(frame: pl.DataFrame) -> list[str]:
-    problems = [f"duplicate status {s}" for s in duplicates(frame["status"].drop_nulls().to_list())]
-    if frame["status"].null_count() or frame["status_en"].null_count():
-        problems.append("a status or its English name is empty")
-    return problems
-
-
-def semester_frame(calendar: SchoolCalendar) -> pl.DataFrame:
-    """One row per semester, with the number of school days of a grade-5 pupil."""
-    return pl.DataFrame(
-        [
-            {
-                "semester_id": s.semester_id,
-                "school_year": s.school_year,
-                "start": s.start,
-                "end": s.end,
-                "last_day": s.last_day,
-                "projected": s.projected,
-                "school_days_grade_5": len(calendar.school_days(s.start, s.end_for(5), 5)),
-            }
-            for s in calendar.semesters
-        ]
-    )
 
 
 def raise_problems(path: Path, problems: list[str]) -> None:

@@ -386,7 +386,7 @@ def _grades(rng, population, spells, semester, days, grade, last_day) -> pl.Data
     )
     pupil_ids = np.array([s.pupil_id for s in spells])
     classes = np.array([s.class_label for s in spells], dtype=object)
-    return frame.select(
+    graded = frame.select(
         pupil_id=pl.Series(pupil_ids[frame["p"].to_numpy()]),
         class_label=pl.Series(classes[frame["p"].to_numpy()].tolist(), dtype=pl.String),
         subject=pl.Series(subjects[frame["k"].to_numpy()].tolist(), dtype=pl.String),
@@ -395,6 +395,7 @@ def _grades(rng, population, spells, semester, days, grade, last_day) -> pl.Data
         type_m=pl.col("type_m"),
         value=_grade_text(frame),
     )
+    return graded.unique(["pupil_id", "subject", "date", "type_e"], maintain_order=True)
 
 
 def support_register(

@@ -853,8 +853,8 @@ class Generator:
         )
         return frame, tuple(planted)
 
-    def reject_files(self) -> None:
-        """One file for each reason the contract rejects a whole file."""
+    def whole_file_defects(self) -> None:
+        """One file for each reason the contract rejects a whole file, and the same bytes twice."""
         delivered = _evening(self.windows(self.calendar.semester_of(self.end_date))[-1][0])
         header = ";".join(contract.E_KINDS["kavejumi"])
         good_row = f"{self.population.pupils[0].code};5.a;{self.end_date:%d.%m.%Y};2;Matemātika;n"
@@ -901,6 +901,13 @@ class Generator:
             self.manifest.defects.append(Defect(reason, "reject", relative, "rejected"))
             school_id = relative.split("/")[0]
             self._record(relative, school_id, "E", [], "", None, delivered, 0, len(data))
+        original = next(f for f in self.manifest.files if f.file.endswith(".csv") and f.kinds)
+        copy = original.file.replace(".csv", "_atkartoti.csv")
+        self._write(copy, (self.out / original.file).read_bytes(), delivered)
+        self.manifest.defects.append(Defect("same_bytes_twice", "tolerate", copy, "duplicate"))
+        self.manifest.files.append(
+            FileRecord(**{**asdict(original), "file": copy, "delivered_at": delivered.isoformat()})
+        )
 
     def run(self) -> Manifest:
         variations = {}
@@ -925,7 +932,7 @@ class Generator:
             self.deliver_school(index, school, variations)
         self.deliver_municipality()
         if self.defect_rate > 0:
-            self.reject_files()
+            self.whole_file_defects()
         return self.manifest
 
 

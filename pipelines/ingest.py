@@ -1,0 +1,546 @@
+"""The door of the warehouse: one school's (or the municipality's) landing files to staging.
+
+For a partition: archive every file by SHA-256, read it, validate it, resolve supersession
+(the latest delivery for a school, kind and period wins), resolve justification, pseudonymise
+and write Parquet staging, quarantine and a delivery log. Running it twice over the same
+landing gives identical staging: everything is derived from the files and their delivery
+times, nothing from the clock.
+"""
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import contract, justification, reference
+from pipelines.pseudonym import pupil_keys
+from pipelines.readers import RawTable, RejectedFile, period_in_name, read_delivery
+from pipelines.school_calendar import SchoolCalendar
+from pipelines.validation import Context, Validated, validate
+
+STAGING_KINDS = {
+    "skoleni": "pupils",
+    "kavejumi": "absences",
+    "zimes": "notes",
+    "vertejumi": "grades",
+    "slodze": "timetable_load",
+    "atbalsts": "support",
+    "aktivitates": "group_activities",
+    "socialais_statuss": "social_status",
+}
+SCHOOL_KINDS = ("skoleni", "kavejumi", "zimes", "vertejumi", "slodze")
+MUNICIPALITY_KINDS = ("atbalsts", "aktivitates", "socialais_statuss")
+# Kinds whose rows carry their own date: a later delivery replaces the rows it covers.
+# The others are snapshots: a later delivery replaces an earlier one whose period it covers.
+ROW_DATE = {"kavejumi": "date", "vertejumi": "date", "zimes": "submitted", "aktivitates": "date"}
+SPECIAL_NEEDS_DIGITS = ("56", "57", "58", "59")
+LOG_SCHEMA = {
+    "school_id": pl.String,
+    "file": pl.String,
+    "original_name": pl.String,
+    "sha256": pl.String,
+    "received_at": pl.Datetime("us", "UTC"),
+    "kind": pl.String,
+    "dialect": pl.String,
+    "encoding": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "period_source": pl.String,
+    "rows_read": pl.Int64,
+    "rows_loaded": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "rows_duplicate": pl.Int64,
+    "rows_superseded": pl.Int64,
+    "status": pl.String,
+    "reason": pl.String,
+    "superseded_by": pl.String,
+    "tolerated": pl.String,
+}
+
+
+@dataclass
+class Delivery:
+    """One delivered file and what became of it."""
+
+    school_id: str
+    file: str
+    sha256: str
+    received_at: datetime
+    tables: list[RawTable] = field(default_factory=list)
+    kind: str | None = None
+    dialect: str | None = None
+    encoding: str | None = None
+    period: tuple[date, date] | None = None
+    period_source: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_superseded: int = 0
+    status: str = "loaded"
+    reason: str | None = None
+    superseded_by: str | None = None
+    tolerated: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str) -> None:
+        self.status, self.reason, self.tables = "rejected", reason, []
+
+
+@dataclass
+class Staged:
+    """A partition's staging output: frames by staging kind, quarantine and delivery log."""
+
+    frames: dict[str, pl.DataFrame]
+    quarantine: pl.DataFrame
+    log: pl.DataFrame
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archive_file(path: Path, sha: str, archive: Path) -> Path:
+    """Copy a delivered file, unchanged, to `archive/<sha[:2]>/<sha><suffix>` once."""
+    target = archive / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".part")
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, target)
+    return target
+
+
+def received_at(path: Path) -> datetime:
+    """When the file was delivered: its modification time in landing."""
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def landing_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def stray_files(landing: Path) -> list[tuple[str, Path]]:
+    """Files at the landing root or in folders of no known school: (folder, path)."""
+    known = {s.school_id for s in reference.schools()} | {contract.MUNICIPALITY_FOLDER}
+    strays = [("", p) for p in landing_files(landing)]
+    for folder in sorted(p for p in landing.iterdir() if p.is_dir()) if landing.is_dir() else []:
+        if folder.name not in known:
+            strays += [(folder.name, p) for p in sorted(folder.rglob("*")) if p.is_file()]
+    return strays
+
+
+def _data_period(kind: str, validated: Validated) -> tuple[date, date] | None:
+    column = ROW_DATE.get(kind)
+    if column is None or validated.valid.height == 0:
+        return None
+    dates = validated.valid[column].drop_nulls()
+    return (dates.min(), dates.max()) if dates.len() else None
+
+
+def _period(delivery: Delivery, table: RawTable) -> tuple[tuple[date, date] | None, str | None]:
+    if table.title_period:
+        return table.title_period, "title row"
+    named = period_in_name(Path(delivery.file).name)
+    return (named, "file name") if named else (None, None)
+
+
+class PartitionIngest:
+    """Ingest of one partition: a school or the municipality."""
+
+    def __init__(
+        self,
+        partition: str,
+        landing: Path,
+        archive: Path,
+        calendar: SchoolCalendar,
+        key: bytes,
+        pupils: pl.DataFrame,
+    ):
+        self.partition = partition
+        self.landing = landing
+        self.archive = archive
+        self.calendar = calendar
+        self.key = key
+        self.pupils = pupils
+        self.school = next((s for s in reference.schools() if s.school_id == partition), None)
+        self.deliveries: list[Delivery] = []
+        self.validated: dict[tuple[int, int], Validated] = {}
+
+    def collect(self) -> None:
+        """Archive, deduplicate by content and read every file of the partition."""
+        files = [(self.partition, p) for p in landing_files(self.landing / self.partition)]
+        if self.partition == contract.MUNICIPALITY_FOLDER:
+            files += stray_files(self.landing)
+        seen: dict[str, Delivery] = {}
+        entries = []
+        for folder, path in files:
+            sha = sha256_of(path)
+            archive_file(path, sha, self.archive)
+            relative = path.relative_to(self.landing).as_posix()
+            entries.append(Delivery(folder or "", relative, sha, received_at(path)))
+        for delivery in sorted(entries, key=lambda d: (d.received_at, d.file)):
+            self.deliveries.append(delivery)
+            if delivery.school_id != self.partition:
+                where = f"folder {delivery.school_id}" if delivery.school_id else "the landing root"
+                delivery.reject(
+                    f"{where} is not a known school: files go in data/landing/<school_id>/"
+                )
+                continue
+            if delivery.sha256 in seen:
+                delivery.status = "duplicate"
+                delivery.reason = f"the same bytes as {seen[delivery.sha256].file}: nothing changes"
+                continue
+            seen[delivery.sha256] = delivery
+            self._read(delivery)
+
+    def _read(self, delivery: Delivery) -> None:
+        try:
+            tables = read_delivery(self.landing / delivery.file)
+        except RejectedFile as rejected:
+            delivery.reject(f"{rejected.reason}: {rejected}")
+            return
+        allowed = MUNICIPALITY_KINDS if self.school is None else SCHOOL_KINDS
+        wrong = [t.kind for t in tables if t.kind not in allowed]
+        if wrong:
+            where = "the municipality folder" if self.school is None else "a school folder"
+            delivery.reject(f"wrong_folder: a {', '.join(wrong)} file does not belong in {where}")
+            return
+        delivery.tables = tables
+        delivery.kind = "+".join(t.kind for t in tables)
+        delivery.dialect = tables[0].dialect
+        delivery.encoding = tables[0].encoding
+        delivery.rows_read = sum(t.rows.height for t in tables)
+        delivery.tolerated = sorted({note for t in tables for note in t.tolerated})
+        delivery.period, delivery.period_source = _period(delivery, tables[0])
+        if delivery.period and self.school and not self._within_validity(delivery.period):
+            delivery.reject(
+                f"period_outside_school_validity: {delivery.period[0]:%d.%m.%Y}–"
+                f"{delivery.period[1]:%d.%m.%Y} lies wholly outside the dates {self.school.name} "
+                f"exists ({self.school.valid_from:%d.%m.%Y}–"
+                f"{self.school.valid_to:%d.%m.%Y})"
+            )
+
+    def _within_validity(self, period: tuple[date, date]) -> bool:
+        school = self.school
+        ends = school.valid_to or date.max
+        return not (period[1] < school.valid_from or period[0] > ends)
+
+    def context(self, register: pl.DataFrame) -> Context:
+        school = self.school
+        names = {s.school_id.lower(): s.school_id for s in reference.schools()}
+        names |= {" ".join(s.name.split()).lower(): s.school_id for s in reference.schools()}
+        rules = reference.activities().filter(pl.col("unit") == "pupil")
+        return Context(
+            received=date.min,
+            calendar=self.calendar,
+            school_grades=(school.grade_min, school.grade_max) if school else None,
+            register=register,
+            school_ids=names,
+            pupils=self.pupils,
+            activity_rules=rules.select(
+                "activity", "grade_min", "grade_max", "min_age", "repeaters_only", "from_semester"
+            ),
+            key=self.key,
+        )
+
+    def validate_all(self) -> None:
+        """Registers first (the other kinds are checked against them), then the rest."""
+        empty = pl.DataFrame(
+            schema={
+                "code_digits": pl.String,
+                "admitted": pl.Date,
+                "left": pl.Date,
+                "class_label": pl.String,
+            }
+        )
+        base = self.context(empty)
+        self._validate_kinds({"skoleni"}, base)
+        registers = [
+            v.valid for (i, t), v in self.validated.items() if self._table(i, t).kind == "skoleni"
+        ]
+        register = pl.concat([r.select(empty.columns) for r in registers]) if registers else empty
+        self._validate_kinds(set(STAGING_KINDS) - {"skoleni"}, self.context(register))
+
+    def _table(self, delivery_index: int, table_index: int) -> RawTable:
+        return self.deliveries[delivery_index].tables[table_index]
+
+    def _validate_kinds(self, kinds: set[str], context: Context) -> None:
+        for i, delivery in enumerate(self.deliveries):
+            for t, table in enumerate(delivery.tables):
+                if table.kind not in kinds:
+                    continue
+                dated = replace(context, received=delivery.received_at.date())
+                result = validate(table.kind, table.rows, dated)
+                self.validated[(i, t)] = result
+                delivery.rows_loaded += result.valid.height
+                delivery.rows_quarantined += result.quarantine["row"].n_unique()
+                delivery.rows_duplicate += result.duplicates
+                if delivery.period is None:
+                    period = _data_period(table.kind, result)
+                    delivery.period = period or _snapshot_period(self.calendar, delivery)
+                    delivery.period_source = "data" if period else "delivery date"
+
+    def supersede(self) -> dict[str, pl.DataFrame]:
+        """Effective valid rows per kind: a later delivery replaces what its period covers."""
+        effective: dict[str, pl.DataFrame] = {}
+        for kind in STAGING_KINDS:
+            parts = [
+                (self.deliveries[i], v.valid)
+                for (i, t), v in self.validated.items()
+                if self._table(i, t).kind == kind
+            ]
+            kept = []
+            for position, (delivery, rows) in enumerate(parts):
+                later = [d for d, _ in parts[position + 1 :] if d.period]
+                if kind in ROW_DATE:
+                    covered = pl.lit(False)
+                    for other in later:
+                        covered = covered | pl.col(ROW_DATE[kind]).is_between(*other.period)
+                    remaining = rows.filter(~covered)
+                else:
+                    covering = [
+                        o
+                        for o in later
+                        if o.period[0] <= delivery.period[0] and delivery.period[1] <= o.period[1]
+                    ]
+                    remaining = rows.clear() if covering else rows
+                replaced = rows.height - remaining.height
+                delivery.rows_superseded += replaced
+                if replaced:
+                    replacer = next(
+                        o
+                        for o in later
+                        if kind not in ROW_DATE
+                        or rows.filter(pl.col(ROW_DATE[kind]).is_between(*o.period)).height
+                    )
+                    delivery.superseded_by = replacer.file
+                kept.append(remaining.with_columns(delivery_sha=pl.lit(delivery.sha256)))
+            effective[kind] = pl.concat(kept, how="diagonal_relaxed") if kept else None
+        for delivery in self.deliveries:
+            if (
+                delivery.status == "loaded"
+                and delivery.rows_loaded
+                and delivery.rows_superseded == delivery.rows_loaded
+            ):
+                delivery.status = "superseded"
+                delivery.reason = f"every row replaced by {delivery.superseded_by}"
+        return effective
+
+    def run(self) -> Staged:
+        self.collect()
+        self.validate_all()
+        effective = self.supersede()
+        frames = {STAGING_KINDS[k]: stage(k, frame, self) for k, frame in effective.items()}
+        if frames["absences"] is not None:
+            notes = frames["notes"]
+            if notes is None:
+                notes = pl.DataFrame(
+                    schema={
+                        "pupil_key": pl.String,
+                        "from": pl.Date,
+                        "to": pl.Date,
+                        "submitted": pl.Date,
+                    }
+                )
+            frames["absences"] = justify(frames["absences"], notes, self.calendar)
+        return Staged(
+            {k: v for k, v in frames.items() if v is not None},
+            self.quarantine(),
+            self.log(),
+        )
+
+    def quarantine(self) -> pl.DataFrame:
+        parts = [
+            v.quarantine.with_columns(
+                school_id=pl.lit(self.deliveries[i].school_id),
+                file=pl.lit(self.deliveries[i].file),
+                sha256=pl.lit(self.deliveries[i].sha256),
+                kind=pl.lit(self._table(i, t).kind),
+                sheet=pl.lit(self._table(i, t).sheet, dtype=pl.String),
+            )
+            for (i, t), v in self.validated.items()
+        ]
+        columns = [
+            "school_id",
+            "file",
+            "sha256",
+            "kind",
+            "sheet",
+            "row",
+            "column",
+            "masked_value",
+            "check",
+            "reason_lv",
+            "reason_en",
+        ]
+        if not parts:
+            return pl.DataFrame(schema={c: pl.Int64 if c == "row" else pl.String for c in columns})
+        return pl.concat(parts).select(columns)
+
+    def log(self) -> pl.DataFrame:
+        rows = []
+        for d in self.deliveries:
+            rows.append(
+                {
+                    "school_id": d.school_id,
+                    "file": d.file,
+                    "original_name": Path(d.file).name,
+                    "sha256": d.sha256,
+                    "received_at": d.received_at,
+                    "kind": d.kind,
+                    "dialect": d.dialect,
+                    "encoding": d.encoding,
+                    "period_start": d.period[0] if d.period else None,
+                    "period_end": d.period[1] if d.period else None,
+                    "period_source": d.period_source,
+                    "rows_read": d.rows_read,
+                    "rows_loaded": d.rows_loaded,
+                    "rows_quarantined": d.rows_quarantined,
+                    "rows_duplicate": d.rows_duplicate,
+                    "rows_superseded": d.rows_superseded,
+                    "status": d.status,
+                    "reason": d.reason,
+                    "superseded_by": d.superseded_by,
+                    "tolerated": "; ".join(d.tolerated) or None,
+                }
+            )
+        return pl.DataFrame(rows, schema=LOG_SCHEMA)
+
+
+def _snapshot_period(calendar: SchoolCalendar, delivery: Delivery) -> tuple[date, date]:
+    """A snapshot with no period of its own covers its school year up to its delivery."""
+    day = delivery.received_at.date()
+    year = calendar.year_of(day)
+    return (year.span.start if year else day, day)
+
+
+def _flag(column: str) -> pl.Expr:
+    """`Jā` / `Nē` (any case) as a boolean; empty stays null."""
+    return pl.col(column).replace_strict(
+        {"jā": True, "nē": False}, default=None, return_dtype=pl.Boolean
+    )
+
+
+def stage(kind: str, frame: pl.DataFrame | None, ingest: PartitionIngest) -> pl.DataFrame | None:
+    """Valid rows in their staging shape: pseudonymous, typed, no name, code or birth date."""
+    if frame is None:
+        return None
+    school = pl.lit(ingest.partition)
+    provenance = [pl.col("delivery_sha"), pl.col("row").alias("source_row")]
+    if "code" in frame.columns:
+        frame = frame.with_columns(pupil_key=pupil_keys(ingest.key, frame["code"]))
+    match kind:
+        case "skoleni":
+            programme = pl.col("programme").str.strip_chars()
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                pl.col("sex").str.strip_chars(),
+                birth_year=pl.col("birth_date").dt.year().cast(pl.Int32),
+                birth_month=pl.col("birth_date").dt.month().cast(pl.Int8),
+                class_label=pl.col("class_label").str.strip_chars(),
+                grade=pl.col("grade"),
+                special_needs_programme=programme.str.slice(4, 2).is_in(SPECIAL_NEEDS_DIGITS),
+                admitted=pl.col("admitted"),
+                left=pl.col("left"),
+                leave_reason=pl.col("leave_reason").str.strip_chars().str.to_lowercase(),
+                repeating=_flag("repeating"),
+            )
+        case "kavejumi":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                pl.col("class_label").str.strip_chars(),
+                "grade",
+                "date",
+                "lesson",
+                pl.col("subject").str.strip_chars(),
+                mark=pl.col("absence").replace_strict(
+                    justification.MARK_CODES, default=None, return_dtype=pl.String
+                ),
+            )
+        case "zimes":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                "from",
+                "to",
+                pl.col("reason").str.strip_chars().str.to_lowercase(),
+                "submitted",
+            )
+        case "vertejumi":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                pl.col("class_label").str.strip_chars(),
+                "grade",
+                pl.col("subject").str.strip_chars(),
+                "date",
+                grade_type=pl.col("grade_type").str.strip_chars().str.to_lowercase(),
+                value=pl.col("value").str.strip_chars(),
+                value_kind="value_kind",
+                mark_value="mark_value",
+                percent="percent",
+            )
+        case "slodze":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                pl.col("class_label").str.strip_chars(),
+                "grade",
+                "lessons_per_week",
+            )
+        case "atbalsts":
+            return frame.select(
+                *provenance,
+                "pupil_key",
+                "school_id",
+                pl.col("activity").str.strip_chars(),
+                "start",
+                "end",
+                "hours",
+                pl.col("provider").str.strip_chars(),
+                iap=pl.col("iap") == "jā",
+            )
+        case "aktivitates":
+            return frame.select(
+                *provenance,
+                "school_id",
+                pl.col("activity").str.strip_chars(),
+                pl.col("title").str.strip_chars(),
+                "date",
+                "pupils",
+                "parents",
+                "teachers",
+            )
+        case "socialais_statuss":
+            return frame.select(
+                *provenance,
+                "pupil_key",
+                pl.col("status").str.strip_chars().str.to_lowercase(),
+                "start",
+                "end",
+            )
+    raise ValueError(f"unknown kind {kind}")
+
+
+def justify(absences: pl.DataFrame, notes: pl.DataFrame, calendar: SchoolCalendar) -> pl.DataFrame:
+    """Absences with the reason resolved: marks, and for `n` the notes register."""
+    resolved = justification.resolve(
+        absences.rename({"pupil_key": "pupil"}),
+        notes.select(pupil="pupil_key", **{"from": "from"}, to="to", submitted="submitted"),
+        calendar,
+    )
+    return resolved.rename({"pupil": "pupil_key"})

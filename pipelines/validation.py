@@ -1,0 +1,832 @@
+"""Row validation with pandera: every check of the contract's Quarantine list, lazily.
+
+A raw table (strings, Latvian headers) is first *prepared*: columns get English names, values
+are parsed, and the facts a rule needs from outside the row are joined on (the school's
+register and classes, the calendar, the delivery date). The pandera model of the kind then
+states the rules over those columns. Rows that fail any check go to quarantine with the
+source column, a masked value and a reason in Latvian and English; the rest go on.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines import personal_code
+from pipelines.pseudonym import pupil_keys
+from pipelines.school_calendar import SchoolCalendar
+from pipelines.values import parse_date, parse_decimal
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "skoleni": {
+        "Personas kods": "code",
+        "Dzimšanas datums": "birth_date_text",
+        "Dzimums": "sex",
+        "Klase": "class_label",
+        "Izglītības programma": "programme",
+        "Uzņemšanas datums": "admitted_text",
+        "Uzņemts": "admitted_text",
+        "Atskaitīšanas datums": "left_text",
+        "Atskaitīts": "left_text",
+        "Atskaitīšanas iemesls": "leave_reason",
+        "Atkārtoti mācās": "repeating_text",
+    },
+    "kavejumi": {
+        "Personas kods": "code",
+        "Klase": "class_label",
+        "Datums": "date_text",
+        "Stunda": "lesson_text",
+        "Priekšmets": "subject",
+        "Atzīme": "mark",
+        "Iemesls": "mark",
+    },
+    "zimes": {
+        "Personas kods": "code",
+        "No": "from_text",
+        "Līdz": "to_text",
+        "Iemesls": "reason",
+        "Iesniegts": "submitted_text",
+    },
+    "vertejumi": {
+        "Personas kods": "code",
+        "Klase": "class_label",
+        "Priekšmets": "subject",
+        "Datums": "date_text",
+        "Darba veids": "grade_type",
+        "Vērtējuma veids": "grade_type",
+        "Vērtējums": "value",
+    },
+    "slodze": {"Klase": "class_label", "Stundas nedēļā": "lessons_text"},
+    "atbalsts": {
+        "Personas kods": "code",
+        "Skola": "school_text",
+        "Aktivitāte": "activity",
+        "Sākuma datums": "start_text",
+        "Beigu datums": "end_text",
+        "Stundas": "hours_text",
+        "Atbalsta sniedzējs": "provider",
+        "IAP": "iap_text",
+    },
+    "aktivitates": {
+        "Skola": "school_text",
+        "Aktivitāte": "activity",
+        "Nosaukums": "title",
+        "Datums": "date_text",
+        "Skolēni": "pupils_text",
+        "Vecāki": "parents_text",
+        "Pedagogi": "teachers_text",
+    },
+    "socialais_statuss": {
+        "Personas kods": "code",
+        "Statuss": "status",
+        "No": "start_text",
+        "Līdz": "end_text",
+    },
+}
+# Personal data read from a file but never passed on: names are dropped before validation.
+DROPPED = {"Vārds", "Uzvārds", "Skolēns"}
+
+ABSENCE_MARKS = {
+    "n": "absent",
+    "ns": "illness",
+    "nc": "other_justified",
+    "nk": "late",
+    "slimība": "illness",
+    "cits attaisnots": "other_justified",
+    "neattaisnots": "unjustified",
+    "nokavēšanās": "late",
+}
+NOTE_REASONS = {"slimība", "ārsta apmeklējums", "ģimenes apstākļi", "sacensības", "cits"}
+GRADE_TYPES = {
+    "ikdienas", "nodarbība", "mājas darbs", "patstāvīgais darbs", "pārbaudes darbs",
+    "diagnosticējošais darbs", "semestra vērtējums", "gada vērtējums", "pēcpārbaudījums",
+}  # fmt: skip
+LEAVE_REASONS = {
+    "pāriet uz citu izglītības iestādi",
+    "izbraucis uz ārvalstīm",
+    "pārtrauca mācības",
+    "ieguva izglītību",
+    "cits",
+}
+SUPPORT_ACTIVITIES = {"LAS", "R9", "KONS", "MENT"}
+GROUP_ACTIVITIES = {"INIC", "PART", "PAS"}
+STATUSES = {
+    "trūcīga ģimene",
+    "maznodrošināta ģimene",
+    "ārpusģimenes aprūpe",
+    "sociālā dienesta uzraudzība",
+}
+CLASS_PATTERN = r"^(1[0-2]|[1-9])\.[a-zA-Zā-žĀ-Ž]\w*$"
+
+REASONS: dict[str, tuple[str, str]] = {
+    "code_format": (
+        "personas kods neatbilst formātam",
+        "the personal code does not have the form DDMMYY-CNNNX or 32NNNN-NNNNN",
+    ),
+    "code_birth_date": (
+        "personas kodā nav derīga dzimšanas datuma",
+        "the personal code holds no valid birth date",
+    ),
+    "code_check_digit": (
+        "personas koda kontrolcipars nesakrīt",
+        "the personal code's check digit is wrong",
+    ),
+    "date_unparseable": ("datumu nevar nolasīt", "the date cannot be read"),
+    "date_future": (
+        "datums ir vēlāks par faila saņemšanas dienu",
+        "the date is later than the day the file was received",
+    ),
+    "date_outside_school_year": (
+        "datums ir ārpus mācību gada",
+        "the date lies outside the school year",
+    ),
+    "absence_on_day_without_lessons": (
+        "kavējums dienā, kad nav mācību stundu (brīvdiena, svētki, brīvlaiks)",
+        "an absence on a day without lessons (weekend, holiday, break)",
+    ),
+    "grade_out_of_scale": (
+        "vērtējums neatbilst klases vērtēšanas skalai",
+        "the grade is not on the scale of the pupil's grade level",
+    ),
+    "class_unknown": ("skolā nav šādas klases", "the class does not exist at the school"),
+    "pupil_not_in_register": (
+        "skolēns šajā datumā nav skolas skolēnu sarakstā",
+        "the pupil is not in the school's register on that date",
+    ),
+    "support_outside_target_group": (
+        "atbalsta aktivitāte neatbilst mērķa grupai",
+        "the support activity is outside its target group",
+    ),
+    "unknown_school": ("nezināma skola", "the school is not in the reference list"),
+    "conflicting_duplicate": (
+        "dublēts ieraksts ar atšķirīgām vērtībām",
+        "a duplicate of another row with different values",
+    ),
+    "value_not_allowed": ("vērtība nav atļauta", "the value is not one the contract allows"),
+    "missing_value": ("trūkst obligātas vērtības", "a required value is missing"),
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules need beyond the row itself.
+
+    `register` holds the school's register rows (`code_digits`, `admitted`, `left`,
+    `class_label`); `pupils` the pseudonymised pupils of every school (`pupil_key`, `grade`,
+    `birth_year`, `birth_month`, `admitted`, `left`), for the municipality feeds.
+    """
+
+    received: date
+    calendar: SchoolCalendar
+    school_grades: tuple[int, int] | None
+    register: pl.DataFrame
+    school_ids: dict[str, str]
+    pupils: pl.DataFrame
+    activity_rules: pl.DataFrame
+    key: bytes
+
+
+# -- preparing: English names, parsed values, facts from outside the row ----------------------
+
+
+def _digits(column: str = "code") -> pl.Expr:
+    return pl.col(column).str.replace_all(r"[\s-]", "")
+
+
+def _code_problems(frame: pl.DataFrame) -> pl.DataFrame:
+    codes = frame["code"].drop_nulls().unique().to_list()
+    problems = {code: personal_code.problem(code) for code in codes}
+    return frame.with_columns(
+        code_problem=pl.col("code").replace_strict(problems, default=None, return_dtype=pl.String),
+        code_digits=_digits(),
+    )
+
+
+def _grade_of(column: str = "class_label") -> pl.Expr:
+    return pl.col(column).str.extract(r"^\s*(\d{1,2})\.", 1).cast(pl.Int64, strict=False)
+
+
+def _in_school_year(calendar: SchoolCalendar, column: str) -> pl.Expr:
+    inside = pl.lit(False)
+    for year in calendar.years:
+        inside = inside | pl.col(column).is_between(year.span.start, year.span.end)
+    return inside
+
+
+def lesson_days(calendar: SchoolCalendar) -> pl.DataFrame:
+    """Every (date, grade) with lessons, across the calendar."""
+    rows = [
+        (day, grade)
+        for year in calendar.years
+        for grade in range(1, 13)
+        for day in calendar.school_days(year.span.start, year.span.end, grade)
+    ]
+    return pl.DataFrame(
+        rows, schema={"date": pl.Date, "grade": pl.Int64}, orient="row"
+    ).with_columns(lesson_day=pl.lit(True))
+
+
+def _in_register(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
+    """Flag rows whose pupil is on the school's register on the row's date."""
+    spells = register.select("code_digits", "admitted", "left").unique()
+    hits = (
+        frame.select("row", "code_digits", "date")
+        .join(spells, on="code_digits")
+        .filter(
+            (pl.col("admitted") <= pl.col("date"))
+            & (pl.col("left").is_null() | (pl.col("date") < pl.col("left")))
+        )
+        .select("row")
+        .unique()
+        .with_columns(in_register=pl.lit(True))
+    )
+    return frame.join(hits, on="row", how="left").with_columns(
+        pl.col("in_register").fill_null(False)
+    )
+
+
+def _class_known(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
+    classes = register["class_label"].str.to_lowercase().unique().to_list()
+    return frame.with_columns(
+        class_known=pl.col("class_label").str.strip_chars().str.to_lowercase().is_in(classes)
+    )
+
+
+def _school_id(context: Context) -> pl.Expr:
+    """A school written as its code or its full name (case, spacing and quotes ignored)."""
+    normal = pl.col("school_text").str.replace_all(r"[\"'„“”]", "").str.replace_all(r"\s+", " ")
+    normal = normal.str.strip_chars().str.to_lowercase()
+    return normal.replace_strict(context.school_ids, default=None, return_dtype=pl.String)
+
+
+def _value_kinds() -> list[pl.Expr]:
+    value = pl.col("value").str.strip_chars()
+    lowered = value.str.to_lowercase()
+    is_percent = value.str.ends_with("%")
+    number = parse_decimal("value")
+    return [
+        pl.when(lowered.is_in(["nv", "atb"]))
+        .then(lowered)
+        .when(value.is_in(["S", "T", "A", "P"]))
+        .then(pl.lit("level"))
+        .when(is_percent & number.is_between(0, 100))
+        .then(pl.lit("percent"))
+        .when(~is_percent & value.str.contains(r"^\d{1,2}$"))
+        .then(pl.lit("mark"))
+        .otherwise(pl.lit("invalid"))
+        .alias("value_kind"),
+        pl.when(is_percent).then(number).alias("percent"),
+        pl.when(~is_percent).then(value.cast(pl.Int64, strict=False)).alias("mark_value"),
+    ]
+
+
+def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
+    """The raw rows with English column names, parsed values and the facts rules need."""
+    names = {k: v for k, v in COLUMNS[kind].items() if k in raw.columns}
+    frame = raw.drop([c for c in raw.columns if c in DROPPED]).rename(names)
+    if "code" in frame.columns:
+        frame = _code_problems(frame)
+    if "class_label" in frame.columns:
+        frame = frame.with_columns(grade=_grade_of())
+    days = lesson_days(context.calendar)
+    match kind:
+        case "skoleni":
+            low, high = context.school_grades or (1, 12)
+            frame = frame.with_columns(
+                birth_date=parse_date("birth_date_text"),
+                admitted=parse_date("admitted_text"),
+                left=parse_date("left_text"),
+                class_in_school=pl.col("grade").is_between(low, high),
+                repeating=pl.col("repeating_text").str.strip_chars().str.to_lowercase(),
+            )
+        case "kavejumi":
+            frame = frame.with_columns(
+                date=parse_date("date_text"),
+                lesson=pl.col("lesson_text").str.strip_chars().cast(pl.Int64, strict=False),
+                absence=pl.col("mark").str.strip_chars().str.to_lowercase(),
+            )
+            frame = frame.join(days, on=["date", "grade"], how="left").with_columns(
+                pl.col("lesson_day").fill_null(False)
+            )
+            frame = _class_known(_in_register(frame, context.register), context.register)
+        case "vertejumi":
+            frame = frame.with_columns(parse_date("date_text").alias("date"), *_value_kinds())
+            frame = _class_known(_in_register(frame, context.register), context.register)
+        case "zimes":
+            frame = frame.with_columns(
+                **{"from": parse_date("from_text")},
+                to=parse_date("to_text"),
+                submitted=parse_date("submitted_text"),
+                date=parse_date("submitted_text"),
+            )
+        case "slodze":
+            frame = frame.with_columns(
+                lessons_per_week=pl.col("lessons_text")
+                .str.strip_chars()
+                .cast(pl.Int64, strict=False)
+            )
+            frame = _class_known(frame, context.register)
+        case "atbalsts":
+            frame = frame.with_columns(
+                school_id=_school_id(context),
+                start=parse_date("start_text"),
+                end=parse_date("end_text"),
+                date=parse_date("start_text"),
+                hours=parse_decimal("hours_text"),
+                iap=pl.col("iap_text").str.strip_chars().str.to_lowercase(),
+            )
+            frame = _target_group(frame, context)
+        case "aktivitates":
+            frame = frame.with_columns(
+                school_id=_school_id(context),
+                date=parse_date("date_text"),
+                **{
+                    column: pl.col(f"{column}_text").str.strip_chars().cast(pl.Int64, strict=False)
+                    for column in ("pupils", "parents", "teachers")
+                },
+            )
+        case "socialais_statuss":
+            frame = frame.with_columns(start=parse_date("start_text"), end=parse_date("end_text"))
+    return frame
+
+
+def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
+    """Whether each support row's pupil fits the activity's target group at its start.
+
+    Pupils not (yet) known to any school register cannot be judged here: the flag is null and
+    the row loads; the warehouse checks again with every register.
+    """
+    semesters = {
+        day: (semester.semester_id if (semester := context.calendar.semester_of(day)) else None)
+        for day in frame["start"].drop_nulls().unique().to_list()
+    }
+    frame = frame.with_columns(
+        pupil_key=pupil_keys(context.key, frame["code"]),
+        start_semester=pl.col("start").replace_strict(
+            semesters, default=None, return_dtype=pl.String
+        ),
+    )
+    facts = (
+        frame.select("row", "pupil_key", "start", "activity")
+        .join(context.pupils, on="pupil_key")
+        .filter(
+            (pl.col("admitted") <= pl.col("start"))
+            & (pl.col("left").is_null() | (pl.col("start") < pl.col("left")))
+        )
+        .group_by("row")
+        .agg(
+            pl.col("grade").max(),
+            pl.col("repeating").any(),
+            age=(pl.col("start").dt.year() - pl.col("birth_year")).first()
+            - (pl.col("start").dt.month() < pl.col("birth_month")).first().cast(pl.Int64),
+        )
+    )
+    rules = context.activity_rules
+    judged = (
+        facts.join(frame.select("row", "activity", "start_semester"), on="row")
+        .join(rules, on="activity", how="left")
+        .with_columns(
+            fits=pl.col("grade").is_between(pl.col("grade_min"), pl.col("grade_max"))
+            & (pl.col("start_semester") >= pl.col("from_semester"))
+            & (pl.col("min_age").is_null() | (pl.col("age") >= pl.col("min_age")))
+            & (~pl.col("repeaters_only").fill_null(False) | pl.col("repeating"))
+        )
+        .group_by("row")
+        .agg(in_target_group=pl.col("fits").any())
+    )
+    return frame.join(judged, on="row", how="left")
+
+
+# -- the rules ---------------------------------------------------------------------------------
+
+
+def _holds(data, expr: pl.Expr) -> pl.LazyFrame:
+    return data.lazyframe.select(expr)
+
+
+def _parsed_or_empty(data, parsed: str) -> pl.LazyFrame:
+    """A date column that is empty, or parses."""
+    return _holds(data, pl.col(data.key).is_null() | pl.col(parsed).is_not_null())
+
+
+class Rows(pa.DataFrameModel):
+    """Checks every kind shares: conflicting duplicates."""
+
+    row: int
+
+    @pa.dataframe_check(name="conflicting_duplicate")
+    def conflicting_duplicate(cls, data):
+        return _holds(data, ~pl.col("conflict"))
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class CodedRows(Rows):
+    """Rows that name a pupil by personal code."""
+
+    code: str = pa.Field(nullable=True)
+
+    @pa.check("code", name="missing_value")
+    def missing_value(cls, data):
+        return _holds(data, pl.col("code").is_not_null())
+
+    @pa.check("code", name="code_format")
+    def code_format(cls, data):
+        return _holds(data, pl.col("code_problem").fill_null("") != "format")
+
+    @pa.check("code", name="code_birth_date")
+    def code_birth_date(cls, data):
+        return _holds(data, pl.col("code_problem").fill_null("") != "birth_date")
+
+    @pa.check("code", name="code_check_digit")
+    def code_check_digit(cls, data):
+        return _holds(data, pl.col("code_problem").fill_null("") != "check_digit")
+
+
+class DatedEvents(CodedRows):
+    """Absences and grades: a dated event of a pupil on the register, in a known class."""
+
+    date_text: str = pa.Field(nullable=True)
+    class_label: str = pa.Field(nullable=True)
+
+    @pa.check("date_text", name="date_unparseable")
+    def date_unparseable(cls, data):
+        return _holds(data, pl.col("date").is_not_null())
+
+    @pa.check("date_text", name="date_future")
+    def date_future(cls, data):
+        return _holds(data, pl.col("date").is_null() | (pl.col("date") <= pl.col("received")))
+
+    @pa.check("date_text", name="date_outside_school_year")
+    def date_outside_school_year(cls, data):
+        return _holds(data, pl.col("date").is_null() | pl.col("in_school_year"))
+
+    @pa.check("class_label", name="class_unknown")
+    def class_unknown(cls, data):
+        return _holds(data, pl.col("class_known"))
+
+    @pa.check("code", name="pupil_not_in_register")
+    def pupil_not_in_register(cls, data):
+        invalid = pl.col("code_problem").is_not_null() | pl.col("date").is_null()
+        return _holds(data, invalid | pl.col("in_register"))
+
+
+class Pupils(CodedRows):
+    """Pupil register (skoleni, Skolēni)."""
+
+    birth_date_text: str = pa.Field(nullable=True)
+    admitted_text: str = pa.Field(nullable=True)
+    left_text: str = pa.Field(nullable=True)
+    sex: str = pa.Field(nullable=True)
+    class_label: str = pa.Field(nullable=True)
+    programme: str = pa.Field(nullable=True)
+    leave_reason: str = pa.Field(nullable=True)
+    repeating_text: str = pa.Field(nullable=True)
+
+    @pa.check("birth_date_text", name="date_unparseable")
+    def date_unparseable(cls, data):
+        return _holds(data, pl.col("birth_date").is_not_null())
+
+    @pa.check("admitted_text", name="date_unparseable")
+    def date_unparseable__1(cls, data):
+        return _holds(data, pl.col("admitted").is_not_null())
+
+    @pa.check("left_text", name="date_unparseable")
+    def date_unparseable__2(cls, data):
+        return _parsed_or_empty(data, "left")
+
+    @pa.check("sex", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(data, pl.col("sex").str.strip_chars().is_in(["V", "S"]))
+
+    @pa.check("class_label", name="class_unknown")
+    def class_unknown(cls, data):
+        return _holds(
+            data, pl.col("class_label").str.contains(CLASS_PATTERN) & pl.col("class_in_school")
+        )
+
+    @pa.check("programme", name="value_not_allowed")
+    def value_not_allowed__1(cls, data):
+        return _holds(data, pl.col("programme").str.strip_chars().str.contains(r"^\d{8}$"))
+
+    @pa.check("leave_reason", name="value_not_allowed")
+    def value_not_allowed__2(cls, data):
+        reason = pl.col("leave_reason").str.strip_chars().str.to_lowercase()
+        return _holds(data, reason.is_null() | reason.is_in(LEAVE_REASONS))
+
+    @pa.check("repeating_text", name="value_not_allowed")
+    def value_not_allowed__3(cls, data):
+        return _holds(data, pl.col("repeating").is_null() | pl.col("repeating").is_in(["jā", "nē"]))
+
+
+class Absences(DatedEvents):
+    """Lesson absences (kavejumi, Kavējumi)."""
+
+    lesson_text: str = pa.Field(nullable=True)
+    mark: str = pa.Field(nullable=True)
+
+    @pa.check("date_text", name="absence_on_day_without_lessons")
+    def absence_on_day_without_lessons(cls, data):
+        unjudged = pl.col("date").is_null() | pl.col("grade").is_null() | ~pl.col("in_school_year")
+        return _holds(data, unjudged | pl.col("lesson_day"))
+
+    @pa.check("lesson_text", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(data, pl.col("lesson").is_between(0, 10).fill_null(False))
+
+    @pa.check("mark", name="value_not_allowed")
+    def value_not_allowed__1(cls, data):
+        return _holds(data, pl.col("absence").is_in(list(ABSENCE_MARKS)).fill_null(False))
+
+
+class Grades(DatedEvents):
+    """Grades (vertejumi, Vērtējumi)."""
+
+    grade_type: str = pa.Field(nullable=True)
+    value: str = pa.Field(nullable=True)
+
+    @pa.check("grade_type", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        kind = pl.col("grade_type").str.strip_chars().str.to_lowercase()
+        return _holds(data, kind.is_in(GRADE_TYPES).fill_null(False))
+
+    @pa.check("value", name="grade_out_of_scale")
+    def grade_out_of_scale(cls, data):
+        kind, grade = pl.col("value_kind"), pl.col("grade")
+        always = kind.is_in(["nv", "atb", "percent"])
+        early = (grade <= 3) & (kind == "level")
+        later = (grade >= 4) & (kind == "mark") & pl.col("mark_value").is_between(1, 10)
+        return _holds(data, (always | early | later).fill_null(False))
+
+
+class Notes(CodedRows):
+    """Justification notes (zimes)."""
+
+    from_text: str = pa.Field(nullable=True)
+    to_text: str = pa.Field(nullable=True)
+    submitted_text: str = pa.Field(nullable=True)
+    reason: str = pa.Field(nullable=True)
+
+    @pa.check("from_text", "to_text", "submitted_text", name="date_unparseable")
+    def date_unparseable(cls, data):
+        parsed = {"from_text": "from", "to_text": "to", "submitted_text": "submitted"}[data.key]
+        return _holds(data, pl.col(parsed).is_not_null())
+
+    @pa.check("submitted_text", name="date_future")
+    def date_future(cls, data):
+        return _holds(
+            data, pl.col("submitted").is_null() | (pl.col("submitted") <= pl.col("received"))
+        )
+
+    @pa.check("from_text", name="date_outside_school_year")
+    def date_outside_school_year(cls, data):
+        return _holds(data, pl.col("from").is_null() | pl.col("in_school_year"))
+
+    @pa.check("to_text", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(
+            data,
+            pl.col("to").is_null() | pl.col("from").is_null() | (pl.col("from") <= pl.col("to")),
+        )
+
+    @pa.check("reason", name="value_not_allowed")
+    def value_not_allowed__1(cls, data):
+        return _holds(
+            data,
+            pl.col("reason")
+            .str.strip_chars()
+            .str.to_lowercase()
+            .is_in(NOTE_REASONS)
+            .fill_null(False),
+        )
+
+
+class TimetableLoad(Rows):
+    """Weekly lessons per class (slodze)."""
+
+    class_label: str = pa.Field(nullable=True)
+    lessons_text: str = pa.Field(nullable=True)
+
+    @pa.check("class_label", name="class_unknown")
+    def class_unknown(cls, data):
+        return _holds(data, pl.col("class_known"))
+
+    @pa.check("lessons_text", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(data, pl.col("lessons_per_week").is_between(1, 45).fill_null(False))
+
+
+class Support(CodedRows):
+    """Project support register (atbalsts)."""
+
+    school_text: str = pa.Field(nullable=True)
+    activity: str = pa.Field(nullable=True)
+    start_text: str = pa.Field(nullable=True)
+    end_text: str = pa.Field(nullable=True)
+    hours_text: str = pa.Field(nullable=True)
+    iap_text: str = pa.Field(nullable=True)
+
+    @pa.check("school_text", name="unknown_school")
+    def unknown_school(cls, data):
+        return _holds(data, pl.col("school_id").is_not_null())
+
+    @pa.check("activity", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(
+            data, pl.col("activity").str.strip_chars().is_in(SUPPORT_ACTIVITIES).fill_null(False)
+        )
+
+    @pa.check("activity", name="support_outside_target_group")
+    def support_outside_target_group(cls, data):
+        return _holds(data, pl.col("in_target_group").fill_null(True))
+
+    @pa.check("start_text", name="date_unparseable")
+    def date_unparseable(cls, data):
+        return _holds(data, pl.col("start").is_not_null())
+
+    @pa.check("start_text", name="date_future")
+    def date_future(cls, data):
+        return _holds(data, pl.col("start").is_null() | (pl.col("start") <= pl.col("received")))
+
+    @pa.check("end_text", name="date_unparseable")
+    def date_unparseable__1(cls, data):
+        return _parsed_or_empty(data, "end")
+
+    @pa.check("hours_text", name="value_not_allowed")
+    def value_not_allowed__1(cls, data):
+        return _holds(data, (pl.col("hours") >= 0).fill_null(False))
+
+    @pa.check("iap_text", name="value_not_allowed")
+    def value_not_allowed__2(cls, data):
+        return _holds(data, pl.col("iap").is_in(["jā", "nē"]).fill_null(False))
+
+
+class GroupActivities(Rows):
+    """Group activities (aktivitates)."""
+
+    school_text: str = pa.Field(nullable=True)
+    activity: str = pa.Field(nullable=True)
+    date_text: str = pa.Field(nullable=True)
+
+    @pa.check("school_text", name="unknown_school")
+    def unknown_school(cls, data):
+        return _holds(data, pl.col("school_id").is_not_null())
+
+    @pa.check("activity", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(
+            data, pl.col("activity").str.strip_chars().is_in(GROUP_ACTIVITIES).fill_null(False)
+        )
+
+    @pa.check("date_text", name="date_unparseable")
+    def date_unparseable(cls, data):
+        return _holds(data, pl.col("date").is_not_null())
+
+    @pa.check("date_text", name="date_future")
+    def date_future(cls, data):
+        return _holds(data, pl.col("date").is_null() | (pl.col("date") <= pl.col("received")))
+
+    @pa.dataframe_check(name="value_not_allowed")
+    def value_not_allowed__1(cls, data):
+        counts = [
+            pl.col(c).is_not_null() & (pl.col(c) >= 0) for c in ("pupils", "parents", "teachers")
+        ]
+        return _holds(data, pl.all_horizontal(counts))
+
+
+class SocialStatus(CodedRows):
+    """Social-service statuses (socialais_statuss)."""
+
+    status: str = pa.Field(nullable=True)
+    start_text: str = pa.Field(nullable=True)
+    end_text: str = pa.Field(nullable=True)
+
+    @pa.check("status", name="value_not_allowed")
+    def value_not_allowed(cls, data):
+        return _holds(
+            data,
+            pl.col("status").str.strip_chars().str.to_lowercase().is_in(STATUSES).fill_null(False),
+        )
+
+    @pa.check("start_text", name="date_unparseable")
+    def date_unparseable(cls, data):
+        return _holds(data, pl.col("start").is_not_null())
+
+    @pa.check("end_text", name="date_unparseable")
+    def date_unparseable__1(cls, data):
+        return _parsed_or_empty(data, "end")
+
+
+MODELS: dict[str, type[Rows]] = {
+    "skoleni": Pupils,
+    "kavejumi": Absences,
+    "vertejumi": Grades,
+    "zimes": Notes,
+    "slodze": TimetableLoad,
+    "atbalsts": Support,
+    "aktivitates": GroupActivities,
+    "socialais_statuss": SocialStatus,
+}
+KEYS: dict[str, list[str]] = {
+    "skoleni": ["code_digits", "admitted_text"],
+    "kavejumi": ["code_digits", "date", "lesson"],
+    "vertejumi": ["code_digits", "subject", "date", "grade_type"],
+    "zimes": ["code_digits", "from", "to"],
+    "slodze": ["class_label"],
+    "atbalsts": ["code_digits", "activity", "start"],
+    "aktivitates": ["school_text", "activity", "title", "date"],
+    "socialais_statuss": ["code_digits", "status", "start"],
+}
+# The column a conflicting duplicate is reported on: the value that differs, most likely.
+CONFLICT_COLUMN = {
+    "skoleni": "Klase",
+    "kavejumi": "Atzīme",
+    "vertejumi": "Vērtējums",
+    "zimes": "Iemesls",
+    "slodze": "Stundas nedēļā",
+    "atbalsts": "Stundas",
+    "aktivitates": "Skolēni",
+    "socialais_statuss": "Līdz",
+}
+QUARANTINE_SCHEMA = {
+    "row": pl.Int64,
+    "column": pl.String,
+    "masked_value": pl.String,
+    "check": pl.String,
+    "reason_lv": pl.String,
+    "reason_en": pl.String,
+}
+
+
+@dataclass
+class Validated:
+    """Valid rows (prepared, with English names), quarantined rows, identical duplicates."""
+
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+    duplicates: int
+
+
+def _masked(column: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if column == "Personas kods":
+        return personal_code.mask(value)
+    if column == "Dzimšanas datums":
+        return "**.**." + value.strip().rstrip(".")[-4:]
+    return value
+
+
+def validate(kind: str, raw: pl.DataFrame, context: Context) -> Validated:
+    """Split a raw table (with `row`) into valid rows and quarantined rows with reasons."""
+    value_columns = [c for c in raw.columns if c != "row"]
+    deduplicated = raw.unique(value_columns, keep="first", maintain_order=True)
+    duplicates = raw.height - deduplicated.height
+    frame = prepare(kind, deduplicated, context)
+    frame = frame.with_columns(
+        conflict=pl.len().over(KEYS[kind]) > 1,
+        received=pl.lit(context.received),
+    )
+    if "date" in frame.columns:
+        frame = frame.with_columns(in_school_year=_in_school_year(context.calendar, "date"))
+    if kind == "zimes":
+        frame = frame.with_columns(in_school_year=_in_school_year(context.calendar, "from"))
+    try:
+        MODELS[kind].validate(frame, lazy=True)
+        failures = pl.DataFrame(schema={"index": pl.Int32, "column": pl.String, "check": pl.String})
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.failure_cases.select("index", "column", "check")
+        schema_level = failures.filter(pl.col("index").is_null())
+        if schema_level.height:
+            raise ValueError(f"{kind}: the prepared frame breaks its model: {schema_level.rows()}")
+    to_latvian = {v: k for k, v in COLUMNS[kind].items() if k in raw.columns}
+    failures = failures.with_columns(
+        check=pl.col("check").str.split("__").list.first(),
+        column=pl.col("column").replace_strict(
+            to_latvian, default=CONFLICT_COLUMN[kind], return_dtype=pl.String
+        ),
+    )
+    rows = frame["row"].to_list()
+    raw_by_row = (
+        {r["row"]: r for r in deduplicated.iter_rows(named=True)} if failures.height else {}
+    )
+    quarantine = pl.DataFrame(
+        [
+            {
+                "row": rows[index],
+                "column": column,
+                "masked_value": _masked(column, raw_by_row[rows[index]].get(column)),
+                "check": check,
+                "reason_lv": REASONS[check][0],
+                "reason_en": REASONS[check][1],
+            }
+            for index, column, check in failures.unique().sort("index", "check").iter_rows()
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    bad = set(failures["index"].to_list())
+    valid = frame.filter(~pl.int_range(pl.len()).is_in(list(bad)))
+    return Validated(valid, quarantine, duplicates)
