@@ -322,7 +322,13 @@ class PartitionIngest:
                         or rows.filter(pl.col(ROW_DATE[kind]).is_between(*o.period)).height
                     )
                     delivery.superseded_by = replacer.file
-                kept.append(remaining.with_columns(delivery_sha=pl.lit(delivery.sha256)))
+                kept.append(
+                    remaining.with_columns(
+                        delivery_sha=pl.lit(delivery.sha256),
+                        period_start=pl.lit(delivery.period[0]),
+                        period_end=pl.lit(delivery.period[1]),
+                    )
+                )
             effective[kind] = pl.concat(kept, how="diagonal_relaxed") if kept else None
         for delivery in self.deliveries:
             if (
@@ -443,6 +449,8 @@ def stage(kind: str, frame: pl.DataFrame | None, ingest: PartitionIngest) -> pl.
             return frame.select(
                 school.alias("school_id"),
                 *provenance,
+                "period_start",
+                "period_end",
                 "pupil_key",
                 pl.col("sex").str.strip_chars(),
                 birth_year=pl.col("birth_date").dt.year().cast(pl.Int32),

@@ -14,3 +14,20 @@ def data_dir() -> Path:
 
 def landing_dir() -> Path:
     return data_dir() / "landing"
+
+
+def archive_dir() -> Path:
+    return data_dir() / "archive"
+
+
+def staging_dir() -> Path:
+    return data_dir() / "staging"
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home"))
+
+
+def demo_key_file() -> Path:
+    """The demo pseudonym key, used only when PMP_PSEUDONYM_KEY is not set."""
+    return dagster_home() / "pseudonym-demo.key"

@@ -7,19 +7,17 @@ here: parsing and validation come after.
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-import openpyxl
+import fastexcel
 import polars as pl
 
 from pipelines import contract
 
 TITLE_PERIOD = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})\.?\s*[-–]\s*(\d{2})\.(\d{2})\.(\d{4})")
 NAME_PERIOD = re.compile(r"_(\d{8})-(\d{8})")
-EXCEL_EPOCH = date(1899, 12, 30)
 
 
 class MissingColumns(Exception):
@@ -190,46 +188,32 @@ def _text_notes(text: str, encoding: str) -> list[tuple[str, bool]]:
     ]
 
 
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip() or None
-
-
-def _date_cell(value: object) -> str | None:
-    """Spreadsheet serial dates (numbers in date columns) as DD.MM.YYYY text."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 100000:
-        return (EXCEL_EPOCH + timedelta(days=int(value))).strftime("%d.%m.%Y")
-    return _cell_text(value)
+def _spreadsheet_dates(column: str) -> pl.Expr:
+    """Real spreadsheet dates (read as `YYYY-MM-DD 00:00:00`) as `DD.MM.YYYY` text."""
+    return pl.col(column).str.replace(r"^(\d{4})-(\d{2})-(\d{2})(?: 00:00:00)?$", "${3}.${2}.${1}")
 
 
 def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        workbook = fastexcel.read_excel(data)
+    except Exception as error:  # calamine raises its own error types for corrupt files
         raise RejectedFile(
             path, "not_csv_or_xlsx", f"not a readable XLSX workbook ({error})"
         ) from None
+    known = {_normal(s): s for s in contract.M_SHEETS}
     tables = []
-    for sheet_name in workbook.sheetnames:
-        known = {_normal(s): s for s in contract.M_SHEETS}
+    for sheet_name in workbook.sheet_names:
         if _normal(sheet_name) not in known:
             continue
         sheet = known[_normal(sheet_name)]
-        rows = [list(r) for r in workbook[sheet_name].iter_rows(values_only=True)]
-        while rows and all(v is None for v in rows[-1]):
-            rows.pop()
-        if not rows:
+        cells = workbook.load_sheet(sheet_name, header_row=None, dtypes="string").to_polars()
+        cells = cells.with_columns(pl.col(c).str.strip_chars() for c in cells.columns)
+        cells = cells.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all() == "")))
+        if cells.height == 0:
             raise RejectedFile(path, "empty_file", f"sheet {sheet_name} is empty")
-        title = None
-        header_index = 0
-        if sum(v is not None for v in rows[0]) == 1 and len(rows) > 1:
-            title, header_index = str(rows[0][0]), 1
-        header = [_cell_text(v) or "" for v in rows[header_index]]
+        first = [v for v in cells.row(0) if v]
+        title, header_index = (first[0], 1) if len(first) == 1 and cells.height > 1 else (None, 0)
+        header = [v or "" for v in cells.row(header_index)]
         try:
             matched = _match_kind(header, {sheet: contract.M_SHEETS[sheet]})
         except MissingColumns as error:
@@ -241,28 +225,24 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
                 path, "unknown_header", f"sheet {sheet_name}: header matches no kind"
             )
         _, mapping = matched
-        body = rows[header_index + 1 :]
-        if not body:
+        if cells.height == header_index + 1:
             raise RejectedFile(path, "header_only", f"sheet {sheet_name} has a header and no rows")
-        columns = {}
-        for position, cell in enumerate(header):
-            if cell in mapping:
-                convert = (
-                    _date_cell
-                    if "dat" in _normal(mapping[cell])
-                    or mapping[cell]
-                    in (
-                        "Uzņemts",
-                        "Atskaitīts",
-                    )
-                    else _cell_text
-                )
-                columns[mapping[cell]] = [
-                    convert(r[position] if position < len(r) else None) for r in body
-                ]
-        frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
-        frame = frame.with_row_index("row", offset=header_index + 2).cast({"row": pl.Int64})
+        by_position = {cells.columns[i]: mapping[c] for i, c in enumerate(header) if c in mapping}
+        frame = (
+            cells.slice(header_index + 1)
+            .select(list(by_position))
+            .rename(by_position)
+            .with_row_index("row", offset=header_index + 2)
+            .cast({"row": pl.Int64})
+        )
+        dated = [
+            c for c in frame.columns if "datums" in c.lower() or c in ("Uzņemts", "Atskaitīts")
+        ]
+        frame = frame.with_columns(_spreadsheet_dates(c) for c in dated)
         extra = [c for c in header if c and c not in mapping]
+        tolerated = _layout_notes(
+            header, list(mapping.values()), contract.M_SHEETS[sheet], title, extra
+        )
         tables.append(
             RawTable(
                 contract.SHEET_KIND[sheet],
@@ -273,6 +253,7 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
                 frame,
                 extra,
                 sheet_name,
+                tolerated,
             )
         )
     if not tables:

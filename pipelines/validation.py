@@ -9,6 +9,7 @@ source column, a masked value and a reason in Latvian and English; the rest go o
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import pandera.polars as pa
 import polars as pl
@@ -173,8 +174,9 @@ class Context:
     """What the rules need beyond the row itself.
 
     `register` holds the school's register rows (`code_digits`, `admitted`, `left`,
-    `class_label`); `pupils` the pseudonymised pupils of every school (`pupil_key`, `grade`,
-    `birth_year`, `birth_month`, `admitted`, `left`), for the municipality feeds.
+    `class_label`); `pupils` the pseudonymised register rows of every school (`pupil_key`,
+    `grade`, `birth_year`, `birth_month`, `admitted`, `left`, `repeating` and the period of
+    the snapshot they come from), for the municipality feeds.
     """
 
     received: date
@@ -214,6 +216,7 @@ def _in_school_year(calendar: SchoolCalendar, column: str) -> pl.Expr:
     return inside
 
 
+@cache
 def lesson_days(calendar: SchoolCalendar) -> pl.DataFrame:
     """Every (date, grade) with lessons, across the calendar."""
     rows = [
@@ -371,7 +374,8 @@ def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
         frame.select("row", "pupil_key", "start", "activity")
         .join(context.pupils, on="pupil_key")
         .filter(
-            (pl.col("admitted") <= pl.col("start"))
+            pl.col("start").is_between(pl.col("period_start"), pl.col("period_end"))
+            & (pl.col("admitted") <= pl.col("start"))
             & (pl.col("left").is_null() | (pl.col("start") < pl.col("left")))
         )
         .group_by("row")
@@ -801,7 +805,9 @@ def validate(kind: str, raw: pl.DataFrame, context: Context) -> Validated:
         failures = errors.failure_cases.select("index", "column", "check")
         schema_level = failures.filter(pl.col("index").is_null())
         if schema_level.height:
-            raise ValueError(f"{kind}: the prepared frame breaks its model: {schema_level.rows()}")
+            raise ValueError(
+                f"{kind}: the prepared frame breaks its model: {schema_level.rows()}"
+            ) from None
     to_latvian = {v: k for k, v in COLUMNS[kind].items() if k in raw.columns}
     failures = failures.with_columns(
         check=pl.col("check").str.split("__").list.first(),

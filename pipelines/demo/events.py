@@ -253,7 +253,7 @@ def _grade_text(frame: pl.DataFrame) -> pl.Expr:
         .then(pl.lit("A"))
         .otherwise(pl.lit("P"))
     )
-    percent = (pl.col("score") * 10 + 5).clip(0, 100).round(0) + pl.col("half") * 0.5
+    percent = ((pl.col("score") * 10 + 5).round(0) + pl.col("half") * 0.5).clip(0, 100)
     percent_text = percent.cast(pl.String).str.replace(r"\.0$", "")
     percent_text = (
         pl.when(pl.col("style") == 0)

@@ -1,0 +1,280 @@
+"""Ingest: landing files to validated, pseudonymised Parquet staging, one school at a time.
+
+One partition per school of the reference list, plus `_municipality` for the municipality's
+feeds (and for logging files dropped where no school is). Partitions run in parallel: each
+writes only its own Parquet files, never the DuckDB warehouse.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import polars as pl
+
+from pipelines import contract, reference
+from pipelines.defs.metadata import frame_metadata, markdown_table
+from pipelines.ingest import MUNICIPALITY_KINDS, SCHOOL_KINDS, STAGING_KINDS, PartitionIngest
+from pipelines.landing import file_hashes, partition_digests
+from pipelines.paths import archive_dir, demo_key_file, landing_dir, staging_dir
+from pipelines.privacy import identifier_findings
+from pipelines.pseudonym import load_key
+from pipelines.school_calendar import school_calendar
+from pipelines.staging import read_table, staging_file, write_table
+
+OWNERS = ["team:education-analytics"]
+FRESHNESS_HOURS = 36
+REFERENCE_DEPS = ["schools", "school_calendar", "lesson_load", "activities", "social_statuses"]
+PUPIL_FACTS = [
+    "pupil_key", "grade", "birth_year", "birth_month", "admitted", "left", "repeating",
+    "period_start", "period_end",
+]  # fmt: skip
+school_partitions = dg.StaticPartitionsDefinition(
+    [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
+)
+DESCRIPTIONS = {
+    "pupils": "Pupil register rows: pseudonymous key, sex, birth year and month, class, grade, "
+    "special-needs programme flag, admission and leaving (with reason), repeating.",
+    "absences": "Lesson absences with the reason resolved: illness, other justified, late, "
+    "justified by a note, unjustified, or unjustified because the note came late.",
+    "notes": "Justification notes (dialect E): who, which days, why, and when handed in.",
+    "grades": "Grades with their type and the value parsed: 10-point mark, S/T/A/P level, "
+    "percent, nv (no assessment) or atb (exempt).",
+    "timetable_load": "Weekly lessons per class, when a school sends its timetable load.",
+    "support": "Project support spells per pupil: school, activity (LAS, R9, KONS, MENT), start, "
+    "end, hours, provider and whether the pupil has an individual support plan.",
+    "group_activities": "Group activities (INIC, PART, PAS) with pupils, parents and teachers.",
+    "social_status": "Social-service status spells per pupil.",
+}
+_STAGING_SPECS = tuple(
+    dg.AssetSpec(
+        key=["staging", table],
+        description=DESCRIPTIONS[table],
+        group_name="staging",
+        owners=OWNERS,
+        kinds={"parquet", "polars"},
+        deps=REFERENCE_DEPS,
+    )
+    for table in STAGING_KINDS.values()
+)
+LOG_KEY = dg.AssetKey(["ingest", "delivery_log"])
+QUARANTINE_KEY = dg.AssetKey(["ingest", "quarantine"])
+_INGEST_SPECS = (
+    dg.AssetSpec(
+        key=LOG_KEY,
+        description="One row per delivered file: school, name, SHA-256, received at, kind, "
+        "dialect, encoding, period, rows read/loaded/quarantined/duplicate/superseded, status "
+        "(loaded, rejected, duplicate, superseded) and the reason in plain words.",
+        group_name="ingest",
+        owners=OWNERS,
+        kinds={"parquet", "pandera"},
+        deps=REFERENCE_DEPS,
+    ),
+    dg.AssetSpec(
+        key=QUARANTINE_KEY,
+        description="Rows that failed validation: file, row, column, masked value, check and "
+        "reason in Latvian and English. Personal codes are masked; names never appear.",
+        group_name="ingest",
+        owners=OWNERS,
+        kinds={"parquet", "pandera"},
+        deps=REFERENCE_DEPS,
+    ),
+)
+_CHECK_SPECS = (
+    dg.AssetCheckSpec(
+        "rows_reconcile",
+        asset=LOG_KEY,
+        blocking=True,
+        description="Per file: rows read = loaded + quarantined + duplicate rows.",
+    ),
+    dg.AssetCheckSpec(
+        "latest_delivery_fresh",
+        asset=LOG_KEY,
+        description=f"The partition's latest delivery is at most {FRESHNESS_HOURS} hours old.",
+    ),
+    *[
+        dg.AssetCheckSpec(
+            "no_identifiers",
+            asset=spec.key,
+            blocking=True,
+            description="No personal code, name or identifying column in the staging table.",
+        )
+        for spec in [*_STAGING_SPECS, _INGEST_SPECS[1]]
+    ],
+)
+
+
+def _pupil_facts(partition: str) -> pl.DataFrame:
+    empty = pl.DataFrame(
+        schema={
+            "pupil_key": pl.String,
+            "grade": pl.Int64,
+            "birth_year": pl.Int32,
+            "birth_month": pl.Int8,
+            "admitted": pl.Date,
+            "left": pl.Date,
+            "repeating": pl.Boolean,
+            "period_start": pl.Date,
+            "period_end": pl.Date,
+        }
+    )
+    if partition != contract.MUNICIPALITY_FOLDER:
+        return empty
+    pupils = read_table(staging_dir(), "pupils")
+    return empty if pupils is None else pupils.select(PUPIL_FACTS)
+
+
+def _summary(frame: pl.DataFrame, by: str) -> dg.MetadataValue:
+    counts = frame.group_by(by).len().sort("len", descending=True) if frame.height else frame
+    return dg.MetadataValue.md(markdown_table(counts))
+
+
+def _stage_partition(partition: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    """Ingest one partition and write its Parquet: staging frames, delivery log, quarantine."""
+    key = load_key(demo_key_file())
+    staged = PartitionIngest(
+        partition, landing_dir(), archive_dir(), school_calendar(), key, _pupil_facts(partition)
+    ).run()
+    kinds = MUNICIPALITY_KINDS if partition == contract.MUNICIPALITY_FOLDER else SCHOOL_KINDS
+    frames = {}
+    for kind, table in STAGING_KINDS.items():
+        path = staging_file(staging_dir(), table, partition)
+        frame = staged.frames.get(table)
+        if kind in kinds and frame is not None:
+            write_table(frame, path)
+            frames[table] = frame
+        else:
+            path.unlink(missing_ok=True)
+    write_table(staged.log, staging_file(staging_dir(), "delivery_log", partition))
+    write_table(staged.quarantine, staging_file(staging_dir(), "quarantine", partition))
+    return frames, staged.log, staged.quarantine
+
+
+def _in_run_order(partitions: list[str]) -> list[str]:
+    """Schools first: the municipality's support rows are checked against their registers."""
+    return sorted(partitions, key=lambda p: p == contract.MUNICIPALITY_FOLDER)
+
+
+@dg.multi_asset(
+    specs=[*_STAGING_SPECS, *_INGEST_SPECS],
+    check_specs=_CHECK_SPECS,
+    partitions_def=school_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    name="ingest_partition",
+    description="Archive, read, validate, pseudonymise and stage the deliveries of the run's "
+    "partitions (one per school, or a range in one run).",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+)
+def ingest_partition(context: dg.AssetExecutionContext):
+    frames: dict[str, list[pl.DataFrame]] = {table: [] for table in STAGING_KINDS.values()}
+    logs, quarantines = [], []
+    for partition in _in_run_order(list(context.partition_keys)):
+        staged, log, quarantine = _stage_partition(partition)
+        for table, frame in staged.items():
+            frames[table].append(frame)
+        logs.append(log)
+        quarantines.append(quarantine)
+        context.log.info(f"{partition}: {log.height} files, {quarantine.height} quarantined cells")
+    for table, parts in frames.items():
+        frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+        yield dg.MaterializeResult(asset_key=["staging", table], metadata=frame_metadata(frame))
+        findings = identifier_findings(frame, f"staging/{table}")
+        yield dg.AssetCheckResult(
+            asset_key=["staging", table],
+            check_name="no_identifiers",
+            passed=not findings,
+            metadata={"findings": "\n".join(findings) or "none"},
+        )
+    log, quarantine = pl.concat(logs), pl.concat(quarantines)
+    yield dg.MaterializeResult(
+        asset_key=LOG_KEY,
+        metadata={**frame_metadata(log.drop("sha256")), "files_by_status": _summary(log, "status")},
+    )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
+        metadata={**frame_metadata(quarantine), "rows_by_check": _summary(quarantine, "check")},
+    )
+    yield _reconciliation(log)
+    yield _freshness(log)
+    findings = identifier_findings(quarantine, "quarantine")
+    yield dg.AssetCheckResult(
+        asset_key=QUARANTINE_KEY,
+        check_name="no_identifiers",
+        passed=not findings,
+        metadata={"findings": "\n".join(findings) or "none"},
+    )
+
+
+def _reconciliation(log: pl.DataFrame) -> dg.AssetCheckResult:
+    off = log.filter(
+        (pl.col("status") != "rejected")
+        & (
+            pl.col("rows_read")
+            != pl.col("rows_loaded") + pl.col("rows_quarantined") + pl.col("rows_duplicate")
+        )
+    )
+    return dg.AssetCheckResult(
+        asset_key=LOG_KEY,
+        check_name="rows_reconcile",
+        passed=off.height == 0,
+        metadata={
+            "files": log.height,
+            "rows_read": int(log["rows_read"].sum()),
+            "files_not_reconciling": dg.MetadataValue.md(
+                markdown_table(
+                    off.select(
+                        "file", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"
+                    )
+                )
+            ),
+        },
+    )
+
+
+def _freshness(log: pl.DataFrame) -> dg.AssetCheckResult:
+    latest = log["received_at"].max() if log.height else None
+    age = (datetime.now(UTC) - latest) if latest else None
+    fresh = age is not None and age <= timedelta(hours=FRESHNESS_HOURS)
+    return dg.AssetCheckResult(
+        asset_key=LOG_KEY,
+        check_name="latest_delivery_fresh",
+        passed=fresh,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "latest_delivery": str(latest) if latest else "none",
+            "age_hours": round(age.total_seconds() / 3600, 1) if age else -1.0,
+        },
+    )
+
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.assets(ingest_partition),
+    partitions_def=school_partitions,
+    description="Ingest one partition's deliveries (the landing sensor runs it per school).",
+)
+
+
+@dg.sensor(
+    job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING
+)
+def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Request an ingest run for each partition whose landing content changed.
+
+    The cursor keeps every file's SHA-256 (reused while size and mtime stay the same) and each
+    partition's digest; run keys are the digests, so unchanged content never runs twice.
+    """
+    state = json.loads(context.cursor) if context.cursor else {"files": {}, "partitions": {}}
+    known = {name: tuple(value) for name, value in state["files"].items()}
+    hashes = file_hashes(landing_dir(), known)
+    digests = partition_digests(hashes)
+    changed = sorted(p for p, d in digests.items() if state["partitions"].get(p) != d)
+    cursor = json.dumps({"files": hashes, "partitions": digests}, sort_keys=True)
+    if not changed:
+        return dg.SensorResult(skip_reason="no new or changed files in landing", cursor=cursor)
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=f"{partition}:{digests[partition]}", partition_key=partition)
+            for partition in changed
+        ],
+        cursor=cursor,
+    )

@@ -1,0 +1,38 @@
+"""Scans for identifiers where none may be: staging, warehouse tables, extracts."""
+
+import re
+
+import polars as pl
+
+from pipelines.demo.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
+
+PERSONAL_CODE = r"\b\d{6}\s*-?\s*\d{5}\b"
+FORBIDDEN_COLUMNS = {"code", "code_digits", "personas kods", "first_name", "surname", "vārds",
+                     "uzvārds", "skolēns", "birth_date", "birth_date_text", "dzimšanas datums"}  # fmt: skip
+COMMON_NAMES = sorted(
+    {*MALE_FIRST_NAMES, *FEMALE_FIRST_NAMES, *(form for pair in SURNAMES for form in pair)}
+)
+_NAME_PATTERN = r"\b(" + "|".join(re.escape(n) for n in COMMON_NAMES) + r")\b"
+
+
+def identifier_findings(frame: pl.DataFrame, where: str) -> list[str]:
+    """What in a frame looks like a personal code, a name or an identifying column."""
+    findings = [
+        f"{where}: column {c!r} holds identifiers by name"
+        for c in frame.columns
+        if c.casefold() in FORBIDDEN_COLUMNS
+    ]
+    for column, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        values = frame[column].drop_nulls()
+        codes = values.filter(values.str.contains(PERSONAL_CODE))
+        names = values.filter(values.str.contains(_NAME_PATTERN))
+        if codes.len():
+            findings.append(f"{where}: column {column!r} has {codes.len()} personal-code patterns")
+        if names.len():
+            findings.append(
+                f"{where}: column {column!r} has {names.len()} values with a common name, "
+                f"e.g. {names[0]!r}"
+            )
+    return findings
