@@ -6,10 +6,12 @@ RUN := $(UV) run --frozen
 
 .PHONY: demo test dev lint venv dagster-home
 
-# demo: generate the demo deliveries into data/landing/ and materialise every asset
+# demo: generate the demo deliveries into data/landing/ and materialise every asset:
+# the reference data, then every ingest partition (schools first, the municipality last)
 demo: dagster-home
 	$(RUN) pmp generate --replace
-	$(RUN) dg launch --assets '*'
+	$(RUN) dg launch --assets 'group:reference'
+	$(RUN) dg launch --job ingest_job --partition-range "OVG..._municipality"
 
 # test: run the test suite
 test: dagster-home

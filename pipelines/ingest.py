@@ -19,7 +19,8 @@ import polars as pl
 from pipelines import contract, justification, reference
 from pipelines.pseudonym import pupil_keys
 from pipelines.readers import RawTable, RejectedFile, period_in_name, read_delivery
-from pipelines.school_calendar import SchoolCalendar
+from pipelines.school_calendar import SchoolCalendar, school_calendar
+from pipelines.staging import read_table, staging_file, write_table
 from pipelines.validation import Context, Validated, validate
 
 STAGING_KINDS = {
@@ -552,3 +553,52 @@ def justify(absences: pl.DataFrame, notes: pl.DataFrame, calendar: SchoolCalenda
         calendar,
     )
     return resolved.rename({"pupil": "pupil_key"})
+
+
+PUPIL_FACTS = {
+    "pupil_key": pl.String,
+    "grade": pl.Int64,
+    "birth_year": pl.Int32,
+    "birth_month": pl.Int8,
+    "admitted": pl.Date,
+    "left": pl.Date,
+    "repeating": pl.Boolean,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+}
+
+
+def pupil_facts(partition: str, staging: Path) -> pl.DataFrame:
+    """For the municipality: every school's staged register rows (for target groups)."""
+    pupils = read_table(staging, "pupils") if partition == contract.MUNICIPALITY_FOLDER else None
+    return pl.DataFrame(schema=PUPIL_FACTS) if pupils is None else pupils.select(list(PUPIL_FACTS))
+
+
+def in_run_order(partitions: list[str]) -> list[str]:
+    """Schools first: the municipality's support rows are checked against their registers."""
+    return sorted(partitions, key=lambda p: p == contract.MUNICIPALITY_FOLDER)
+
+
+def stage_partition(
+    partition: str, landing: Path, archive: Path, staging: Path, key: bytes
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
+
+    A staging table the partition no longer has rows for is removed, so no stale file stays.
+    """
+    staged = PartitionIngest(
+        partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging)
+    ).run()
+    kinds = MUNICIPALITY_KINDS if partition == contract.MUNICIPALITY_FOLDER else SCHOOL_KINDS
+    frames = {}
+    for kind, table in STAGING_KINDS.items():
+        path = staging_file(staging, table, partition)
+        frame = staged.frames.get(table)
+        if kind in kinds and frame is not None:
+            write_table(frame, path)
+            frames[table] = frame
+        else:
+            path.unlink(missing_ok=True)
+    write_table(staged.log, staging_file(staging, "delivery_log", partition))
+    write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
+    return frames, staged.log, staged.quarantine

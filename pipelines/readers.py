@@ -158,7 +158,8 @@ def read_csv(path: Path, data: bytes) -> RawTable:
     extra = [c for c in header if c not in mapping]
     frame = frame.select("row", *mapping.values())
     title = lines[0] if header_index == 1 else None
-    tolerated = _layout_notes(header, list(mapping.values()), kinds[kind], title, extra)
+    in_order = [mapping[cell] for cell in header if cell in mapping]
+    tolerated = _layout_notes(header, in_order, kinds[kind], title, extra)
     tolerated += [note for note, present in _text_notes(text, encoding) if present]
     return RawTable(kind, "E", encoding, title, header_index + 1, frame, extra, None, tolerated)
 
@@ -240,9 +241,8 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
         ]
         frame = frame.with_columns(_spreadsheet_dates(c) for c in dated)
         extra = [c for c in header if c and c not in mapping]
-        tolerated = _layout_notes(
-            header, list(mapping.values()), contract.M_SHEETS[sheet], title, extra
-        )
+        in_order = [mapping[cell] for cell in header if cell in mapping]
+        tolerated = _layout_notes(header, in_order, contract.M_SHEETS[sheet], title, extra)
         tables.append(
             RawTable(
                 contract.SHEET_KIND[sheet],

@@ -1,9 +1,7 @@
 """The demo generator: deterministic, contract-shaped, realistic, and honest about its defects."""
 
-import json
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -62,13 +60,6 @@ CONTRACT_DEFECTS = {
 }
 # Rejections that need the reference data or the calendar: the files themselves read fine.
 REJECTED_AFTER_READING = {"unknown_school_folder", "period_outside_school_validity"}
-
-
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> tuple[Path, dict]:
-    landing = tmp_path_factory.mktemp("demo") / "landing"
-    generate(landing, defect_rate=0.002)
-    return landing, json.loads(manifest_path(landing).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

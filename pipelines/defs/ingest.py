@@ -13,21 +13,15 @@ import polars as pl
 
 from pipelines import contract, reference
 from pipelines.defs.metadata import frame_metadata, markdown_table
-from pipelines.ingest import MUNICIPALITY_KINDS, SCHOOL_KINDS, STAGING_KINDS, PartitionIngest
+from pipelines.ingest import STAGING_KINDS, in_run_order, stage_partition
 from pipelines.landing import file_hashes, partition_digests
 from pipelines.paths import archive_dir, demo_key_file, landing_dir, staging_dir
 from pipelines.privacy import identifier_findings
 from pipelines.pseudonym import load_key
-from pipelines.school_calendar import school_calendar
-from pipelines.staging import read_table, staging_file, write_table
 
 OWNERS = ["team:education-analytics"]
 FRESHNESS_HOURS = 36
 REFERENCE_DEPS = ["schools", "school_calendar", "lesson_load", "activities", "social_statuses"]
-PUPIL_FACTS = [
-    "pupil_key", "grade", "birth_year", "birth_month", "admitted", "left", "repeating",
-    "period_start", "period_end",
-]  # fmt: skip
 school_partitions = dg.StaticPartitionsDefinition(
     [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
 )
@@ -103,55 +97,9 @@ _CHECK_SPECS = (
 )
 
 
-def _pupil_facts(partition: str) -> pl.DataFrame:
-    empty = pl.DataFrame(
-        schema={
-            "pupil_key": pl.String,
-            "grade": pl.Int64,
-            "birth_year": pl.Int32,
-            "birth_month": pl.Int8,
-            "admitted": pl.Date,
-            "left": pl.Date,
-            "repeating": pl.Boolean,
-            "period_start": pl.Date,
-            "period_end": pl.Date,
-        }
-    )
-    if partition != contract.MUNICIPALITY_FOLDER:
-        return empty
-    pupils = read_table(staging_dir(), "pupils")
-    return empty if pupils is None else pupils.select(PUPIL_FACTS)
-
-
 def _summary(frame: pl.DataFrame, by: str) -> dg.MetadataValue:
     counts = frame.group_by(by).len().sort("len", descending=True) if frame.height else frame
     return dg.MetadataValue.md(markdown_table(counts))
-
-
-def _stage_partition(partition: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
-    """Ingest one partition and write its Parquet: staging frames, delivery log, quarantine."""
-    key = load_key(demo_key_file())
-    staged = PartitionIngest(
-        partition, landing_dir(), archive_dir(), school_calendar(), key, _pupil_facts(partition)
-    ).run()
-    kinds = MUNICIPALITY_KINDS if partition == contract.MUNICIPALITY_FOLDER else SCHOOL_KINDS
-    frames = {}
-    for kind, table in STAGING_KINDS.items():
-        path = staging_file(staging_dir(), table, partition)
-        frame = staged.frames.get(table)
-        if kind in kinds and frame is not None:
-            write_table(frame, path)
-            frames[table] = frame
-        else:
-            path.unlink(missing_ok=True)
-    write_table(staged.log, staging_file(staging_dir(), "delivery_log", partition))
-    write_table(staged.quarantine, staging_file(staging_dir(), "quarantine", partition))
-    return frames, staged.log, staged.quarantine
-
-
-def _in_run_order(partitions: list[str]) -> list[str]:
-    """Schools first: the municipality's support rows are checked against their registers."""
-    return sorted(partitions, key=lambda p: p == contract.MUNICIPALITY_FOLDER)
 
 
 @dg.multi_asset(
@@ -165,10 +113,13 @@ def _in_run_order(partitions: list[str]) -> list[str]:
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
 )
 def ingest_partition(context: dg.AssetExecutionContext):
+    key = load_key(demo_key_file())
     frames: dict[str, list[pl.DataFrame]] = {table: [] for table in STAGING_KINDS.values()}
     logs, quarantines = [], []
-    for partition in _in_run_order(list(context.partition_keys)):
-        staged, log, quarantine = _stage_partition(partition)
+    for partition in in_run_order(list(context.partition_keys)):
+        staged, log, quarantine = stage_partition(
+            partition, landing_dir(), archive_dir(), staging_dir(), key
+        )
         for table, frame in staged.items():
             frames[table].append(frame)
         logs.append(log)

@@ -266,11 +266,13 @@ class Generator:
             return frame, replacements, defects
         absence_mark = "Atzīme" if "Atzīme" in frame.columns else "Iemesls"
         value_column = {"kavejumi": absence_mark, "vertejumi": "Vērtējums", "zimes": "Iemesls"}
+        originals: set[int] = set()
         for name, conflicting in (("duplicate_identical", False), ("conflicting_duplicate", True)):
             if kind not in CONFLICT_VALUES:
                 continue
             for _ in range(self._wants(name, frame.height)):
                 i = int(self.rng.integers(frame.height))
+                originals.add(i)
                 copy = frame.slice(i, 1)
                 if conflicting:
                     column = value_column[kind]
@@ -291,7 +293,7 @@ class Generator:
                             sheet,
                         )
                     )
-        taken = {d.row for d in defects}
+        taken = {d.row for d in defects} | originals
         for name, column, category, make in self._row_defects(kind, frame, context):
             for _ in range(self._wants(name, frame.height)):
                 i = int(self.rng.integers(frame.height))
@@ -661,12 +663,23 @@ class Generator:
         self._note_style(name, style, title)
         if variation:
             self.manifest.defects.append(Defect(variation, "tolerate", name, "loaded"))
+        decorate = variation == "header_spaces_case"
         if correct:
             keep = self.rng.random(frame.height) > 0.03
             first = frame.filter(pl.Series(keep))
             early = delivered - timedelta(days=13)
             self.write_csv(
-                name, kind, first, style, csv_style, title, early, context, school_id, inject=False
+                name,
+                kind,
+                first,
+                style,
+                csv_style,
+                title,
+                early,
+                context,
+                school_id,
+                inject=False,
+                decorate_header=decorate,
             )
             corrected = name.replace(".csv", "_labots.csv")
             self.write_csv(
@@ -680,6 +693,7 @@ class Generator:
                 context,
                 school_id,
                 supersedes=name,
+                decorate_header=decorate,
             )
             return
         self.write_csv(
@@ -692,7 +706,7 @@ class Generator:
             delivered,
             context,
             school_id,
-            decorate_header=variation == "header_spaces_case",
+            decorate_header=decorate,
         )
 
     def _note_style(self, name: str, style: SchoolStyle, title: str | None) -> None:
