@@ -4,7 +4,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test dev lint venv dagster-home
+.PHONY: demo test dev bench lint venv dagster-home
 
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, then every ingest partition (schools first, the municipality last)
@@ -20,6 +20,11 @@ test: dagster-home
 # dev: start the Dagster UI on http://127.0.0.1:3000
 dev: dagster-home
 	$(RUN) dg dev --host 127.0.0.1 --port 3000
+
+# bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30")
+BENCH_SCALES ?= 1
+bench: venv
+	$(RUN) python -m bench.bench --scales $(BENCH_SCALES)
 
 # lint: check code style without changing anything
 lint: venv

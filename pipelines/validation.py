@@ -5,6 +5,9 @@ are parsed, and the facts a rule needs from outside the row are joined on (the s
 register and classes, the calendar, the delivery date). The pandera model of the kind then
 states the rules over those columns. Rows that fail any check go to quarantine with the
 source column, a masked value and a reason in Latvian and English; the rest go on.
+
+Each check method is named after its quarantine check id (`REASONS`), with a `__N` suffix
+where one model has several checks of one id: pandera reports inherited checks by method name.
 """
 
 from dataclasses import dataclass
@@ -816,9 +819,10 @@ def validate(kind: str, raw: pl.DataFrame, context: Context) -> Validated:
         ),
     )
     rows = frame["row"].to_list()
-    raw_by_row = (
-        {r["row"]: r for r in deduplicated.iter_rows(named=True)} if failures.height else {}
+    failing = deduplicated.filter(
+        pl.col("row").is_in([rows[i] for i in failures["index"].unique().to_list()])
     )
+    raw_by_row = {r["row"]: r for r in failing.iter_rows(named=True)}
     quarantine = pl.DataFrame(
         [
             {

@@ -200,7 +200,6 @@ def _freshness(log: pl.DataFrame) -> dg.AssetCheckResult:
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.assets(ingest_partition),
-    partitions_def=school_partitions,
     description="Ingest one partition's deliveries (the landing sensor runs it per school).",
 )
 

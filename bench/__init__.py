@@ -1,0 +1,1 @@
+"""`make bench`: speed and memory of the pipeline's stages, measured, never asserted."""

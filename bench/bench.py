@@ -1,0 +1,119 @@
+"""`make bench`: generate data at each scale, run the stages, report medians and peak memory.
+
+Each stage runs in its own process (bench/stages.py) so its peak RSS is its own. Results go
+to bench/results.md (committed) with the machine described; raw runs to bench/runs/.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+NOTES = {
+    "generate": "",
+    "duckdb": "DuckDB alone reads the CSV deliveries of the CSV schools into tables",
+    "ingest_csv": "ingest of the same CSV schools and the municipality",
+    "ingest": "ingest of every partition (CSV and XLSX)",
+}
+TARGETS = {
+    "ingest_ratio": 3.0,
+    "ingest_peak_gb_scale_30": 6.0,
+}
+
+
+def stage(name: str, data: Path, *extra: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.stages", name, str(data), *extra],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT.parent,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def fresh(data: Path) -> None:
+    for folder in ("staging", "archive"):
+        shutil.rmtree(data / folder, ignore_errors=True)
+
+
+def measure(scale: float, runs: int, work: Path) -> dict:
+    data = work / f"scale-{scale:g}"
+    results: dict[str, list[dict]] = {"generate": [stage("generate", data, str(scale))]}
+    for name in ("duckdb", "ingest_csv", "ingest"):
+        results[name] = []
+        for _ in range(runs if name != "ingest" or scale <= 1 else 1):
+            fresh(data)
+            results[name].append(stage(name, data))
+    return results
+
+
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.machine()}, {cpus} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+    )
+
+
+def report(all_results: dict[str, dict], runs: int) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine()}. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench`.",
+        f"Medians of {runs} runs per stage (one run for ingest of all partitions at scales > 1);"
+        " peak RSS is the largest of the runs.",
+        "",
+        "| scale | stage | median s | peak RSS MB | rows | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scale, results in all_results.items():
+        for name, stage_runs in results.items():
+            rows = stage_runs[0].get("rows_read", stage_runs[0].get("files", ""))
+            peak = max(r["peak_rss_mb"] for r in stage_runs)
+            note = NOTES[name]
+            if name == "generate":
+                note = f"{stage_runs[0]['files']} files, {stage_runs[0]['bytes'] / 1e6:.0f} MB"
+            lines.append(
+                f"| {scale} | {name} | {median(stage_runs, 'seconds'):.1f} | {peak:.0f} | {rows} | {note} |"
+            )
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for scale, results in all_results.items():
+        ratio = median(results["ingest_csv"], "seconds") / median(results["duckdb"], "seconds")
+        met = "met" if ratio <= TARGETS["ingest_ratio"] else "missed"
+        lines.append(
+            f"| scale {scale}: ingest ≤ 3× DuckDB reading the same files | {ratio:.1f}× | {met} |"
+        )
+        if float(scale) >= 30:
+            peak_gb = max(r["peak_rss_mb"] for r in results["ingest"]) / 1024
+            met = "met" if peak_gb <= TARGETS["ingest_peak_gb_scale_30"] else "missed"
+            lines.append(f"| scale {scale}: ingest peak memory < 6 GB | {peak_gb:.1f} GB | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=ROOT / "runs")
+    args = parser.parse_args()
+    all_results = {f"{s:g}": measure(s, args.runs, args.work) for s in args.scales}
+    (args.work / "results.json").write_text(json.dumps(all_results, indent=1))
+    text = report(all_results, args.runs)
+    (ROOT / "results.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
