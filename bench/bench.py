@@ -1,7 +1,8 @@
 """`make bench`: generate data at each scale, run the stages, report medians and peak memory.
 
 Each stage runs in its own process (bench/stages.py) so its peak RSS is its own. Results go
-to bench/results.md (committed) with the machine described; raw runs to bench/runs/.
+to bench/results.md (committed) with the machine described; raw runs to bench/runs/, where
+earlier scales are kept, so `--scales 30` adds to a report made with `--scales 1`.
 """
 
 import argparse
@@ -67,16 +68,16 @@ def machine() -> str:
     )
 
 
-def report(all_results: dict[str, dict], runs: int) -> str:
+def report(all_results: dict[str, dict]) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {machine()}. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench`.",
-        f"Medians of {runs} runs per stage (one run for ingest of all partitions at scales > 1);"
-        " peak RSS is the largest of the runs.",
+        "Medians of the runs per stage (column `runs`); peak RSS is the largest of the runs,"
+        " counting the worker processes of parallel ingest.",
         "",
-        "| scale | stage | median s | peak RSS MB | rows | note |",
-        "|---|---|---|---|---|---|",
+        "| scale | stage | runs | median s | peak RSS MB | rows | note |",
+        "|---|---|---|---|---|---|---|",
     ]
     for scale, results in all_results.items():
         for name, stage_runs in results.items():
@@ -86,7 +87,8 @@ def report(all_results: dict[str, dict], runs: int) -> str:
             if name == "generate":
                 note = f"{stage_runs[0]['files']} files, {stage_runs[0]['bytes'] / 1e6:.0f} MB"
             lines.append(
-                f"| {scale} | {name} | {median(stage_runs, 'seconds'):.1f} | {peak:.0f} | {rows} | {note} |"
+                f"| {scale} | {name} | {len(stage_runs)} | {median(stage_runs, 'seconds'):.1f} | {peak:.0f} "
+                f"| {rows} | {note} |"
             )
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for scale, results in all_results.items():
@@ -108,9 +110,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=ROOT / "runs")
     args = parser.parse_args()
-    all_results = {f"{s:g}": measure(s, args.runs, args.work) for s in args.scales}
-    (args.work / "results.json").write_text(json.dumps(all_results, indent=1))
-    text = report(all_results, args.runs)
+    stored = args.work / "results.json"
+    all_results = json.loads(stored.read_text()) if stored.exists() else {}
+    all_results |= {f"{s:g}": measure(s, args.runs, args.work) for s in args.scales}
+    stored.write_text(json.dumps(all_results, indent=1))
+    text = report(all_results)
     (ROOT / "results.md").write_text(text, encoding="utf-8")
     print(text)
 

@@ -302,27 +302,17 @@ class PartitionIngest:
             for position, (delivery, rows) in enumerate(parts):
                 later = [d for d, _ in parts[position + 1 :] if d.period]
                 if kind in ROW_DATE:
-                    covered = pl.lit(False)
-                    for other in later:
-                        covered = covered | pl.col(ROW_DATE[kind]).is_between(*other.period)
-                    remaining = rows.filter(~covered)
+                    day = pl.col(ROW_DATE[kind])
+                    replacers = [o for o in later if rows.filter(day.is_between(*o.period)).height]
+                    covered = [day.is_between(*o.period) for o in replacers]
+                    remaining = rows.filter(~pl.any_horizontal(covered)) if covered else rows
                 else:
-                    covering = [
-                        o
-                        for o in later
-                        if o.period[0] <= delivery.period[0] and delivery.period[1] <= o.period[1]
-                    ]
-                    remaining = rows.clear() if covering else rows
-                replaced = rows.height - remaining.height
-                delivery.rows_superseded += replaced
-                if replaced:
-                    replacer = next(
-                        o
-                        for o in later
-                        if kind not in ROW_DATE
-                        or rows.filter(pl.col(ROW_DATE[kind]).is_between(*o.period)).height
-                    )
-                    delivery.superseded_by = replacer.file
+                    start, end = delivery.period
+                    replacers = [o for o in later if o.period[0] <= start and end <= o.period[1]]
+                    remaining = rows.clear() if replacers else rows
+                delivery.rows_superseded += rows.height - remaining.height
+                if replacers:
+                    delivery.superseded_by = replacers[-1].file
                 kept.append(
                     remaining.with_columns(
                         delivery_sha=pl.lit(delivery.sha256),
