@@ -663,51 +663,23 @@ class Generator:
         self._note_style(name, style, title)
         if variation:
             self.manifest.defects.append(Defect(variation, "tolerate", name, "loaded"))
-        decorate = variation == "header_spaces_case"
+        common = {
+            "kind": kind,
+            "style": style,
+            "csv_style": csv_style,
+            "title": title,
+            "context": context,
+            "school_id": school_id,
+            "decorate_header": variation == "header_spaces_case",
+        }
         if correct:
-            keep = self.rng.random(frame.height) > 0.03
-            first = frame.filter(pl.Series(keep))
+            first = frame.filter(pl.Series(self.rng.random(frame.height) > 0.03))
             early = delivered - timedelta(days=13)
-            self.write_csv(
-                name,
-                kind,
-                first,
-                style,
-                csv_style,
-                title,
-                early,
-                context,
-                school_id,
-                inject=False,
-                decorate_header=decorate,
-            )
+            self.write_csv(name, frame=first, delivered=early, inject=False, **common)
             corrected = name.replace(".csv", "_labots.csv")
-            self.write_csv(
-                corrected,
-                kind,
-                frame,
-                style,
-                csv_style,
-                title,
-                delivered,
-                context,
-                school_id,
-                supersedes=name,
-                decorate_header=decorate,
-            )
+            self.write_csv(corrected, frame=frame, delivered=delivered, supersedes=name, **common)
             return
-        self.write_csv(
-            name,
-            kind,
-            frame,
-            style,
-            csv_style,
-            title,
-            delivered,
-            context,
-            school_id,
-            decorate_header=decorate,
-        )
+        self.write_csv(name, frame=frame, delivered=delivered, **common)
 
     def _note_style(self, name: str, style: SchoolStyle, title: str | None) -> None:
         notes = []
