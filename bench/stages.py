@@ -1,19 +1,17 @@
 """One stage per process, so that each reports its own wall time and peak memory (JSON)."""
 
 import json
-import multiprocessing
 import os
 import resource
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
 
 from pipelines import contract, reference
 from pipelines.demo.generate import DIALECT_M_SCHOOLS, generate
-from pipelines.ingest import stage_partition
+from pipelines.ingest import stage_partitions
 
 CSV_PARTITIONS = [s.school_id for s in reference.schools() if s.school_id not in DIALECT_M_SCHOOLS]
 ALL_PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
@@ -24,21 +22,13 @@ def run_generate(data: Path, scale: float) -> dict:
     return {"files": len(manifest.files), "bytes": sum(f.bytes for f in manifest.files)}
 
 
-def _ingest_one(data: Path, partition: str) -> int:
-    _, log, _ = stage_partition(
-        partition, data / "landing", data / "archive", data / "staging", b"bench-key"
-    )
-    return int(log["rows_read"].sum())
-
-
 def run_ingest(data: Path, partitions: list[str]) -> dict:
-    """Schools in parallel, one process per core, as Dagster runs them; the municipality last."""
-    schools = [p for p in partitions if p != contract.MUNICIPALITY_FOLDER]
-    spawn = multiprocessing.get_context("spawn")  # forking a process that runs polars can hang
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=spawn) as pool:
-        rows = sum(pool.map(_ingest_one, [data] * len(schools), schools))
-    rows += _ingest_one(data, contract.MUNICIPALITY_FOLDER)
-    return {"rows_read": rows}
+    """Schools in parallel, one process per core, as the ingest asset runs them."""
+    reports = stage_partitions(
+        partitions, data / "landing", data / "archive", data / "staging", b"bench-key",
+        workers=os.cpu_count() or 1,
+    )  # fmt: skip
+    return {"rows_read": sum(int(r.log["rows_read"].sum()) for r in reports)}
 
 
 def _csv_deliveries(data: Path) -> list[Path]:

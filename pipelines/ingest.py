@@ -8,15 +8,19 @@ times, nothing from the clock.
 """
 
 import hashlib
+import multiprocessing
 import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from pipelines import contract, justification, reference
+from pipelines.privacy import identifier_findings
 from pipelines.pseudonym import pupil_keys
 from pipelines.readers import RawTable, RejectedFile, period_in_name, read_delivery
 from pipelines.school_calendar import SchoolCalendar, school_calendar
@@ -564,14 +568,20 @@ def pupil_facts(partition: str, staging: Path) -> pl.DataFrame:
     return pl.DataFrame(schema=PUPIL_FACTS) if pupils is None else pupils.select(list(PUPIL_FACTS))
 
 
-def in_run_order(partitions: list[str]) -> list[str]:
-    """Schools first: the municipality's support rows are checked against their registers."""
-    return sorted(partitions, key=lambda p: p == contract.MUNICIPALITY_FOLDER)
+@dataclass
+class PartitionReport:
+    """What staging one partition produced, small enough to pass between processes."""
+
+    partition: str
+    rows: dict[str, int]
+    findings: list[str]
+    log: pl.DataFrame
+    quarantine: pl.DataFrame
 
 
 def stage_partition(
     partition: str, landing: Path, archive: Path, staging: Path, key: bytes
-) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
     A staging table the partition no longer has rows for is removed, so no stale file stays.
@@ -580,15 +590,38 @@ def stage_partition(
         partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging)
     ).run()
     kinds = MUNICIPALITY_KINDS if partition == contract.MUNICIPALITY_FOLDER else SCHOOL_KINDS
-    frames = {}
+    rows, findings = {}, []
     for kind, table in STAGING_KINDS.items():
         path = staging_file(staging, table, partition)
         frame = staged.frames.get(table)
         if kind in kinds and frame is not None:
             write_table(frame, path)
-            frames[table] = frame
+            rows[table] = frame.height
+            findings += identifier_findings(frame, f"staging/{table}/{partition}")
         else:
             path.unlink(missing_ok=True)
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
-    return frames, staged.log, staged.quarantine
+    findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")
+    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine)
+
+
+def stage_partitions(
+    partitions: list[str], landing: Path, archive: Path, staging: Path, key: bytes, workers: int
+) -> list[PartitionReport]:
+    """Schools in parallel processes (each writes only its own files), the municipality last."""
+    schools = [p for p in partitions if p != contract.MUNICIPALITY_FOLDER]
+    if workers > 1 and len(schools) > 1:
+        spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            stage = partial(
+                stage_partition, landing=landing, archive=archive, staging=staging, key=key
+            )
+            reports = list(pool.map(stage, schools))
+    else:
+        reports = [stage_partition(p, landing, archive, staging, key) for p in schools]
+    if contract.MUNICIPALITY_FOLDER in partitions:
+        reports.append(
+            stage_partition(contract.MUNICIPALITY_FOLDER, landing, archive, staging, key)
+        )
+    return reports

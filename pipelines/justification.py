@@ -1,16 +1,17 @@
 """Whether an absence was justified: marks, and for `n` the notes register (dialect E).
 
 A note justifies the `n` lessons on the school days from `No` to `Līdz` if it was handed in
-no later than a configurable number of school days after `Līdz` (3 by the contract).
+no later than a number of school days after `Līdz`: `note_deadline_school_days` in
+`models/rules.toml` (3 by the contract).
 """
 
 from datetime import date
 
 import polars as pl
 
+from pipelines.rules import note_deadline_school_days
 from pipelines.school_calendar import SchoolCalendar
 
-DEADLINE_SCHOOL_DAYS = 3
 # Delivered marks, both dialects, to one code: `n` is decided by the notes register;
 # dialect M (Mykoob) resolves justification itself.
 MARK_CODES = {
@@ -38,11 +39,12 @@ def resolve(
     absences: pl.DataFrame,
     notes: pl.DataFrame,
     calendar: SchoolCalendar,
-    school_days: int = DEADLINE_SCHOOL_DAYS,
+    school_days: int | None = None,
 ) -> pl.DataFrame:
     """Absences (`pupil`, `date`, `mark`) with `reason`: illness, other_justified, late,
     justified_by_note, unjustified or unjustified_late_note."""
-    timed = note_deadlines(notes, calendar, school_days)
+    window = note_deadline_school_days() if school_days is None else school_days
+    timed = note_deadlines(notes, calendar, window)
     marked_n = absences.with_row_index("_absence").filter(pl.col("mark") == "n")
     covering = (
         marked_n.select("_absence", "pupil", "date")

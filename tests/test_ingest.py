@@ -11,7 +11,7 @@ import pytest
 
 from pipelines import contract, reference
 from pipelines.demo.names import MALE_FIRST_NAMES, SURNAMES
-from pipelines.ingest import in_run_order, stage_partition
+from pipelines.ingest import stage_partition, stage_partitions
 from pipelines.privacy import PERSONAL_CODE, identifier_findings
 from pipelines.staging import read_table
 
@@ -22,8 +22,7 @@ PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY
 
 def ingest_all(landing: Path, root: Path) -> Path:
     staging = root / "staging"
-    for partition in in_run_order(PARTITIONS):
-        stage_partition(partition, landing, root / "archive", staging, KEY)
+    stage_partitions(PARTITIONS, landing, root / "archive", staging, KEY, workers=2)
     return staging
 
 
@@ -206,12 +205,12 @@ def _landing_with(tmp_path: Path, *files: tuple[str, bytes]) -> Path:
 
 
 def _staged_absences(landing: Path, tmp_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frames, log, quarantine = stage_partition(
-        "TIS", landing, tmp_path / "archive", tmp_path / "staging", KEY
-    )
-    assert quarantine.is_empty(), quarantine
+    report = stage_partition("TIS", landing, tmp_path / "archive", tmp_path / "staging", KEY)
+    assert report.quarantine.is_empty(), report.quarantine
+    assert report.findings == []
     columns = ["pupil_key", "class_label", "date", "lesson", "subject", "mark"]
-    return frames["absences"].select(columns).sort("date", "lesson"), log
+    absences = read_table(tmp_path / "staging", "absences")
+    return absences.select(columns).sort("date", "lesson"), report.log
 
 
 def _title_row_workbook(tmp_path: Path) -> bytes:

@@ -6,17 +6,17 @@ writes only its own Parquet files, never the DuckDB warehouse.
 """
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 
 from pipelines import contract, reference
-from pipelines.defs.metadata import frame_metadata, markdown_table
-from pipelines.ingest import STAGING_KINDS, in_run_order, stage_partition
+from pipelines.defs.metadata import frame_metadata, markdown_table, table_schema
+from pipelines.ingest import STAGING_KINDS, stage_partitions
 from pipelines.landing import file_hashes, partition_digests
 from pipelines.paths import archive_dir, demo_key_file, landing_dir, staging_dir
-from pipelines.privacy import identifier_findings
 from pipelines.pseudonym import load_key
 
 OWNERS = ["team:education-analytics"]
@@ -114,28 +114,36 @@ def _summary(frame: pl.DataFrame, by: str) -> dg.MetadataValue:
 )
 def ingest_partition(context: dg.AssetExecutionContext):
     key = load_key(demo_key_file())
-    frames: dict[str, list[pl.DataFrame]] = {table: [] for table in STAGING_KINDS.values()}
-    logs, quarantines = [], []
-    for partition in in_run_order(list(context.partition_keys)):
-        staged, log, quarantine = stage_partition(
-            partition, landing_dir(), archive_dir(), staging_dir(), key
+    reports = stage_partitions(
+        list(context.partition_keys), landing_dir(), archive_dir(), staging_dir(), key,
+        workers=os.cpu_count() or 1,
+    )  # fmt: skip
+    for report in reports:
+        context.log.info(
+            f"{report.partition}: {report.log.height} files, "
+            f"{report.quarantine.height} quarantined cells"
         )
-        for table, frame in staged.items():
-            frames[table].append(frame)
-        logs.append(log)
-        quarantines.append(quarantine)
-        context.log.info(f"{partition}: {log.height} files, {quarantine.height} quarantined cells")
-    for table, parts in frames.items():
-        frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
-        yield dg.MaterializeResult(asset_key=["staging", table], metadata=frame_metadata(frame))
-        findings = identifier_findings(frame, f"staging/{table}")
+    for table in STAGING_KINDS.values():
+        files = sorted((staging_dir() / table).glob("*/data.parquet"))
+        schema = pl.DataFrame(schema=pl.read_parquet_schema(files[0])) if files else pl.DataFrame()
+        rows = sum(r.rows.get(table, 0) for r in reports)
+        findings = [f for r in reports for f in r.findings if f.startswith(f"staging/{table}/")]
+        yield dg.MaterializeResult(
+            asset_key=["staging", table],
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(rows),
+                "dagster/column_schema": dg.MetadataValue.table_schema(table_schema(schema)),
+                "partitions_staged": dg.MetadataValue.int(sum(table in r.rows for r in reports)),
+            },
+        )
         yield dg.AssetCheckResult(
             asset_key=["staging", table],
             check_name="no_identifiers",
             passed=not findings,
             metadata={"findings": "\n".join(findings) or "none"},
         )
-    log, quarantine = pl.concat(logs), pl.concat(quarantines)
+    log = pl.concat([r.log for r in reports])
+    quarantine = pl.concat([r.quarantine for r in reports])
     yield dg.MaterializeResult(
         asset_key=LOG_KEY,
         metadata={**frame_metadata(log.drop("sha256")), "files_by_status": _summary(log, "status")},
@@ -146,7 +154,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
     )
     yield _reconciliation(log)
     yield _freshness(log)
-    findings = identifier_findings(quarantine, "quarantine")
+    findings = [f for r in reports for f in r.findings if f.startswith("staging/quarantine/")]
     yield dg.AssetCheckResult(
         asset_key=QUARANTINE_KEY,
         check_name="no_identifiers",
