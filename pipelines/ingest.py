@@ -129,16 +129,19 @@ def received_at(path: Path) -> datetime:
 
 
 def landing_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    """Every file in a folder, subfolders included: nothing delivered goes unseen."""
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
 def stray_files(landing: Path) -> list[tuple[str, Path]]:
     """Files at the landing root or in folders of no known school: (folder, path)."""
     known = {s.school_id for s in reference.schools()} | {contract.MUNICIPALITY_FOLDER}
-    strays = [("", p) for p in landing_files(landing)]
-    for folder in sorted(p for p in landing.iterdir() if p.is_dir()) if landing.is_dir() else []:
+    if not landing.is_dir():
+        return []
+    strays = [("", p) for p in sorted(landing.iterdir()) if p.is_file()]
+    for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
         if folder.name not in known:
-            strays += [(folder.name, p) for p in sorted(folder.rglob("*")) if p.is_file()]
+            strays += [(folder.name, p) for p in landing_files(folder)]
     return strays
 
 

@@ -18,7 +18,7 @@ def partition_of(folder: str) -> str:
 def file_hashes(landing: Path, known: FileHashes) -> FileHashes:
     """SHA-256 of every landing file, reusing `known` where size and mtime are unchanged."""
     paths = [p for folder in sorted(landing.glob("*/")) for p in landing_files(folder)]
-    paths += [p for _, p in stray_files(landing) if p not in paths]
+    paths += [p for folder, p in stray_files(landing) if not folder]
     hashes: FileHashes = {}
     for path in paths:
         relative = path.relative_to(landing).as_posix()

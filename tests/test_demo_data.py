@@ -234,3 +234,25 @@ def test_grades_use_the_scale_of_the_grade_level(tables):
     assert {str(n) for n in range(2, 11)} | {"nv", "atb"} <= seen_marks
     assert any(v.endswith("%") and "," in v for v in seen_marks)
     assert any(v.endswith(" %") for v in seen_marks)
+
+
+def test_illness_peaks_in_a_winter_wave(tables):
+    illness = []
+    for name, result in tables.items():
+        if isinstance(result, RejectedFile) or "_v2" in name:
+            continue
+        for table in result:
+            if table.kind != "kavejumi":
+                continue
+            mark = "Atzīme" if table.dialect == "E" else "Iemesls"
+            sick = table.rows.filter(pl.col(mark).is_in(["ns", "Slimība"]))
+            illness.append(sick.select(day=parse_date("Datums")))
+    per_day = (
+        pl.concat(illness)
+        .filter(pl.col("day").dt.year() * 100 + pl.col("day").dt.month() <= 202605)
+        .group_by(month=pl.col("day").dt.month())
+        .agg(per_day=pl.len() / pl.col("day").n_unique())
+    )
+    rate = dict(per_day.iter_rows())
+    assert rate[2] > 1.4 * rate[10]
+    assert rate[2] > 1.4 * rate[5]
