@@ -271,10 +271,12 @@ class PartitionIngest:
         )
         base = self.context(empty)
         self._validate_kinds({"skoleni"}, base)
-        registers = [
-            v.valid for (i, t), v in self.validated.items() if self._table(i, t).kind == "skoleni"
-        ]
-        register = pl.concat([r.select(empty.columns) for r in registers]) if registers else empty
+        registers = [key for key in self.validated if self._table(*key).kind == "skoleni"]
+        register = pl.concat(
+            [empty, *(self.validated[key].valid.select(empty.columns) for key in registers)]
+        )
+        for key in registers:
+            self._stage(*key)
         self._validate_kinds(set(STAGING_KINDS) - {"skoleni"}, self.context(register))
 
     def _table(self, delivery_index: int, table_index: int) -> RawTable:
@@ -295,6 +297,24 @@ class PartitionIngest:
                     period = _data_period(table.kind, result)
                     delivery.period = period or _snapshot_period(self.calendar, delivery)
                     delivery.period_source = "data" if period else "delivery date"
+                if table.kind != "skoleni":
+                    self._stage(i, t)
+
+    def _stage(self, delivery_index: int, table_index: int) -> None:
+        """Replace a table's valid rows by their staging shape and let its raw rows go."""
+        delivery = self.deliveries[delivery_index]
+        table = delivery.tables[table_index]
+        result = self.validated[(delivery_index, table_index)]
+        result.valid = stage(
+            table.kind,
+            result.valid.with_columns(
+                delivery_sha=pl.lit(delivery.sha256),
+                period_start=pl.lit(delivery.period[0]),
+                period_end=pl.lit(delivery.period[1]),
+            ),
+            self,
+        )
+        table.rows = table.rows.clear()
 
     def supersede(self) -> dict[str, pl.DataFrame]:
         """Effective valid rows per kind: a later delivery replaces what its period covers."""
@@ -320,13 +340,7 @@ class PartitionIngest:
                 delivery.rows_superseded += rows.height - remaining.height
                 if replacers:
                     delivery.superseded_by = replacers[-1].file
-                kept.append(
-                    remaining.with_columns(
-                        delivery_sha=pl.lit(delivery.sha256),
-                        period_start=pl.lit(delivery.period[0]),
-                        period_end=pl.lit(delivery.period[1]),
-                    )
-                )
+                kept.append(remaining)
             effective[kind] = pl.concat(kept, how="diagonal_relaxed") if kept else None
         for delivery in self.deliveries:
             if (
@@ -342,7 +356,7 @@ class PartitionIngest:
         self.collect()
         self.validate_all()
         effective = self.supersede()
-        frames = {STAGING_KINDS[k]: stage(k, frame, self) for k, frame in effective.items()}
+        frames = {STAGING_KINDS[k]: frame for k, frame in effective.items()}
         if frames["absences"] is not None:
             notes = frames["notes"]
             if notes is None:

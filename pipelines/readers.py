@@ -110,42 +110,30 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
 
 def read_csv(path: Path, data: bytes) -> RawTable:
     text, encoding = decode(path, data)
-    lines = text.splitlines()
-    ends_with_newline = text.endswith(("\n", "\r"))
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
+    content = text.rstrip()
+    if not content:
         raise RejectedFile(path, "empty_file", "the file is empty")
+    first_lines = [line.rstrip("\r") for line in content.split("\n", 2)[:2]]
     kinds = {**contract.E_KINDS, **contract.MUNICIPALITY_KINDS}
-    for header_index in (0, 1):
-        if header_index >= len(lines):
-            break
-        header = [cell.strip() for cell in lines[header_index].split(";")]
-        try:
-            matched = _match_kind(header, kinds)
-        except MissingColumns as error:
-            raise RejectedFile(path, "required_column_missing", str(error)) from None
-        if matched:
-            break
-    else:
-        matched = None
-    if matched is None:
-        raise RejectedFile(path, "unknown_header", "the header matches no known kind of file")
-    kind, mapping = matched
-    body = lines[header_index + 1 :]
-    if not body:
+    header_index, header, kind, mapping = _find_header(path, first_lines, kinds)
+    body_start = sum(
+        len(line) + 1 for line in content.split("\n", header_index + 1)[: header_index + 1]
+    )
+    body = content[body_start:]
+    if not body.strip():
         raise RejectedFile(path, "header_only", "the file has a header and no rows")
     width = len(header)
-    last_fields = body[-1].count(";") + 1
-    if last_fields < width and not ends_with_newline:
+    last_fields = body.rsplit("\n", 1)[-1].count(";") + 1
+    if last_fields < width and not text.endswith(("\n", "\r")):
+        last_row = header_index + 2 + body.count("\n")
         raise RejectedFile(
             path,
             "truncated_file",
-            f"row {header_index + 1 + len(body) + 1}: {last_fields} fields of {width} and no final "
-            "newline: the file was cut off",
+            f"row {last_row}: {last_fields} fields of {width} and no final newline: "
+            "the file was cut off",
         )
     frame = pl.read_csv(
-        io.StringIO("\n".join(body)),
+        io.StringIO(body),
         separator=";",
         has_header=False,
         new_columns=header,
@@ -157,11 +145,26 @@ def read_csv(path: Path, data: bytes) -> RawTable:
     frame = frame.rename(mapping).with_row_index("row", offset=first_row).cast({"row": pl.Int64})
     extra = [c for c in header if c not in mapping]
     frame = frame.select("row", *mapping.values())
-    title = lines[0] if header_index == 1 else None
+    title = first_lines[0] if header_index == 1 else None
     in_order = [mapping[cell] for cell in header if cell in mapping]
     tolerated = _layout_notes(header, in_order, kinds[kind], title, extra)
     tolerated += [note for note, present in _text_notes(text, encoding) if present]
     return RawTable(kind, "E", encoding, title, header_index + 1, frame, extra, None, tolerated)
+
+
+def _find_header(
+    path: Path, lines: list[str], kinds: dict[str, list[str]]
+) -> tuple[int, list[str], str, dict[str, str]]:
+    """The header among the first lines (a title row may come first), and its kind."""
+    for index, line in enumerate(lines):
+        header = [cell.strip() for cell in line.split(";")]
+        try:
+            matched = _match_kind(header, kinds)
+        except MissingColumns as error:
+            raise RejectedFile(path, "required_column_missing", str(error)) from None
+        if matched:
+            return index, header, *matched
+    raise RejectedFile(path, "unknown_header", "the header matches no known kind of file")
 
 
 def _layout_notes(

@@ -195,24 +195,17 @@ class Generator:
         return ids.replace_strict(names, return_dtype=pl.String)
 
     def absence_frame(self, events: pl.DataFrame, dialect: str) -> pl.DataFrame:
-        if dialect == "E":
-            return events.select(
-                pl.Series("Personas kods", self._codes(events["pupil_id"])),
-                pl.col("class_label").alias("Klase"),
-                pl.col("date").alias("Datums"),
-                pl.col("lesson").alias("Stunda"),
-                pl.col("subject").alias("Priekšmets"),
-                pl.col("mark").alias("Atzīme"),
-            )
-        return events.select(
-            pl.Series("Skolēns", self._names(events["pupil_id"])),
+        columns = [
             pl.Series("Personas kods", self._codes(events["pupil_id"])),
             pl.col("class_label").alias("Klase"),
             pl.col("date").alias("Datums"),
             pl.col("lesson").alias("Stunda"),
             pl.col("subject").alias("Priekšmets"),
-            pl.col("reason").alias("Iemesls"),
-        )
+        ]
+        if dialect == "E":
+            return events.select(*columns, pl.col("mark").alias("Atzīme"))
+        names = pl.Series("Skolēns", self._names(events["pupil_id"]))
+        return events.select(names, *columns, pl.col("reason").alias("Iemesls"))
 
     def grade_frame(self, events: pl.DataFrame, dialect: str) -> pl.DataFrame:
         columns = [
