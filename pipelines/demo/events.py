@@ -49,7 +49,6 @@ GRADE_SCHEMA = {
     "value": pl.String,
 }
 DAILY_TYPES_M = ("Nodarbība", "Mājas darbs", "Patstāvīgais darbs")
-LEVELS = ("S", "T", "A", "P")
 
 
 @dataclass
