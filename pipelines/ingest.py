@@ -229,11 +229,12 @@ class PartitionIngest:
         delivery.tolerated = sorted({note for t in tables for note in t.tolerated})
         delivery.period, delivery.period_source = _period(delivery, tables[0])
         if delivery.period and self.school and not self._within_validity(delivery.period):
+            school = self.school
+            until = f"{school.valid_to:%d.%m.%Y}" if school.valid_to else "today"
             delivery.reject(
                 f"period_outside_school_validity: {delivery.period[0]:%d.%m.%Y}–"
-                f"{delivery.period[1]:%d.%m.%Y} lies wholly outside the dates {self.school.name} "
-                f"exists ({self.school.valid_from:%d.%m.%Y}–"
-                f"{self.school.valid_to:%d.%m.%Y})"
+                f"{delivery.period[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
+                f"exists ({school.valid_from:%d.%m.%Y}–{until})"
             )
 
     def _within_validity(self, period: tuple[date, date]) -> bool:

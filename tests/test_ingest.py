@@ -312,3 +312,16 @@ def test_a_corrected_delivery_replaces_exactly_its_period(tmp_path):
     assert original["status"] == "loaded"
     assert original["rows_superseded"] == 2
     assert original["superseded_by"] == "TIS/kavejumi_20251007-20251007_labots.csv"
+
+
+def test_a_period_before_a_school_existed_is_rejected(tmp_path):
+    """MRV exists from 01.07.2026: a file for 2025/26 S1 in its folder is refused whole."""
+    landing = tmp_path / "landing"
+    (landing / "MRV").mkdir(parents=True)
+    plain = FIXTURES / "kavejumi_utf8_20251006-20251008.csv"
+    shutil.copy(plain, landing / "MRV" / plain.name)
+    report = stage_partition("MRV", landing, tmp_path / "archive", tmp_path / "staging", KEY)
+    (row,) = report.log.select("status", "reason").rows()
+    assert row[0] == "rejected"
+    assert row[1].startswith("period_outside_school_validity: 06.10.2025–08.10.2025")
+    assert "01.07.2026–today" in row[1]
