@@ -40,7 +40,6 @@ class RawTable:
     dialect: str
     encoding: str
     title: str | None
-    header_row: int
     rows: pl.DataFrame
     extra_columns: list[str] = field(default_factory=list)
     sheet: str | None = None
@@ -149,7 +148,7 @@ def read_csv(path: Path, data: bytes) -> RawTable:
     in_order = [mapping[cell] for cell in header if cell in mapping]
     tolerated = _layout_notes(header, in_order, kinds[kind], title, extra)
     tolerated += [note for note, present in _text_notes(text, encoding) if present]
-    return RawTable(kind, "E", encoding, title, header_index + 1, frame, extra, None, tolerated)
+    return RawTable(kind, "E", encoding, title, frame, extra, None, tolerated)
 
 
 def _find_header(
@@ -252,7 +251,6 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
                 "M",
                 "xlsx",
                 title,
-                header_index + 1,
                 frame,
                 extra,
                 sheet_name,

@@ -21,13 +21,14 @@ from pipelines.demo.events import group_activities, semester_events, support_reg
 from pipelines.demo.files import CsvStyle, Sheet, csv_bytes, xlsx_bytes
 from pipelines.demo.population import Population, Spell, build_population
 from pipelines.school_calendar import SchoolCalendar, Semester, school_calendar
+from pipelines.values import DATE_FORMATS as PARSED_DATE_FORMATS
 
 DEFAULT_END_DATE = date(2026, 11, 20)
 DEFAULT_SEED = 20251
 NIGHTLY_DAYS = 4
 RIGA = ZoneInfo("Europe/Riga")
 DIALECT_M_SCHOOLS = ("SUP", "JUP", "BIP", "LEP", "KPP", "TAP")
-DATE_FORMATS = {"dmy": "%d.%m.%Y", "dmy_dot": "%d.%m.%Y.", "iso": "%Y-%m-%d"}
+DATE_FORMATS = dict(zip(("dmy", "dmy_dot", "iso"), PARSED_DATE_FORMATS, strict=True))
 UNKNOWN_SCHOOL_NAME = "Rīgas Valsts 1. ģimnāzija"
 REGISTER_SCHEMA = {
     name: pl.Date if "datums" in name else pl.String for name in contract.E_KINDS["skoleni"]
