@@ -31,3 +31,7 @@ def dagster_home() -> Path:
 def demo_key_file() -> Path:
     """The demo pseudonym key, used only when PMP_PSEUDONYM_KEY is not set."""
     return dagster_home() / "pseudonym-demo.key"
+
+
+def warehouse_file() -> Path:
+    return data_dir() / "warehouse.duckdb"

@@ -21,6 +21,12 @@ def grade_band(grade: int) -> str:
     return next(band for band, (low, high) in GRADE_BANDS.items() if low <= grade <= high)
 
 
+def grade_band_table() -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"grade_band": b, "grade_min": lo, "grade_max": hi} for b, (lo, hi) in GRADE_BANDS.items()]
+    ).cast({"grade_min": pl.Int32, "grade_max": pl.Int32})
+
+
 @dataclass(frozen=True)
 class School:
     school_id: str

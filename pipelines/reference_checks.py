@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import polars as pl
 
-from pipelines.school_calendar import SchoolCalendar, Semester
+from pipelines.school_calendar import SchoolCalendar, Semester, semester_table
 
 GRADES = range(1, 13)
 ACTIVITY_UNITS = {"pupil", "group"}
@@ -122,17 +122,8 @@ def social_status_problems(frame: pl.DataFrame) -> list[str]:
 
 def semester_frame(calendar: SchoolCalendar) -> pl.DataFrame:
     """One row per semester, with the number of school days of a grade-5 pupil."""
-    return pl.DataFrame(
-        [
-            {
-                "semester_id": s.semester_id,
-                "school_year": s.school_year,
-                "start": s.start,
-                "end": s.end,
-                "last_day": s.last_day,
-                "projected": s.projected,
-                "school_days_grade_5": len(calendar.school_days(s.start, s.end_for(5), 5)),
-            }
-            for s in calendar.semesters
-        ]
+    return semester_table(calendar).with_columns(
+        school_days_grade_5=pl.Series(
+            [len(calendar.school_days(s.start, s.end_for(5), 5)) for s in calendar.semesters]
+        )
     )

@@ -1,12 +1,27 @@
-"""The versioned rule parameters in `models/rules.toml`."""
+"""The versioned rule parameters in `models/rules.toml`, for Python and as warehouse tables."""
 
 import tomllib
 from functools import cache
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.paths import PROJECT_ROOT
 
 RULES_FILE = PROJECT_ROOT / "models" / "rules.toml"
+RULE_COLUMNS = {
+    "rule_id": pl.String,
+    "version": pl.String,
+    "domain": pl.String,
+    "severity": pl.Int32,
+    "comparison": pl.String,
+    "threshold": pl.Float64,
+    "window_days": pl.Int32,
+    "min_count": pl.Int32,
+    "basis": pl.String,
+    "label_lv": pl.String,
+    "label_en": pl.String,
+}
 
 
 @cache
@@ -16,3 +31,31 @@ def rules(path: Path = RULES_FILE) -> dict:
 
 def note_deadline_school_days() -> int:
     return int(rules()["justification"]["note_deadline_school_days"])
+
+
+def rule_table(config: dict) -> pl.DataFrame:
+    """One row per indicator rule, with the rule set's version."""
+    rows = [{**rule, "rule_id": rule["id"]} for rule in config["rule"]]
+    return pl.DataFrame(rows, schema=RULE_COLUMNS, strict=False).with_columns(
+        rule_set_version=pl.lit(config["version"])
+    )
+
+
+def promotion_band_table(config: dict) -> pl.DataFrame:
+    return pl.DataFrame(config["promotion_band"]).cast({"allowed_insufficient": pl.Int32})
+
+
+def parameter_table(config: dict) -> pl.DataFrame:
+    """The scalar and list settings as `name` (section.key), `number` and `texts`."""
+    rows = [
+        {
+            "name": f"{section}.{key}",
+            "number": float(value) if isinstance(value, int | float) else None,
+            "texts": [str(v) for v in value] if isinstance(value, list) else None,
+        }
+        for section in ("justification", "grades", "composite", "backtest")
+        for key, value in config[section].items()
+    ]
+    return pl.DataFrame(
+        rows, schema={"name": pl.String, "number": pl.Float64, "texts": pl.List(pl.String)}
+    )

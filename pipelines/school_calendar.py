@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.paths import REFERENCE_DIR
 
 
@@ -18,6 +20,7 @@ from pipelines.paths import REFERENCE_DIR
 class DateRange:
     start: date
     end: date
+    name: str = ""
 
     def __contains__(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -110,8 +113,59 @@ class SchoolCalendar:
         return current
 
 
+def calendar_table(calendar: SchoolCalendar) -> pl.DataFrame:
+    """One row per day and grade from the first semester to the end of the last school year's
+    summer: school year, the semester the day reports to (the latest begun), whether the day is
+    inside that semester for the grade, a school day, a holiday or in a break (named)."""
+    semesters = calendar.semesters
+    first = semesters[0].start
+    last = date(semesters[-1].start.year, 8, 31)
+    rows = []
+    for day in DateRange(first, last).days():
+        semester = max((s for s in semesters if s.start <= day), key=lambda s: s.start)
+        year = next(y for y in calendar.years if semester in y.semesters)
+        break_name = next((b.name for b in year.breaks if day in b), None)
+        for grade in range(1, 13):
+            extra = year.grade_1_extra_break
+            rows.append(
+                {
+                    "day": day,
+                    "grade": grade,
+                    "school_year": year.year_id,
+                    "semester_id": semester.semester_id,
+                    "in_semester": day in semester.span(grade),
+                    "is_school_day": calendar.is_school_day(day, grade),
+                    "is_holiday": day in year.holidays,
+                    "break_name": "1. klases papildu brīvdienas"
+                    if grade == 1 and extra is not None and day in extra
+                    else break_name,
+                    "projected": year.projected,
+                }
+            )
+    return pl.DataFrame(rows, infer_schema_length=None).cast({"grade": pl.Int32})
+
+
+def semester_table(calendar: SchoolCalendar) -> pl.DataFrame:
+    """One row per semester: id, school year, number, first day, last day (any grade), the end
+    for grades without their own, and whether the dates are projected."""
+    return pl.DataFrame(
+        [
+            {
+                "semester_id": s.semester_id,
+                "school_year": s.school_year,
+                "number": s.number,
+                "start_date": s.start,
+                "end_date": s.end,
+                "last_day": s.last_day,
+                "projected": s.projected,
+            }
+            for s in calendar.semesters
+        ]
+    ).cast({"number": pl.Int32})
+
+
 def _range(table: dict) -> DateRange:
-    return DateRange(table["start"], table["end"])
+    return DateRange(table["start"], table["end"], table.get("name", ""))
 
 
 def _school_year(table: dict) -> SchoolYear:

@@ -1,0 +1,398 @@
+"""The DuckDB warehouse: the SQL models in `models/`, executed in dependency order by one writer.
+
+A model is one `.sql` file, `models/<schema>/<name>.sql`, holding one SELECT that becomes the
+relation `<schema>.<name>`. Its dependencies are the relations the SELECT reads, found by
+parsing it (sqlglot); `staged('<table>')` reads a staging Parquet table. The leading comment
+is the model's description, and two markers change how it is materialised:
+
+- `-- @incremental`: the relation has a `semester_id` column and is rebuilt only from the
+  earliest semester that changed deliveries touched (the SELECT may read the variable
+  `rebuild_from`, '' on a full build, to skip older input);
+- `-- @keeps-previous`: before the model is replaced, its rows are kept in
+  `meta.<schema>_<name>_previous` for models that compare two runs.
+
+Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`.
+The reference data and rule parameters are loaded first into the `reference` schema. A build
+is one transaction: it commits whole or not at all.
+"""
+
+import graphlib
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import sqlglot
+from sqlglot import exp
+
+from pipelines import reference
+from pipelines.paths import PROJECT_ROOT, REFERENCE_DIR
+from pipelines.rules import RULES_FILE, parameter_table, promotion_band_table, rule_table, rules
+from pipelines.school_calendar import calendar_table, school_calendar, semester_table
+
+MODELS_DIR = PROJECT_ROOT / "models"
+LAYERS = ("staging", "core", "indicators", "programme")
+STAGED = "staged"
+INCREMENTAL = "@incremental"
+KEEPS_PREVIOUS = "@keeps-previous"
+FULL = ""
+
+# Reference tables loaded before the models, with the reference asset each comes from.
+REFERENCE_TABLES: dict[str, tuple[str, Callable[[], pl.DataFrame]]] = {
+    "schools": ("schools", lambda: reference.read_csv("schools.csv")),
+    "calendar": ("school_calendar", lambda: calendar_table(school_calendar())),
+    "semesters": ("school_calendar", lambda: semester_table(school_calendar())),
+    "lesson_load": ("lesson_load", lambda: reference.read_csv("lesson_load.csv")),
+    "subjects": ("subjects", reference.subjects),
+    "activities": ("activities", reference.activities),
+    "social_statuses": ("social_statuses", lambda: reference.read_csv("social_status.csv")),
+    "rules": ("indicator_rules", lambda: rule_table(rules())),
+    "promotion_bands": ("indicator_rules", lambda: promotion_band_table(rules())),
+    "parameters": ("indicator_rules", lambda: parameter_table(rules())),
+    "grade_bands": ("schools", reference.grade_band_table),
+}
+DELIVERY_COLUMNS = ["sha256", "school_id", "kind", "period_start", "period_end"]
+
+
+class ModelError(ValueError):
+    """A model file that cannot be run: names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Model:
+    schema: str
+    name: str
+    path: Path
+    sql: str
+    description: str
+    incremental: bool
+    keeps_previous: bool
+    depends_on: tuple[str, ...]
+    staged: tuple[str, ...]
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def previous_relation(self) -> str:
+        return f"meta.{self.schema}_{self.name}_previous"
+
+    @property
+    def materialized(self) -> str:
+        if self.schema == "staging":
+            return "view"
+        return "incremental" if self.incremental else "table"
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    relation: str
+    materialized: str
+    rebuilt_from: str | None
+    rows: int
+    seconds: float
+    columns: tuple[tuple[str, str], ...]
+
+
+def parse_model(path: Path, models_dir: Path = MODELS_DIR) -> Model:
+    sql = path.read_text(encoding="utf-8")
+    header = _header(sql)
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as error:
+        raise ModelError(f"{path.relative_to(models_dir)}: {error}") from error
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    depends_on, staged = set(), set()
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == STAGED:
+            staged.add(table.this.expressions[0].name)
+        elif table.db and table.name not in ctes:
+            depends_on.add(f"{table.db}.{table.name}")
+    return Model(
+        schema=path.parent.name,
+        name=path.stem,
+        path=path,
+        sql=sql,
+        description=" ".join(line for line in header if line and not line.startswith("@")),
+        incremental=INCREMENTAL in header,
+        keeps_previous=KEEPS_PREVIOUS in header,
+        depends_on=tuple(sorted(depends_on)),
+        staged=tuple(sorted(staged)),
+    )
+
+
+def discover_models(models_dir: Path = MODELS_DIR) -> list[Model]:
+    """Every model of the layers, in an order that runs each after what it reads."""
+    models = {
+        m.relation: m
+        for layer in LAYERS
+        for m in (parse_model(p, models_dir) for p in sorted((models_dir / layer).glob("*.sql")))
+    }
+    known = set(models) | {f"reference.{name}" for name in REFERENCE_TABLES}
+    for model in models.values():
+        unknown = [d for d in model.depends_on if d not in known and not d.startswith("meta.")]
+        if unknown:
+            raise ModelError(
+                f"{model.path.relative_to(models_dir)} reads {', '.join(unknown)}, "
+                "which is neither a model nor a reference table"
+            )
+    graph = {r: [d for d in m.depends_on if d in models] for r, m in models.items()}
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        raise ModelError(f"models depend on each other in a cycle: {error.args[1]}") from error
+    layer_rank = {layer: rank for rank, layer in enumerate(LAYERS)}
+    return sorted(
+        (models[r] for r in order), key=lambda m: (layer_rank[m.schema], order.index(m.relation))
+    )
+
+
+def definition_digest(model: Model) -> str:
+    """What a model's rows follow from besides the deliveries: its SQL, the rules and the
+    reference data. A change rebuilds it (and what reads it) in full."""
+    digest = hashlib.sha256(model.sql.encode())
+    for path in [RULES_FILE, *sorted(REFERENCE_DIR.glob("*.*"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
+    """Point the connection at the staging Parquet (views read it through `staged`)."""
+    con.execute("SET VARIABLE staging_dir = ?", [str(staging.resolve())])
+    con.execute("SET enable_progress_bar = false")
+
+
+def connect_read_only(database: Path, staging: Path) -> duckdb.DuckDBPyConnection:
+    """A reader's connection: analysts, checks and publication never write."""
+    con = duckdb.connect(str(database), read_only=True)
+    prepare(con, staging)
+    return con
+
+
+def loaded_deliveries(staging: Path) -> pl.DataFrame:
+    """The delivered files whose rows are in staging now, with the period each covers."""
+    files = sorted((staging / "delivery_log").glob("*/data.parquet"))
+    if not files:
+        return pl.DataFrame(schema={c: pl.String for c in DELIVERY_COLUMNS[:3]}).with_columns(
+            period_start=pl.lit(None, pl.Date), period_end=pl.lit(None, pl.Date)
+        )
+    log = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+    return log.filter(pl.col("status") == "loaded").select(DELIVERY_COLUMNS).sort("sha256")
+
+
+def first_touched_semester(changed: pl.DataFrame) -> str | None:
+    """The semester holding the earliest day the changed deliveries cover (None if none)."""
+    days = changed["period_start"].drop_nulls()
+    if days.is_empty():
+        return None if changed.is_empty() else FULL
+    return semester_reporting(days.min())
+
+
+def semester_reporting(day: date) -> str:
+    """The semester a day reports to: the latest begun on or before it (or the first)."""
+    semesters = school_calendar().semesters
+    begun = [s for s in semesters if s.start <= day]
+    return (begun[-1] if begun else semesters[0]).semester_id
+
+
+def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, name = relation.split(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
+def _load_reference(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS reference")
+    for name, (_, load) in REFERENCE_TABLES.items():
+        frame = load()  # noqa: F841 - read by DuckDB's replacement scan below
+        con.execute(f"CREATE OR REPLACE TABLE reference.{name} AS SELECT * FROM frame")
+
+
+def _previous_state(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame | None, dict[str, str]]:
+    if not _exists(con, "meta.deliveries") or not _exists(con, "meta.models"):
+        return None, {}
+    deliveries = con.sql("SELECT * FROM meta.deliveries").pl()
+    digests = dict(con.execute("SELECT relation, digest FROM meta.models").fetchall())
+    return deliveries, digests
+
+
+def rebuild_points(
+    models: list[Model],
+    digests: dict[str, str],
+    previous_digests: dict[str, str],
+    touched: str | None,
+) -> dict[str, str | None]:
+    """For each model, the semester to rebuild from ('' for all, None for nothing): the
+    deliveries' earliest touched semester, all of it when its definition changed, and never
+    later than anything it reads."""
+    points: dict[str, str | None] = {}
+    for model in models:
+        own = FULL if previous_digests.get(model.relation) != digests[model.relation] else touched
+        upstream = [points[d] for d in model.depends_on if d in points]
+        candidates = [p for p in [own, *upstream] if p is not None]
+        points[model.relation] = min(candidates) if candidates else None
+    return points
+
+
+def _missing_staging(staging: Path, models: list[Model]) -> list[str]:
+    tables = {t for m in models for t in m.staged}
+    return sorted(t for t in tables if not any((staging / t).glob("*/data.parquet")))
+
+
+def build(
+    database: Path,
+    staging: Path,
+    full_refresh: bool = False,
+    models: list[Model] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> list[ModelRun]:
+    """Run every model against the warehouse file, incrementally unless `full_refresh`."""
+    models = discover_models() if models is None else models
+    missing = _missing_staging(staging, models)
+    if missing:
+        raise ModelError(
+            f"no staging Parquet for {', '.join(missing)} under {staging}: run the ingest first"
+        )
+    database.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(database))
+    try:
+        prepare(con, staging)
+        con.execute("BEGIN TRANSACTION")
+        for schema in ("meta", *LAYERS):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(
+            f"CREATE OR REPLACE MACRO {STAGED}(t) AS TABLE SELECT * FROM read_parquet("
+            "getvariable('staging_dir') || '/' || t || '/*/data.parquet', union_by_name = true)"
+        )
+        _load_reference(con)
+        deliveries = loaded_deliveries(staging)
+        previous, previous_digests = (None, {}) if full_refresh else _previous_state(con)
+        digests = {m.relation: definition_digest(m) for m in models}
+        if previous is None:
+            touched = FULL
+        else:
+            changed = pl.concat(
+                [deliveries.join(previous, on=DELIVERY_COLUMNS, how="anti"),
+                 previous.join(deliveries, on=DELIVERY_COLUMNS, how="anti")]
+            )  # fmt: skip
+            touched = first_touched_semester(changed)
+        points = rebuild_points(models, digests, previous_digests, touched)
+        runs = [_run_model(con, model, points[model.relation], log) for model in models]
+        con.execute("CREATE OR REPLACE TABLE meta.deliveries AS SELECT * FROM deliveries")
+        model_digests = pl.DataFrame(  # noqa: F841 - read by DuckDB below
+            {"relation": list(digests), "digest": list(digests.values())}
+        )
+        con.execute("CREATE OR REPLACE TABLE meta.models AS SELECT * FROM model_digests")
+        con.execute("COMMIT")
+        return runs
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def _run_model(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    rebuild_from: str | None,
+    log: Callable[[str], None],
+) -> ModelRun:
+    started = time.perf_counter()
+    relation = model.relation
+    exists = _exists(con, relation)
+    if model.keeps_previous and exists:
+        con.execute(f"CREATE OR REPLACE TABLE {model.previous_relation} AS FROM {relation}")
+    select = model.sql.strip().rstrip(";")
+    if model.materialized == "view":
+        con.execute(f"CREATE OR REPLACE VIEW {relation} AS {select}")
+    elif model.materialized == "table" or not exists or rebuild_from == FULL:
+        con.execute("SET VARIABLE rebuild_from = ''")
+        con.execute(f"CREATE OR REPLACE TABLE {relation} AS {select}")
+    elif rebuild_from is not None:
+        con.execute("SET VARIABLE rebuild_from = ?", [rebuild_from])
+        con.execute(f"DELETE FROM {relation} WHERE semester_id >= getvariable('rebuild_from')")
+        con.execute(
+            f"INSERT INTO {relation} BY NAME SELECT * FROM ({select}) "
+            "WHERE semester_id >= getvariable('rebuild_from')"
+        )
+    if model.keeps_previous and not exists:
+        con.execute(f"CREATE TABLE {model.previous_relation} AS FROM {relation} LIMIT 0")
+    rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    columns = tuple(
+        (name, str(dtype)) for name, dtype, *_ in con.execute(f"DESCRIBE {relation}").fetchall()
+    )
+    seconds = time.perf_counter() - started
+    done = rebuild_from if model.materialized == "incremental" else FULL
+    log(f"{relation}: {rows} rows in {seconds:.2f} s" + (f" (from {done})" if done else ""))
+    return ModelRun(relation, model.materialized, done, rows, seconds, columns)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A data check: `models/checks/<name>.sql` selects the rows that break it."""
+
+    name: str
+    relation: str
+    description: str
+    severity: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: Check
+    violations: int
+    sample: pl.DataFrame
+
+    @property
+    def passed(self) -> bool:
+        return self.violations == 0
+
+
+def _header(sql: str) -> list[str]:
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line.removeprefix("--").strip())
+    return lines
+
+
+def discover_checks(models_dir: Path = MODELS_DIR) -> list[Check]:
+    checks = []
+    for path in sorted((models_dir / "checks").glob("*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        settings = dict(
+            line.split(": ", 1) for line in _header(sql) if line.startswith(("asset:", "severity:"))
+        )
+        if "asset" not in settings:
+            raise ModelError(f"checks/{path.name} names no `-- asset:` it checks")
+        checks.append(
+            Check(
+                name=path.stem,
+                relation=settings["asset"],
+                description=" ".join(
+                    line for line in _header(sql) if not line.startswith(("asset:", "severity:"))
+                ),
+                severity=settings.get("severity", "error"),
+                sql=sql.strip().rstrip(";"),
+            )
+        )
+    return checks
+
+
+def run_check(con: duckdb.DuckDBPyConnection, check: Check, sample_rows: int = 10) -> CheckOutcome:
+    violations = con.execute(f"SELECT count(*) FROM ({check.sql})").fetchall()[0][0]
+    sample = con.sql(f"SELECT * FROM ({check.sql}) LIMIT {sample_rows}").pl()
+    return CheckOutcome(check, violations, sample)
