@@ -127,3 +127,37 @@ def semester_frame(calendar: SchoolCalendar) -> pl.DataFrame:
             [len(calendar.school_days(s.start, s.end_for(5), 5)) for s in calendar.semesters]
         )
     )
+
+
+DOMAINS = ("attendance", "performance", "progression", "social")
+
+
+def rule_problems(config: dict) -> list[str]:
+    """Problems in models/rules.toml: rules without a known domain, severity or threshold,
+    promotion bands that do not cover grades 1-12 once each, composite cut-offs out of order."""
+    problems = []
+    ids = [rule.get("id") for rule in config.get("rule", [])]
+    problems += [
+        f"rule id {i} appears more than once" for i in sorted(set(ids)) if ids.count(i) > 1
+    ]
+    for rule in config.get("rule", []):
+        name = rule.get("id", "a rule without an id")
+        if rule.get("domain") not in DOMAINS:
+            problems.append(f"{name}: domain {rule.get('domain')!r} is not one of {DOMAINS}")
+        if rule.get("severity") not in (1, 2):
+            problems.append(f"{name}: severity must be 1 or 2")
+        if rule.get("comparison") in ("below", "above", "at least") and "threshold" not in rule:
+            problems.append(f"{name}: compares '{rule['comparison']}' but has no threshold")
+        if not rule.get("version"):
+            problems.append(f"{name}: no version")
+    covered = [
+        g
+        for band in config.get("promotion_band", [])
+        for g in range(band["grade_min"], band["grade_max"] + 1)
+    ]
+    if sorted(covered) != list(range(1, 13)):
+        problems.append("promotion bands must cover grades 1-12 exactly once")
+    composite = config.get("composite", {})
+    if not composite.get("low", 0) < composite.get("medium", 0) < composite.get("high", 0):
+        problems.append("composite cut-offs must rise: low < medium < high")
+    return problems

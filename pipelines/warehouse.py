@@ -396,3 +396,31 @@ def run_check(con: duckdb.DuckDBPyConnection, check: Check, sample_rows: int = 1
     violations = con.execute(f"SELECT count(*) FROM ({check.sql})").fetchall()[0][0]
     sample = con.sql(f"SELECT * FROM ({check.sql}) LIMIT {sample_rows}").pl()
     return CheckOutcome(check, violations, sample)
+
+
+def table_checksums(
+    con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ("core", "indicators", "programme")
+) -> dict[str, tuple[int, int]]:
+    """Rows and an order-independent checksum of every table in the schemas (doubles rounded
+    to 9 decimals, so that summation order cannot tell two equal builds apart)."""
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_type = 'BASE TABLE' AND list_contains(?, table_schema) ORDER BY ALL",
+        [list(schemas)],
+    ).fetchall()
+    sums = {}
+    for schema, name in tables:
+        columns = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+        select = ", ".join(
+            f'round("{c}", 9) AS "{c}"' if t == "DOUBLE" else f'"{c}"' for c, t in columns
+        )
+        rows, checksum = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(r)::HUGEINT), 0) "
+            f"FROM (SELECT {select} FROM {schema}.{name}) AS r"
+        ).fetchall()[0]
+        sums[f"{schema}.{name}"] = (rows, int(checksum))
+    return sums

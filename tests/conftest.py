@@ -1,11 +1,15 @@
-"""Shared fixtures: the scale-1 demo with defects, generated once per test session."""
+"""Shared fixtures: the scale-1 demo with defects, generated and ingested once per session."""
 
 import json
 from pathlib import Path
 
 import pytest
 
+from pipelines import contract, reference
 from pipelines.demo.generate import generate, manifest_path
+from pipelines.ingest import stage_partitions
+
+PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +18,14 @@ def demo(tmp_path_factory) -> tuple[Path, dict]:
     landing = tmp_path_factory.mktemp("demo") / "landing"
     generate(landing, defect_rate=0.002)
     return landing, json.loads(manifest_path(landing).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def ingested(demo, tmp_path_factory) -> Path:
+    """The demo's staging folder, every partition ingested with a test key."""
+    landing, _ = demo
+    root = tmp_path_factory.mktemp("ingested")
+    stage_partitions(
+        PARTITIONS, landing, root / "archive", root / "staging", b"test-key", workers=2
+    )
+    return root / "staging"

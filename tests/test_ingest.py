@@ -9,27 +9,14 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipelines import contract, reference
+from pipelines import contract
 from pipelines.demo.names import MALE_FIRST_NAMES, SURNAMES
-from pipelines.ingest import stage_partition, stage_partitions
+from pipelines.ingest import stage_partition
 from pipelines.privacy import PERSONAL_CODE, identifier_findings
-from pipelines.staging import read_table
+from pipelines.staging import STAGING_SCHEMAS, read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tolerated"
 KEY = b"test-key"
-PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
-
-
-def ingest_all(landing: Path, root: Path) -> Path:
-    staging = root / "staging"
-    stage_partitions(PARTITIONS, landing, root / "archive", staging, KEY, workers=2)
-    return staging
-
-
-@pytest.fixture(scope="session")
-def ingested(demo, tmp_path_factory) -> Path:
-    landing, _ = demo
-    return ingest_all(landing, tmp_path_factory.mktemp("ingested"))
 
 
 @pytest.fixture(scope="session")
@@ -325,3 +312,11 @@ def test_a_period_before_a_school_existed_is_rejected(tmp_path):
     assert row[0] == "rejected"
     assert row[1].startswith("period_outside_school_validity: 06.10.2025–08.10.2025")
     assert "01.07.2026–today" in row[1]
+
+
+def test_staging_tables_have_the_schema_the_warehouse_reads(ingested):
+    for table, schema in STAGING_SCHEMAS.items():
+        files = sorted((ingested / table).glob("*/data.parquet"))
+        assert files, table
+        for path in files:
+            assert dict(pl.read_parquet_schema(path)) == schema, path

@@ -1,8 +1,9 @@
 -- Every rule of models/rules.toml for every pupil at every as-of date: the rule's id and
 -- version, its domain and severity, the threshold, the measured value, whether it fired, the
 -- evidence in words when it did, and the day the evidence expires (the semester's end for
--- attendance and marks, the school year's end for term results and progression, the end of
--- a social status, the day the oldest counted school change leaves the window). A rule that
+-- attendance and marks, the school year's end for term results, progression and the
+-- special-needs programme, the end of a social status, the day the oldest counted school
+-- change leaves the window). A rule that
 -- does not apply (levels above grade 3, an average without enough marks) has no value and
 -- does not fire.
 -- @incremental
@@ -167,7 +168,7 @@ evaluated AS (
                 fired: m.special_needs_programme,
                 evidence: format('in a special-needs programme in {}', m.school_year),
                 crossed_on: NULL::DATE,
-                expires_on: m.spell_end_date
+                expires_on: m.school_year_last_day
             }
         ]) AS rule
     FROM measures AS m

@@ -150,7 +150,7 @@ social AS (
 SELECT
     p.semester_id, p.as_of, p.kind, p.complete, e.pupil_key, e.spell_id,
     sp.school_id, sp.reporting_school_id, sp.class_label, sp.grade, band.grade_band,
-    sp.school_year, p.semester_last_day, sp.end_date AS spell_end_date,
+    sp.school_year, p.semester_last_day,
     e.expected_lessons,
     coalesce(a.missed_lessons, 0) AS missed_lessons,
     coalesce(a.late_lessons, 0) AS late_lessons,

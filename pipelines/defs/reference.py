@@ -18,11 +18,13 @@ from pipelines.reference_checks import (
     activity_problems,
     calendar_problems,
     lesson_load_problems,
+    rule_problems,
     school_problems,
     semester_frame,
     social_status_problems,
     subject_problems,
 )
+from pipelines.rules import RULES_FILE, rule_table, rules
 from pipelines.school_calendar import read_calendar
 
 GROUP = "reference"
@@ -104,3 +106,14 @@ def social_statuses() -> dg.MaterializeResult:
     """The social statuses the social service reports (needy or low-income family,
     out-of-family care, followed by the social service), in Latvian as delivered and English."""
     return checked_csv("social_status.csv", social_status_problems)
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"toml"})
+def indicator_rules() -> dg.MaterializeResult:
+    """The indicator rules in models/rules.toml: each rule's id, version, domain, severity,
+    threshold and legal or professional basis, the promotion allowances per grade band, the
+    composite risk cut-offs and the backtest settings. The warehouse loads them as tables."""
+    config = rules()
+    raise_problems(RULES_FILE, rule_problems(config))
+    version = {"version": dg.MetadataValue.text(config["version"])}
+    return report(rule_table(config), RULES_FILE, version)

@@ -1,0 +1,159 @@
+"""The warehouse: one Dagster asset per SQL model in `models/`, built by one DuckDB writer.
+
+The models run together in one step (one transaction, in dependency order) in the `duckdb`
+pool, so the warehouse file only ever has one writer. The checks in `models/checks/` run
+afterwards on a read-only connection, in the same pool so that they never meet a writer.
+"""
+
+import dagster as dg
+import polars as pl
+
+from pipelines.defs.metadata import markdown_table
+from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
+from pipelines.warehouse import (
+    REFERENCE_TABLES,
+    Model,
+    build,
+    connect_read_only,
+    discover_checks,
+    discover_models,
+    run_check,
+)
+
+OWNERS = ["team:education-analytics"]
+POOL = "duckdb"
+GROUPS = {
+    "staging": "warehouse",
+    "core": "warehouse",
+    "indicators": "indicators",
+    "programme": "indicators",
+}
+# Small tables worth seeing whole in the UI after each build.
+SHOWN_WHOLE = ("indicators.backtest",)
+_MODELS = tuple(discover_models())
+_CHECKS = tuple(discover_checks())
+
+
+def model_key(relation: str) -> dg.AssetKey:
+    return dg.AssetKey(["warehouse", *relation.split(".")])
+
+
+def _deps(model: Model) -> list[dg.AssetKey]:
+    models = {m.relation for m in _MODELS}
+    keys = [model_key(d) for d in model.depends_on if d in models]
+    keys += [dg.AssetKey(["staging", table]) for table in model.staged]
+    keys += [
+        dg.AssetKey(REFERENCE_TABLES[d.split(".")[1]][0])
+        for d in model.depends_on
+        if d.startswith("reference.")
+    ]
+    return sorted(set(keys), key=lambda k: k.to_user_string())
+
+
+_MODEL_SPECS = tuple(
+    dg.AssetSpec(
+        key=model_key(model.relation),
+        description=model.description,
+        group_name=GROUPS[model.schema],
+        owners=OWNERS,
+        kinds={"duckdb", "sql"},
+        deps=_deps(model),
+        metadata={
+            "model_file": dg.MetadataValue.path(str(model.path.relative_to(PROJECT_ROOT))),
+            "materialized": model.materialized,
+        },
+    )
+    for model in _MODELS
+)
+_CHECK_SPECS = tuple(
+    dg.AssetCheckSpec(
+        check.name,
+        asset=model_key(check.relation),
+        description=check.description,
+        blocking=check.severity == "error",
+    )
+    for check in _CHECKS
+)
+
+
+class WarehouseConfig(dg.Config):
+    full_refresh: bool = False
+    """Rebuild every table from scratch instead of only the semesters new deliveries touched."""
+
+
+@dg.multi_asset(
+    specs=_MODEL_SPECS,
+    name="warehouse_build",
+    pool=POOL,
+    description="Run the SQL models of models/ against data/warehouse.duckdb in one "
+    "transaction: staging views, core tables, indicators and programme views.",
+)
+def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
+    runs = build(
+        warehouse_file(), staging_dir(), full_refresh=config.full_refresh, log=context.log.info
+    )
+    whole = {}
+    con = None
+    try:
+        for run in runs:
+            if run.relation in SHOWN_WHOLE:
+                con = con or connect_read_only(warehouse_file(), staging_dir())
+                whole[run.relation] = con.sql(f"FROM {run.relation}").pl()
+    finally:
+        if con is not None:
+            con.close()
+    for run in runs:
+        metadata = {
+            "dagster/row_count": dg.MetadataValue.int(run.rows),
+            "dagster/column_schema": dg.MetadataValue.table_schema(
+                dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in run.columns])
+            ),
+            "seconds": dg.MetadataValue.float(round(run.seconds, 3)),
+            "rebuilt_from": dg.MetadataValue.text(_rebuilt(run.materialized, run.rebuilt_from)),
+        }
+        if run.relation in whole:
+            metadata["table"] = dg.MetadataValue.md(markdown_table(_rounded(whole[run.relation])))
+        yield dg.MaterializeResult(asset_key=model_key(run.relation), metadata=metadata)
+
+
+def _rebuilt(materialized: str, rebuilt_from: str | None) -> str:
+    if materialized != "incremental":
+        return f"rebuilt in full ({materialized})"
+    if rebuilt_from is None:
+        return "unchanged: no delivery touched it"
+    return f"semesters from {rebuilt_from}" if rebuilt_from else "all semesters"
+
+
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col(pl.Float64).round(3))
+
+
+@dg.multi_asset_check(specs=_CHECK_SPECS, name="warehouse_checks", pool=POOL)
+def warehouse_checks(context: dg.AssetCheckExecutionContext):
+    """Run each check of models/checks/ on a read-only connection: a check passes when its
+    query finds no rows; the rows it found are shown (up to 10)."""
+    con = connect_read_only(warehouse_file(), staging_dir())
+    try:
+        for check in _CHECKS:
+            outcome = run_check(con, check)
+            yield dg.AssetCheckResult(
+                asset_key=model_key(check.relation),
+                check_name=check.name,
+                passed=outcome.passed,
+                severity=dg.AssetCheckSeverity.WARN
+                if check.severity == "warn"
+                else dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "violations": dg.MetadataValue.int(outcome.violations),
+                    "rows_found": dg.MetadataValue.md(markdown_table(outcome.sample)),
+                },
+            )
+    finally:
+        con.close()
+
+
+warehouse_job = dg.define_asset_job(
+    "warehouse_job",
+    selection=dg.AssetSelection.assets(warehouse_build),
+    description="Build the warehouse from staging (incrementally) and run its checks.",
+)

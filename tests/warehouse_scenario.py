@@ -1,0 +1,216 @@
+"""Hand-built staging for warehouse tests: a few pupils, written as ingest would write them.
+
+Absences are resolved by ingest's own `justify` from their marks and the notes, so a scenario
+exercises the same path as a delivery. Every staging table is written (empty when unused) with
+the schema in `pipelines.staging.STAGING_SCHEMAS`, and the delivery log has one loaded file
+per school and kind covering the school year up to `cutoff`.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.ingest import LOG_SCHEMA, justify
+from pipelines.school_calendar import school_calendar
+from pipelines.staging import STAGING_SCHEMAS, staging_file, write_table
+from pipelines.warehouse import build, connect_read_only
+
+YEAR_START = date(2025, 9, 1)
+KIND_OF_TABLE = {
+    "pupils": "skoleni",
+    "absences": "kavejumi",
+    "notes": "zimes",
+    "grades": "vertejumi",
+    "timetable_load": "slodze",
+    "support": "atbalsts",
+    "group_activities": "aktivitates",
+    "social_status": "socialais_statuss",
+}
+MUNICIPALITY = "_municipality"
+
+
+@dataclass
+class Scenario:
+    cutoff: date
+    rows: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+
+    def _row(self, table: str, partition: str, **values) -> None:
+        rows = self.rows[table]
+        source = {"delivery_sha": _sha(partition, table), "source_row": len(rows) + 2}
+        rows.append({**source, **values})
+
+    def pupil(
+        self,
+        key: str,
+        school_id: str,
+        grade: int,
+        period: tuple[date, date] = (YEAR_START, date(2025, 12, 19)),
+        birth_year: int | None = None,
+        class_label: str | None = None,
+        admitted: date = YEAR_START,
+        left: date | None = None,
+        leave_reason: str | None = None,
+        repeating: bool = False,
+        special_needs: bool = False,
+    ) -> None:
+        """A register row: the pupil listed at the school for the period."""
+        self._row(
+            "pupils",
+            school_id,
+            school_id=school_id,
+            period_start=period[0],
+            period_end=period[1],
+            pupil_key=key,
+            sex="V",
+            birth_year=birth_year or period[0].year - 6 - grade - (period[0].month < 9),
+            birth_month=3,
+            class_label=class_label or f"{grade}.a",
+            grade=grade,
+            special_needs_programme=special_needs,
+            admitted=admitted,
+            left=left,
+            leave_reason=leave_reason,
+            repeating=repeating,
+        )
+
+    def absent(
+        self,
+        key: str,
+        school_id: str,
+        grade: int,
+        days: list[date],
+        lessons: int = 1,
+        mark: str = "n",
+    ) -> None:
+        """`lessons` absences (lessons 1..n) on each day, with the journal's mark."""
+        for day in days:
+            for lesson in range(1, lessons + 1):
+                self._row(
+                    "absences",
+                    school_id,
+                    school_id=school_id,
+                    pupil_key=key,
+                    class_label=f"{grade}.a",
+                    grade=grade,
+                    date=day,
+                    lesson=lesson,
+                    subject="Matemātika",
+                    mark=mark,
+                )
+
+    def note(
+        self, key: str, school_id: str, start: date, end: date, submitted: date, reason: str
+    ) -> None:
+        self._row(
+            "notes",
+            school_id,
+            school_id=school_id,
+            pupil_key=key,
+            **{"from": start, "to": end},
+            reason=reason,
+            submitted=submitted,
+        )
+
+    def graded(
+        self,
+        key: str,
+        school_id: str,
+        grade: int,
+        subject: str,
+        day: date,
+        grade_type: str,
+        value: str,
+    ) -> None:
+        """A grade as delivered: a mark 1-10, a level S/T/A/P, `nv` or `atb`."""
+        kind = "mark" if value.isdigit() else "level" if value in ("S", "T", "A", "P") else value
+        self._row(
+            "grades",
+            school_id,
+            school_id=school_id,
+            pupil_key=key,
+            class_label=f"{grade}.a",
+            grade=grade,
+            subject=subject,
+            date=day,
+            grade_type=grade_type,
+            value=value,
+            value_kind=kind,
+            mark_value=int(value) if kind == "mark" else None,
+            percent=None,
+        )
+
+    def timetable(self, school_id: str, class_label: str, grade: int, lessons: int) -> None:
+        self._row(
+            "timetable_load",
+            school_id,
+            school_id=school_id,
+            class_label=class_label,
+            grade=grade,
+            lessons_per_week=lessons,
+        )
+
+    def supported(
+        self, key: str, school_id: str, activity: str, start: date, end: date | None, hours: float
+    ) -> None:
+        self._row(
+            "support",
+            MUNICIPALITY,
+            pupil_key=key,
+            school_id=school_id,
+            activity=activity,
+            start=start,
+            end=end,
+            hours=hours,
+            provider="pedagogs",
+            iap=False,
+        )
+
+    def social_status(self, key: str, status: str, start: date, end: date | None) -> None:
+        self._row("social_status", MUNICIPALITY, pupil_key=key, status=status, start=start, end=end)
+
+    def write(self, staging: Path) -> None:
+        tables = {
+            table: pl.DataFrame(self.rows.get(table, []), schema=schema)
+            for table, schema in STAGING_SCHEMAS.items()
+        }
+        resolved = justify(tables["absences"].drop("reason"), tables["notes"], school_calendar())
+        tables["absences"] = resolved.select(STAGING_SCHEMAS["absences"].keys())
+        for table, frame in tables.items():
+            write_table(frame, staging_file(staging, table, "TEST"))
+        write_table(self.delivery_log(), staging_file(staging, "delivery_log", "TEST"))
+
+    def delivery_log(self) -> pl.DataFrame:
+        schools = {row["school_id"] for row in self.rows["pupils"]}
+        log = [
+            {
+                "school_id": school_id,
+                "file": f"{school_id}/{kind}.csv",
+                "sha256": _sha(school_id, table),
+                "received_at": datetime(2026, 11, 28, tzinfo=UTC),
+                "kind": kind,
+                "period_start": YEAR_START,
+                "period_end": self.cutoff,
+                "status": "loaded",
+            }
+            for table, kind in KIND_OF_TABLE.items()
+            for school_id in (
+                schools if table not in ("support", "social_status") else [MUNICIPALITY]
+            )
+        ]
+        return pl.DataFrame(log, schema=LOG_SCHEMA)
+
+    def build(self, root: Path, full_refresh: bool = False) -> duckdb.DuckDBPyConnection:
+        """Write staging under `root`, build the warehouse there, and open it read-only."""
+        staging = root / "staging"
+        self.write(staging)
+        database = root / "warehouse.duckdb"
+        build(database, staging, full_refresh=full_refresh)
+        return connect_read_only(database, staging)
+
+
+def _sha(school_id: str, table: str) -> str:
+    return f"{school_id}-{table}".ljust(64, "0")
