@@ -160,7 +160,7 @@ def test_dependencies_come_from_the_sql(tmp_path):
     assert found["staging.absences"].staged == ("absences",)
 
     (models / "programme" / "broken.sql").write_text("SELECT * FROM core.nowhere\n")
-    with pytest.raises(ModelError, match="broken.sql reads core.nowhere"):
+    with pytest.raises(ModelError, match=r"broken\.sql reads core\.nowhere"):
         discover_models(models)
 
 
