@@ -9,7 +9,8 @@ is the model's description, and two markers change how it is materialised:
   earliest semester that changed deliveries touched (the SELECT may read the variable
   `rebuild_from`, '' on a full build, to skip older input);
 - `-- @keeps-previous`: before the model is replaced, its rows are kept in
-  `meta.<schema>_<name>_previous` for models that compare two runs.
+  `meta.<schema>_<name>_previous` for models that compare two runs;
+- `-- @view`: the relation is a view, computed when read (every staging model is one).
 
 Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`.
 The reference data and rule parameters are loaded first into the `reference` schema. A build
@@ -39,6 +40,7 @@ LAYERS = ("staging", "core", "indicators", "programme")
 STAGED = "staged"
 INCREMENTAL = "@incremental"
 KEEPS_PREVIOUS = "@keeps-previous"
+VIEW = "@view"
 FULL = ""
 
 # Reference tables loaded before the models, with the reference asset each comes from.
@@ -71,6 +73,7 @@ class Model:
     description: str
     incremental: bool
     keeps_previous: bool
+    view: bool
     depends_on: tuple[str, ...]
     staged: tuple[str, ...]
 
@@ -84,7 +87,7 @@ class Model:
 
     @property
     def materialized(self) -> str:
-        if self.schema == "staging":
+        if self.view or self.schema == "staging":
             return "view"
         return "incremental" if self.incremental else "table"
 
@@ -94,7 +97,7 @@ class ModelRun:
     relation: str
     materialized: str
     rebuilt_from: str | None
-    rows: int
+    rows: int | None  # None for views: counting would compute them
     seconds: float
     columns: tuple[tuple[str, str], ...]
 
@@ -121,6 +124,7 @@ def parse_model(path: Path, models_dir: Path = MODELS_DIR) -> Model:
         description=" ".join(line for line in header if line and not line.startswith("@")),
         incremental=INCREMENTAL in header,
         keeps_previous=KEEPS_PREVIOUS in header,
+        view=VIEW in header,
         depends_on=tuple(sorted(depends_on)),
         staged=tuple(sorted(staged)),
     )
@@ -200,15 +204,32 @@ def semester_reporting(day: date) -> str:
     return (begun[-1] if begun else semesters[0]).semester_id
 
 
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+def _table_type(con: duckdb.DuckDBPyConnection, relation: str) -> str | None:
+    """'BASE TABLE', 'VIEW', or None when the relation does not exist."""
     schema, name = relation.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
+    found = con.execute(
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return found[0][0] if found else None
+
+
+def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    return _table_type(con, relation) is not None
+
+
+def _drop_stale(con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
+    """Drop relations of the model layers that no model defines any more."""
+    current = {m.relation for m in models}
+    found = con.execute(
+        "SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables "
+        "WHERE list_contains(?, table_schema)",
+        [list(LAYERS)],
+    ).fetchall()
+    for relation, table_type in found:
+        if relation not in current:
+            con.execute(f"DROP {'VIEW' if table_type == 'VIEW' else 'TABLE'} {relation}")
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection) -> None:
@@ -288,6 +309,7 @@ def build(
             touched = first_touched_semester(changed)
         points = rebuild_points(models, digests, previous_digests, touched)
         runs = [_run_model(con, model, points[model.relation], log) for model in models]
+        _drop_stale(con, models)
         con.execute("CREATE OR REPLACE TABLE meta.deliveries AS SELECT * FROM deliveries")
         model_digests = pl.DataFrame(  # noqa: F841 - read by DuckDB below
             {"relation": list(digests), "digest": list(digests.values())}
@@ -310,7 +332,11 @@ def _run_model(
 ) -> ModelRun:
     started = time.perf_counter()
     relation = model.relation
-    exists = _exists(con, relation)
+    found = _table_type(con, relation)
+    if found is not None and (found == "VIEW") != (model.materialized == "view"):
+        con.execute(f"DROP {'VIEW' if found == 'VIEW' else 'TABLE'} {relation}")
+        found = None
+    exists = found is not None
     if model.keeps_previous and exists:
         con.execute(f"CREATE OR REPLACE TABLE {model.previous_relation} AS FROM {relation}")
     select = model.sql.strip().rstrip(";")
@@ -328,13 +354,18 @@ def _run_model(
         )
     if model.keeps_previous and not exists:
         con.execute(f"CREATE TABLE {model.previous_relation} AS FROM {relation} LIMIT 0")
-    rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    rows = (
+        None
+        if model.materialized == "view"
+        else con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    )
     columns = tuple(
         (name, str(dtype)) for name, dtype, *_ in con.execute(f"DESCRIBE {relation}").fetchall()
     )
     seconds = time.perf_counter() - started
     done = rebuild_from if model.materialized == "incremental" else FULL
-    log(f"{relation}: {rows} rows in {seconds:.2f} s" + (f" (from {done})" if done else ""))
+    counted = "a view" if rows is None else f"{rows} rows"
+    log(f"{relation}: {counted} in {seconds:.2f} s" + (f" (from {done})" if done else ""))
     return ModelRun(relation, model.materialized, done, rows, seconds, columns)
 
 

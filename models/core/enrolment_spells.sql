@@ -64,8 +64,8 @@ SELECT
     q.repeating_listed
         OR coalesce(q.previous_school_year < q.school_year AND q.previous_grade = q.grade, false)
         AS repeating,
-    q.start_date, least(q.end_date, q.next_start_date - 1) AS end_date, q.admitted_on, q.left_on, q.leave_reason, q.first_listed_on,
-    q.last_listed_on, q.previous_spell_id,
+    q.start_date, least(q.end_date, q.next_start_date - 1) AS end_date, q.admitted_on,
+    q.left_on, q.leave_reason, q.first_listed_on, q.last_listed_on, q.previous_spell_id,
     coalesce(
         q.previous_school_id <> q.school_id
         AND previous.successor_id IS DISTINCT FROM q.school_id

@@ -6,7 +6,8 @@
 SELECT
     g.school_id, g.delivery_sha, g.source_row, g.pupil_key, sp.spell_id, g.class_label, g.grade,
     g.subject, g.date, c.semester_id, c.school_year, g.grade_type,
-    g.grade_type IN ('semestra vērtējums', 'gada vērtējums', 'pēcpārbaudījums') AS is_term_result,
+    g.grade_type IN ('semestra vērtējums', 'gada vērtējums', 'pēcpārbaudījums')
+        AS is_term_result,
     g.value_kind,
     CASE WHEN g.value_kind = 'mark' THEN g.mark_value END AS mark,
     CASE WHEN g.value_kind = 'level' THEN g.value END AS level,

@@ -6,7 +6,8 @@
 -- change leaves the window). A rule that
 -- does not apply (levels above grade 3, an average without enough marks) has no value and
 -- does not fire.
--- @incremental
+-- A view: the rows are computed when read, from the incremental pupil_measures table.
+-- @view
 WITH thresholds AS (
     SELECT
         max(threshold) FILTER (WHERE rule_id = 'ATTENDANCE_EARLY_WARNING') AS th_early_warning,
@@ -40,7 +41,24 @@ measures AS (
     JOIN reference.promotion_bands AS band ON m.grade BETWEEN band.grade_min AND band.grade_max
     JOIN (SELECT school_year, max(last_day) AS last_day FROM reference.semesters GROUP BY ALL)
         AS year_end USING (school_year)
-    WHERE m.semester_id >= getvariable('rebuild_from')
+),
+flagged AS (
+    SELECT
+        m.*,
+        coalesce(m.attendance_rate < m.th_early_warning, false) AS fires_attendance_early_warning,
+        coalesce(m.attendance_rate < m.th_at_risk, false) AS fires_attendance_at_risk,
+        coalesce(m.missed_share >= m.th_chronic, false) AS fires_chronic_absence,
+        m.unjustified_lessons > m.th_mk89 AS fires_mk89_unjustified,
+        m.insufficient_subjects >= m.th_insufficient AS fires_insufficient_grades,
+        m.insufficient_subjects > m.allowed_insufficient AS fires_promotion_at_risk,
+        coalesce(m.average_drop >= m.th_average_drop, false) AS fires_average_drop,
+        coalesce(m.s_level_share >= m.th_s_share, false) AS fires_early_level_s_share,
+        m.repeating AS fires_repeating_grade,
+        coalesce(m.over_age_years >= m.th_over_age, false) AS fires_over_age,
+        m.school_changes > m.th_changes AS fires_school_changes,
+        len(m.social_statuses) > 0 AS fires_social_status,
+        m.special_needs_programme AS fires_special_needs_programme
+    FROM measures AS m
 ),
 evaluated AS (
     SELECT
@@ -50,134 +68,147 @@ evaluated AS (
             {
                 rule_id: 'ATTENDANCE_EARLY_WARNING',
                 value: m.attendance_rate,
-                fired: coalesce(m.attendance_rate < m.th_early_warning, false),
-                evidence: format('attendance {:.1f}% in {} to {} (threshold {:.0f}%)',
+                fired: m.fires_attendance_early_warning,
+                evidence: CASE WHEN m.fires_attendance_early_warning THEN format(
+                    'attendance {:.1f}% in {} to {} (threshold {:.0f}%)',
                     100 * m.attendance_rate, m.semester_label, m.as_of_label,
-                    100 * m.th_early_warning),
+                    100 * m.th_early_warning) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.semester_last_day
             },
             {
                 rule_id: 'ATTENDANCE_AT_RISK',
                 value: m.attendance_rate,
-                fired: coalesce(m.attendance_rate < m.th_at_risk, false),
-                evidence: format('attendance {:.1f}% in {} to {} (threshold {:.0f}%)',
+                fired: m.fires_attendance_at_risk,
+                evidence: CASE WHEN m.fires_attendance_at_risk THEN format(
+                    'attendance {:.1f}% in {} to {} (threshold {:.0f}%)',
                     100 * m.attendance_rate, m.semester_label, m.as_of_label,
-                    100 * m.th_at_risk),
+                    100 * m.th_at_risk) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.semester_last_day
             },
             {
                 rule_id: 'CHRONIC_ABSENCE',
                 value: m.missed_share,
-                fired: coalesce(m.missed_share >= m.th_chronic, false),
-                evidence: format('{} of {:.0f} expected lessons missed in {} ({:.1f}%, '
+                fired: m.fires_chronic_absence,
+                evidence: CASE WHEN m.fires_chronic_absence THEN format(
+                    '{} of {:.0f} expected lessons missed in {} ({:.1f}%, '
                     || 'threshold {:.0f}%)', m.missed_lessons, m.expected_lessons,
-                    m.semester_label, 100 * m.missed_share, 100 * m.th_chronic),
+                    m.semester_label, 100 * m.missed_share, 100 * m.th_chronic) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.semester_last_day
             },
             {
                 rule_id: 'MK89_UNJUSTIFIED',
                 value: m.unjustified_lessons,
-                fired: m.unjustified_lessons > m.th_mk89,
-                evidence: format('{} unjustified lessons in {} (threshold {:.0f}, Cabinet '
+                fired: m.fires_mk89_unjustified,
+                evidence: CASE WHEN m.fires_mk89_unjustified THEN format(
+                    '{} unjustified lessons in {} (threshold {:.0f}, Cabinet '
                     || 'Regulation No. 89), crossed on {}', m.unjustified_lessons,
-                    m.semester_label, m.th_mk89, strftime(m.mk89_crossed_on, '%d.%m.%Y')),
+                    m.semester_label, m.th_mk89, strftime(m.mk89_crossed_on, '%d.%m.%Y')) END,
                 crossed_on: m.mk89_crossed_on,
                 expires_on: m.semester_last_day
             },
             {
                 rule_id: 'INSUFFICIENT_GRADES',
                 value: m.insufficient_subjects,
-                fired: m.insufficient_subjects >= m.th_insufficient,
-                evidence: format('{} subject(s) with a term result below the pass mark or nv '
+                fired: m.fires_insufficient_grades,
+                evidence: CASE WHEN m.fires_insufficient_grades THEN format(
+                    '{} subject(s) with a term result below the pass mark or nv '
                     || 'in {}: {}', m.insufficient_subjects, m.school_year,
-                    array_to_string(m.insufficient_subject_list, ', ')),
+                    array_to_string(m.insufficient_subject_list, ', ')) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.school_year_last_day
             },
             {
                 rule_id: 'PROMOTION_AT_RISK',
                 value: m.insufficient_subjects,
-                fired: m.insufficient_subjects > m.allowed_insufficient,
-                evidence: format('{} insufficient subject(s) in grade {}, {} allowed (Cabinet '
+                fired: m.fires_promotion_at_risk,
+                evidence: CASE WHEN m.fires_promotion_at_risk THEN format(
+                    '{} insufficient subject(s) in grade {}, {} allowed (Cabinet '
                     || 'Regulation No. 11, p. 25)', m.insufficient_subjects, m.grade,
-                    m.allowed_insufficient),
+                    m.allowed_insufficient) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.school_year_last_day
             },
             {
                 rule_id: 'AVERAGE_DROP',
                 value: m.average_drop,
-                fired: coalesce(m.average_drop >= m.th_average_drop, false),
-                evidence: format('average mark {:.1f} in {} against {:.1f} the semester before '
+                fired: m.fires_average_drop,
+                evidence: CASE WHEN m.fires_average_drop THEN format(
+                    'average mark {:.1f} in {} against {:.1f} the semester before '
                     || '(drop {:.1f}, threshold {:.1f})', m.average_mark, m.semester_label,
-                    m.previous_average_mark, m.average_drop, m.th_average_drop),
+                    m.previous_average_mark, m.average_drop, m.th_average_drop) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.semester_last_day
             },
             {
                 rule_id: 'EARLY_LEVEL_S_SHARE',
                 value: m.s_level_share,
-                fired: coalesce(m.s_level_share >= m.th_s_share, false),
-                evidence: format('{} of {} levels in Latvian and mathematics are S in {} '
+                fired: m.fires_early_level_s_share,
+                evidence: CASE WHEN m.fires_early_level_s_share THEN format(
+                    '{} of {} levels in Latvian and mathematics are S in {} '
                     || '({:.0f}%, threshold {:.0f}%)', m.s_levels, m.core_levels,
-                    m.semester_label, 100 * m.s_level_share, 100 * m.th_s_share),
+                    m.semester_label, 100 * m.s_level_share, 100 * m.th_s_share) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.semester_last_day
             },
             {
                 rule_id: 'REPEATING_GRADE',
                 value: m.repeating::INTEGER,
-                fired: m.repeating,
-                evidence: format('repeating grade {} in {}', m.grade, m.school_year),
+                fired: m.fires_repeating_grade,
+                evidence: CASE WHEN m.fires_repeating_grade THEN format(
+                    'repeating grade {} in {}', m.grade, m.school_year) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.school_year_last_day
             },
             {
                 rule_id: 'OVER_AGE',
                 value: m.over_age_years,
-                fired: coalesce(m.over_age_years >= m.th_over_age, false),
-                evidence: format('born {}: {} year(s) older than grade {} expects',
-                    m.birth_year, m.over_age_years, m.grade),
+                fired: m.fires_over_age,
+                evidence: CASE WHEN m.fires_over_age THEN format(
+                    'born {}: {} year(s) older than grade {} expects',
+                    m.birth_year, m.over_age_years, m.grade) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.school_year_last_day
             },
             {
                 rule_id: 'SCHOOL_CHANGES',
                 value: m.school_changes,
-                fired: m.school_changes > m.th_changes,
-                evidence: format('{} changes of school in the {} days to {} (threshold {:.0f})',
-                    m.school_changes, m.th_change_window_days, m.as_of_label, m.th_changes),
+                fired: m.fires_school_changes,
+                evidence: CASE WHEN m.fires_school_changes THEN format(
+                    '{} changes of school in the {} days to {} (threshold {:.0f})',
+                    m.school_changes, m.th_change_window_days, m.as_of_label, m.th_changes) END,
                 crossed_on: NULL::DATE,
                 expires_on: (m.earliest_change_in_window + m.th_change_window_days)::DATE
             },
             {
                 rule_id: 'SOCIAL_STATUS',
                 value: len(m.social_statuses),
-                fired: len(m.social_statuses) > 0,
-                evidence: format('{} since {}', array_to_string(m.social_statuses, ', '),
-                    strftime(m.social_status_since, '%d.%m.%Y')),
+                fired: m.fires_social_status,
+                evidence: CASE WHEN m.fires_social_status THEN format(
+                    '{} since {}', array_to_string(m.social_statuses, ', '),
+                    strftime(m.social_status_since, '%d.%m.%Y')) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.social_status_until
             },
             {
                 rule_id: 'SPECIAL_NEEDS_PROGRAMME',
                 value: m.special_needs_programme::INTEGER,
-                fired: m.special_needs_programme,
-                evidence: format('in a special-needs programme in {}', m.school_year),
+                fired: m.fires_special_needs_programme,
+                evidence: CASE WHEN m.fires_special_needs_programme THEN format(
+                    'in a special-needs programme in {}', m.school_year) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.school_year_last_day
             }
         ]) AS rule
-    FROM measures AS m
+    FROM flagged AS m
 )
 SELECT
     e.semester_id, e.as_of, e.kind, e.pupil_key, e.school_id, e.reporting_school_id,
     e.class_label, e.grade, e.grade_band, e.rule.rule_id, r.version AS rule_version,
     r.rule_set_version, r.domain, r.severity, r.threshold, e.rule.value::DOUBLE AS value,
-    e.rule.fired, CASE WHEN e.rule.fired THEN e.rule.evidence END AS evidence,
+    e.rule.fired, e.rule.evidence,
     CASE WHEN e.rule.fired THEN e.rule.crossed_on END AS crossed_on,
     CASE WHEN e.rule.fired THEN e.rule.expires_on END AS expires_on
 FROM evaluated AS e

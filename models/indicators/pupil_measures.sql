@@ -74,7 +74,7 @@ crossings AS (
 latest_terms AS (
     SELECT p.semester_id, p.as_of, p.kind, g.pupil_key, g.subject,
         arg_max(
-            g,
+            {is_nv: g.is_nv, is_atb: g.is_atb, mark: g.mark},
             (g.date, CASE g.grade_type WHEN 'pēcpārbaudījums' THEN 3
                 WHEN 'gada vērtējums' THEN 2 ELSE 1 END)
         ) AS result

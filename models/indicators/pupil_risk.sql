@@ -1,8 +1,8 @@
 -- The composite risk level per pupil at each as-of date. Each domain (attendance,
 -- performance, progression, social) that fires counts with the highest severity among its
--- rules; the level follows the sum (rules.toml: composite): none, low, medium or high. The
--- reasons are the evidence of every rule that fired, most severe first, so a flag leaves the
--- level when its evidence expires.
+-- rules (1 or 2, so 1 plus 1 more when a serious rule fired); the level follows the sum
+-- (rules.toml: composite): none, low, medium or high. The reasons are the evidence of every
+-- rule that fired, most severe first, so a flag leaves the level when its evidence expires.
 -- @incremental
 WITH cut AS (
     SELECT
@@ -10,26 +10,27 @@ WITH cut AS (
         (SELECT number FROM reference.parameters WHERE name = 'composite.medium') AS medium,
         (SELECT number FROM reference.parameters WHERE name = 'composite.high') AS high
 ),
-domains AS (
-    SELECT semester_id, as_of, kind, pupil_key, school_id, reporting_school_id, class_label,
-        grade, grade_band, domain,
-        max(severity) FILTER (WHERE fired) AS severity,
-        list(rule_id || ': ' || evidence ORDER BY severity DESC, rule_id) FILTER (WHERE fired)
-            AS reasons
+fired AS (
+    SELECT semester_id, as_of, kind, pupil_key,
+        count(DISTINCT domain) + count(DISTINCT domain) FILTER (WHERE severity = 2)
+            AS risk_score,
+        count(DISTINCT domain) AS domains_fired,
+        list(DISTINCT domain ORDER BY domain) AS domains,
+        list(rule_id || ': ' || evidence ORDER BY severity DESC, rule_id) AS reasons
     FROM indicators.pupil_indicators
-    WHERE semester_id >= getvariable('rebuild_from')
+    WHERE fired AND semester_id >= getvariable('rebuild_from')
     GROUP BY ALL
 ),
 pupils AS (
-    SELECT semester_id, as_of, kind, pupil_key, school_id, reporting_school_id, class_label,
-        grade, grade_band,
-        coalesce(sum(severity), 0) AS risk_score,
-        count(severity) AS domains_fired,
-        list(domain ORDER BY domain) FILTER (WHERE severity IS NOT NULL) AS domains,
-        flatten(list(reasons ORDER BY severity DESC, domain) FILTER (WHERE reasons IS NOT NULL))
-            AS reasons
-    FROM domains
-    GROUP BY ALL
+    SELECT m.semester_id, m.as_of, m.kind, m.pupil_key, m.school_id, m.reporting_school_id,
+        m.class_label, m.grade, m.grade_band,
+        coalesce(f.risk_score, 0) AS risk_score,
+        coalesce(f.domains_fired, 0) AS domains_fired,
+        coalesce(f.domains, []) AS domains,
+        coalesce(f.reasons, []) AS reasons
+    FROM indicators.pupil_measures AS m
+    LEFT JOIN fired AS f USING (semester_id, as_of, kind, pupil_key)
+    WHERE m.semester_id >= getvariable('rebuild_from')
 )
 SELECT
     p.* EXCLUDE (domains, reasons),
@@ -45,6 +46,6 @@ SELECT
         WHEN p.risk_score >= cut.low THEN 1
         ELSE 0
     END AS risk_rank,
-    coalesce(p.domains, []) AS domains,
-    coalesce(p.reasons, []) AS reasons
+    p.domains,
+    p.reasons
 FROM pupils AS p, cut

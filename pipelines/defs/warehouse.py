@@ -104,13 +104,14 @@ def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
             con.close()
     for run in runs:
         metadata = {
-            "dagster/row_count": dg.MetadataValue.int(run.rows),
             "dagster/column_schema": dg.MetadataValue.table_schema(
                 dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in run.columns])
             ),
             "seconds": dg.MetadataValue.float(round(run.seconds, 3)),
             "rebuilt_from": dg.MetadataValue.text(_rebuilt(run.materialized, run.rebuilt_from)),
         }
+        if run.rows is not None:
+            metadata["dagster/row_count"] = dg.MetadataValue.int(run.rows)
         if run.relation in whole:
             metadata["table"] = dg.MetadataValue.md(markdown_table(_rounded(whole[run.relation])))
         yield dg.MaterializeResult(asset_key=model_key(run.relation), metadata=metadata)
