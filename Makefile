@@ -23,10 +23,12 @@ test: dagster-home
 dev: dagster-home
 	$(RUN) dg dev --host 127.0.0.1 --port 3000
 
-# bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30")
+# bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30"); with
+# BENCH_STAGES="generate ingest warehouse engine" only those, keeping the other results
 BENCH_SCALES ?= 1
+BENCH_STAGES ?=
 bench: venv
-	$(RUN) python -m bench.bench --scales $(BENCH_SCALES)
+	$(RUN) python -m bench.bench --scales $(BENCH_SCALES) $(if $(BENCH_STAGES),--stages $(BENCH_STAGES))
 
 # lint: check code style without changing anything
 lint: venv
