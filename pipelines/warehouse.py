@@ -9,7 +9,8 @@ is the model's description, and two markers change how it is materialised:
   earliest semester that changed deliveries touched (the SELECT may read the variable
   `rebuild_from`, '' on a full build, to skip older input);
 - `-- @keeps-previous`: before the model is replaced, its rows are kept in
-  `meta.<schema>_<name>_previous` for models that compare two runs;
+  `meta.<schema>_<name>_previous` for models that compare two runs (on the first build
+  they are the build's own rows);
 - `-- @view`: the relation is a view, computed when read (every staging model is one).
 
 Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`.
@@ -352,8 +353,8 @@ def _run_model(
             f"INSERT INTO {relation} BY NAME SELECT * FROM ({select}) "
             "WHERE semester_id >= getvariable('rebuild_from')"
         )
-    if model.keeps_previous and not exists:
-        con.execute(f"CREATE TABLE {model.previous_relation} AS FROM {relation} LIMIT 0")
+    if model.keeps_previous and not exists:  # a first build is its own previous run
+        con.execute(f"CREATE TABLE {model.previous_relation} AS FROM {relation}")
     rows = (
         None
         if model.materialized == "view"

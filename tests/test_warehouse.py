@@ -2,6 +2,7 @@
 dependencies come from their SQL, and the backtest reads nothing after its as-of date."""
 
 import shutil
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def test_the_demo_programme_views_hold_what_the_programme_reports(ingested, full
     )
     assert set(levels) == {"none", "low", "medium", "high"}
     assert levels["none"] > levels["low"] > levels["medium"] > levels["high"] > 0
-    backtest = con.sql("SELECT predictor, flagged, precision FROM indicators.backtest").pl()
+    backtest = con.sql("SELECT predictor, flagged, precision_rate FROM indicators.backtest").pl()
     assert backtest.height == 13 + 4
     mk89 = con.sql(
         "SELECT count(*) FROM programme.mk89_list WHERE semester_id = '2025/26-S1'"
@@ -219,3 +220,49 @@ def test_the_dagster_build_reports_each_model_and_runs_the_checks(ingested, tmp_
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == len(discover_checks())
     assert all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)
+
+
+def test_a_model_removed_or_turned_into_a_view_changes_the_warehouse(tmp_path):
+    s = Scenario(cutoff=date(2025, 12, 19))
+    s.pupil("P", "OCP", 5)
+    con = s.build(tmp_path)
+    con.close()
+    models = [m for m in discover_models() if m.relation != "programme.mk89_list"]
+    views = {"core.pupils"}
+    models = [replace(m, view=m.relation in views or m.view) for m in models]
+    build(tmp_path / "warehouse.duckdb", tmp_path / "staging", models=models)
+    con = connect_read_only(tmp_path / "warehouse.duckdb", tmp_path / "staging")
+    kinds = dict(
+        con.sql(
+            "SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables"
+        ).fetchall()
+    )
+    assert "programme.mk89_list" not in kinds
+    assert kinds["core.pupils"] == "VIEW"
+    assert con.sql("SELECT pupil_key FROM core.pupils").fetchall() == [("P",)]
+
+
+def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
+    october = [date(2025, 10, d) for d in (6, 7, 8, 9, 10, 13, 14)]
+
+    def scenario(cutoff: date, unjustified_days: list[date]) -> Scenario:
+        s = Scenario(cutoff=cutoff)
+        s.pupil("P", "OCP", 5)
+        s.pupil("Q", "JOP", 5)
+        s.social_status("Q", "trūcīga ģimene", date(2025, 9, 1), date(2025, 10, 31))
+        s.absent("P", "OCP", 5, unjustified_days, lessons=3)
+        return s
+
+    scenario(date(2025, 10, 10), october[:2]).build(tmp_path).close()
+    first = connect_read_only(tmp_path / "warehouse.duckdb", tmp_path / "staging")
+    assert first.sql("SELECT count(*) FROM programme.flag_changes").fetchall() == [(0,)]
+    first.close()
+    con = scenario(date(2025, 11, 14), october).build(tmp_path)
+    changes = con.sql(
+        "SELECT school_id, rule_id, new_flags, cleared_flags, new_mk89_crossings "
+        "FROM programme.flag_changes ORDER BY ALL"
+    ).fetchall()
+    assert changes == [
+        ("JOP", "SOCIAL_STATUS", 0, 1, 0),  # the status ended on 31.10
+        ("OCP", "MK89_UNJUSTIFIED", 1, 0, 1),  # 21 unjustified lessons, known by 27.10
+    ]

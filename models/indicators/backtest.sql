@@ -107,8 +107,8 @@ SELECT
     (SELECT count(*) FROM events) AS outcomes,
     coalesce(s.flagged, 0) AS flagged,
     coalesce(s.true_positives, 0) AS true_positives,
-    CASE WHEN s.flagged > 0 THEN s.true_positives / s.flagged END AS precision,
-    s.true_positives / nullif((SELECT count(*) FROM events), 0) AS recall,
+    CASE WHEN s.flagged > 0 THEN s.true_positives / s.flagged END AS precision_rate,
+    s.true_positives / nullif((SELECT count(*) FROM events), 0) AS recall_rate,
     l.median_lead_weeks
 FROM predictors AS p
 LEFT JOIN scored AS s USING (predictor)
