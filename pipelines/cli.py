@@ -7,7 +7,15 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
-from pipelines.paths import landing_dir
+from pipelines.paths import (
+    exports_dir,
+    landing_dir,
+    publication_dir,
+    quality_dir,
+    staging_dir,
+    warehouse_file,
+)
+from pipelines.publish import publish
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -25,6 +33,18 @@ def _generate(args: argparse.Namespace) -> None:
     )
 
 
+def _publish(args: argparse.Namespace) -> None:
+    written = publish(
+        warehouse_file(), staging_dir(), publication_dir(), quality_dir(), exports_dir()
+    )
+    for revision in written:
+        print(f"published {revision.period} revision {revision.number}: {revision.path}")
+    if not written:
+        print(
+            f"nothing new: every final period's numbers equal its latest revision in {exports_dir()}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pmp", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--defect-rate", type=float, default=0.002, help="share of rows broken")
     gen.add_argument("--replace", action="store_true", help="empty a non-empty landing folder")
     gen.set_defaults(handler=_generate)
+    pub = commands.add_parser(
+        "publish",
+        help="suppress, check (quality gate) and write the ministry extracts of every final "
+        "period whose numbers changed (run while no warehouse build runs)",
+    )
+    pub.set_defaults(handler=_publish)
     args = parser.parse_args(argv)
     if getattr(args, "out", False) is None:
         args.out = landing_dir()

@@ -35,3 +35,16 @@ def demo_key_file() -> Path:
 
 def warehouse_file() -> Path:
     return data_dir() / "warehouse.duckdb"
+
+
+def publication_dir() -> Path:
+    """The published (suppressed) tables as Parquet: what the gate, extracts and dashboard read."""
+    return data_dir() / "publication"
+
+
+def quality_dir() -> Path:
+    return data_dir() / "quality"
+
+
+def exports_dir() -> Path:
+    return data_dir() / "exports"

@@ -5,6 +5,7 @@ import re
 import polars as pl
 
 from pipelines.demo.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
+from pipelines.pseudonym import KEY_LENGTH_HEX
 
 PERSONAL_CODE = r"\b\d{6}\s*-?\s*\d{5}\b"
 FORBIDDEN_COLUMNS = {"code", "code_digits", "personas kods", "first_name", "surname", "vārds",
@@ -35,4 +36,21 @@ def identifier_findings(frame: pl.DataFrame, where: str) -> list[str]:
                 f"{where}: column {column!r} has {names.len()} values with a common name, "
                 f"e.g. {names[0]!r}"
             )
+    return findings
+
+
+PUPIL_KEY = rf"\b[0-9a-f]{{{KEY_LENGTH_HEX}}}\b"
+
+
+def text_findings(text: str, pupil_keys: set[str], allowed: list[str]) -> list[str]:
+    """What in a published file's text looks like a personal code, a known pupil key or a
+    common name. `allowed` phrases (school names, which carry people's names) are removed
+    first."""
+    for phrase in allowed:
+        text = text.replace(phrase, " ")
+    findings = [f"a personal-code pattern: {m!r}" for m in re.findall(PERSONAL_CODE, text)[:3]]
+    keys = set(re.findall(PUPIL_KEY, text)) & pupil_keys
+    findings += [f"{len(keys)} pupil key(s)"] if keys else []
+    names = sorted(set(re.findall(_NAME_PATTERN, text)))
+    findings += [f"common name(s): {', '.join(names[:5])}"] if names else []
     return findings

@@ -1,6 +1,7 @@
 """The versioned rule parameters in `models/rules.toml`, for Python and as warehouse tables."""
 
 import tomllib
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import polars as pl
 from pipelines.paths import PROJECT_ROOT
 
 RULES_FILE = PROJECT_ROOT / "models" / "rules.toml"
+PARAMETER_SECTIONS = ("justification", "grades", "project", "composite", "disclosure", "backtest")
 RULE_COLUMNS = {
     "rule_id": pl.String,
     "version": pl.String,
@@ -46,16 +48,16 @@ def promotion_band_table(config: dict) -> pl.DataFrame:
 
 
 def parameter_table(config: dict) -> pl.DataFrame:
-    """The scalar and list settings as `name` (section.key), `number` and `texts`."""
+    """The scalar, date and list settings as `name` (section.key), `number`, `day`, `texts`."""
     rows = [
         {
             "name": f"{section}.{key}",
             "number": float(value) if isinstance(value, int | float) else None,
+            "day": value if isinstance(value, date) else None,
             "texts": [str(v) for v in value] if isinstance(value, list) else None,
         }
-        for section in ("justification", "grades", "composite", "backtest")
+        for section in PARAMETER_SECTIONS
         for key, value in config[section].items()
     ]
-    return pl.DataFrame(
-        rows, schema={"name": pl.String, "number": pl.Float64, "texts": pl.List(pl.String)}
-    )
+    schema = {"name": pl.String, "number": pl.Float64, "day": pl.Date, "texts": pl.List(pl.String)}
+    return pl.DataFrame(rows, schema=schema)

@@ -13,7 +13,8 @@ is the model's description, and two markers change how it is materialised:
   they are the build's own rows);
 - `-- @view`: the relation is a view, computed when read (every staging model is one).
 
-Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`.
+Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`,
+`publication` (the aggregates publication suppresses).
 The reference data and rule parameters are loaded first into the `reference` schema. A build
 is one transaction: it commits whole or not at all.
 """
@@ -37,7 +38,7 @@ from pipelines.rules import RULES_FILE, parameter_table, promotion_band_table, r
 from pipelines.school_calendar import calendar_table, school_calendar, semester_table
 
 MODELS_DIR = PROJECT_ROOT / "models"
-LAYERS = ("staging", "core", "indicators", "programme")
+LAYERS = ("staging", "core", "indicators", "programme", "publication")
 STAGED = "staged"
 INCREMENTAL = "@incremental"
 KEEPS_PREVIOUS = "@keeps-previous"

@@ -8,6 +8,7 @@ import pytest
 from pipelines import contract, reference
 from pipelines.demo.generate import generate, manifest_path
 from pipelines.ingest import stage_partitions
+from pipelines.warehouse import build
 
 PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
 
@@ -29,3 +30,11 @@ def ingested(demo, tmp_path_factory) -> Path:
         PARTITIONS, landing, root / "archive", root / "staging", b"test-key", workers=2
     )
     return root / "staging"
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(ingested, tmp_path_factory) -> Path:
+    """The demo warehouse built from scratch from the ingested staging."""
+    database = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    build(database, ingested, full_refresh=True)
+    return database

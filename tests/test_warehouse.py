@@ -44,11 +44,8 @@ def last_night(staging: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def full(ingested, tmp_path_factory) -> Path:
-    """The demo warehouse built from scratch."""
-    database = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    build(database, ingested, full_refresh=True)
-    return database
+def full(demo_warehouse) -> Path:
+    return demo_warehouse
 
 
 def checksums(database: Path, staging: Path) -> dict:

@@ -27,6 +27,7 @@ GROUPS = {
     "core": "warehouse",
     "indicators": "indicators",
     "programme": "indicators",
+    "publication": "publication",
 }
 # Small tables worth seeing whole in the UI after each build.
 SHOWN_WHOLE = ("indicators.backtest",)

@@ -1,0 +1,131 @@
+"""Publication: the suppressed tables, their quality gate, and the ministry extracts.
+
+`published_tables` reads the warehouse's publication marts (read-only, in the `duckdb` pool so
+it never meets the writer), applies disclosure control and proves it by attacking the
+result. A Great Expectations suite per table then runs as a blocking check: if it fails,
+`ministry_extracts` does not run. The extracts asset writes a new revision only for final
+periods whose numbers changed, after scanning every file for identifiers.
+"""
+
+import dagster as dg
+import polars as pl
+
+from pipelines.defs.metadata import frame_metadata, markdown_table
+from pipelines.defs.warehouse import model_key
+from pipelines.paths import (
+    exports_dir,
+    publication_dir,
+    quality_dir,
+    staging_dir,
+    warehouse_file,
+)
+from pipelines.publication import suppression_counts
+from pipelines.publish import disclosure_settings, load, prepare, store, write_extracts
+from pipelines.quality import data_docs_index, run_gate
+
+GROUP = "publication"
+OWNERS = ["team:education-analytics"]
+TABLES = ("school_indicators", "school_support", "project_to_date")
+PUBLISHED = dg.AssetKey(["publication", "published_tables"])
+
+
+@dg.asset(
+    key=PUBLISHED,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"polars", "parquet"},
+    pool="duckdb",
+    deps=[model_key(f"publication.{t}") for t in (*TABLES, "semesters")],
+    description="The tables that may leave the municipality: indicators per semester, school "
+    "and grade band, support per school and activity, the project to date, each cell with "
+    "its value or a suppression flag and reason. Small counts are suppressed, and enough "
+    "others that no suppressed value can be worked out from the margins (proved by an "
+    "integer-programming attack). Written to data/publication/.",
+)
+def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    prepared = prepare(warehouse_file(), staging_dir())
+    store(prepared, publication_dir())
+    counts = suppression_counts(prepared.tables)
+    indicators = prepared.tables["school_indicators"]
+    context.log.info(f"narrowest interval found by the attack: {prepared.narrowest_interval}")
+    return dg.MaterializeResult(
+        metadata={
+            **frame_metadata(indicators),
+            "cells_by_suppression": dg.MetadataValue.md(markdown_table(counts)),
+            "narrowest_interval_found_by_attack": prepared.narrowest_interval,
+            "final_periods": ", ".join(prepared.final_periods),
+            "folder": dg.MetadataValue.path(str(publication_dir())),
+        }
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            f"quality_gate_{table}",
+            asset=PUBLISHED,
+            blocking=True,
+            description=f"Great Expectations suite on {table}: the full grid to 2028/29 S2, "
+            "measures in range, totals equal to the sum of their published parts, no small "
+            "count shown, no value in a suppressed or not-yet-due cell, every semester present.",
+        )
+        for table in TABLES
+    ],
+    name="publication_quality_gate",
+)
+def publication_quality_gate():
+    tables = load(publication_dir())
+    semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
+    threshold, _ = disclosure_settings()
+    docs = data_docs_index(quality_dir())
+    for result in run_gate(tables, semesters, threshold, quality_dir()):
+        yield dg.AssetCheckResult(
+            asset_key=PUBLISHED,
+            check_name=f"quality_gate_{result.table}",
+            passed=result.success,
+            metadata={
+                "failed_expectations": "\n".join(result.failures) or "none",
+                "data_docs": dg.MetadataValue.url(docs.as_uri()),
+            },
+        )
+
+
+@dg.asset(
+    key=["publication", "ministry_extracts"],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"csv", "excel", "parquet"},
+    pool="duckdb",
+    deps=[PUBLISHED],
+    description="Extracts for the ministry and VIAA: data/exports/<period>/r<N>/ for every "
+    "final reporting period, as CSV (UTF-8 with BOM, ;, decimal comma), XLSX and Parquet, "
+    "with a Latvian and English data dictionary and a manifest. A revision is never "
+    "overwritten: changed numbers make the next one, with a changelog; unchanged numbers "
+    "make nothing. Every file is scanned for identifiers before the revision appears.",
+)
+def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    prepared = prepare(warehouse_file(), staging_dir())
+    written = write_extracts(prepared, exports_dir())
+    files = pl.DataFrame(
+        [
+            {"revision": f"{r.period} r{r.number}", "file": p.name, "bytes": p.stat().st_size}
+            for r in written
+            for p in sorted(r.path.iterdir())
+        ],
+        schema={"revision": pl.String, "file": pl.String, "bytes": pl.Int64},
+    )
+    context.log.info(f"{len(written)} new revision(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "new_revisions": ", ".join(f"{r.period} r{r.number}" for r in written) or "none",
+            "files": dg.MetadataValue.md(markdown_table(files)),
+            "folder": dg.MetadataValue.path(str(exports_dir())),
+        }
+    )
+
+
+publication_job = dg.define_asset_job(
+    "publication_job",
+    selection=dg.AssetSelection.assets(published_tables, ministry_extracts),
+    description="Suppress, check and publish the ministry extracts.",
+)

@@ -1,0 +1,182 @@
+"""Publication in three steps, shared by `pmp publish` and the publication assets:
+
+1. `prepare`: read the publication marts (read-only), suppress, and prove the protection by
+   attacking the published cells (integer programming);
+2. the quality gate (`pipelines.quality.run_gate`), which must pass;
+3. `write_extracts`: a new revision per final reporting period whose numbers changed.
+"""
+
+import json
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import reference
+from pipelines.extracts import Revision, revisions, write_revision
+from pipelines.paths import PROJECT_ROOT
+from pipelines.privacy import text_findings
+from pipelines.publication import (
+    attack_published,
+    data_dictionary,
+    for_period,
+    published_tables,
+)
+from pipelines.quality import GateResult, run_gate
+from pipelines.rules import rules
+from pipelines.warehouse import connect_read_only
+
+
+class ProtectionFailed(RuntimeError):
+    """The attack narrowed a suppressed cell below the threshold: nothing is published."""
+
+
+class GateFailed(RuntimeError):
+    """The quality gate failed: nothing is published."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    tables: dict[str, pl.DataFrame]
+    semesters: pl.DataFrame
+    rules: pl.DataFrame
+    deliveries: pl.DataFrame
+    pupil_keys: set[str]
+    threshold: int
+    narrowest_interval: float
+
+    @property
+    def final_periods(self) -> list[str]:
+        return self.semesters.filter(pl.col("status") == "final")["semester_id"].to_list()
+
+
+def disclosure_settings() -> tuple[int, bool]:
+    config = rules()["disclosure"]
+    return int(config["min_count"]), bool(config["suppress_zero"])
+
+
+def prepare(database: Path, staging: Path) -> Prepared:
+    threshold, suppress_zero = disclosure_settings()
+    con = connect_read_only(database, staging)
+    try:
+        marts = {
+            name: con.sql(f"FROM publication.{name}").pl()
+            for name in ("school_indicators", "school_support", "project_to_date", "semesters")
+        }
+        rule_frame = con.sql("SELECT rule_id, version FROM reference.rules").pl()
+        deliveries = con.sql(
+            "SELECT file, received_at, period_start, period_end FROM staging.delivery_log "
+            "WHERE status = 'loaded'"
+        ).pl()
+        keys = {k for (k,) in con.sql("SELECT pupil_key FROM core.pupils").fetchall()}
+    finally:
+        con.close()
+    tables = published_tables(
+        marts["school_indicators"],
+        marts["school_support"],
+        marts["project_to_date"],
+        threshold,
+        suppress_zero,
+    )
+    narrowest = min(
+        attack_published(tables["school_indicators"])["width"].min() or float("inf"),
+        attack_published(tables["school_support"])["width"].min() or float("inf"),
+    )
+    if narrowest < threshold:
+        raise ProtectionFailed(
+            f"a suppressed cell can be narrowed to an interval of {narrowest:g} (< {threshold})"
+        )
+    return Prepared(tables, marts["semesters"], rule_frame, deliveries, keys, threshold, narrowest)
+
+
+def store(prepared: Prepared, folder: Path) -> None:
+    """Keep the published tables as Parquet for the gate, the extracts and the dashboard."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in prepared.tables.items():
+        temporary = folder / f".{name}.parquet"
+        frame.write_parquet(temporary)
+        temporary.replace(folder / f"{name}.parquet")
+
+
+def load(folder: Path) -> dict[str, pl.DataFrame]:
+    return {path.stem: pl.read_parquet(path) for path in sorted(folder.glob("*.parquet"))}
+
+
+def gate(prepared: Prepared, quality_dir: Path) -> list[GateResult]:
+    semesters = sorted(prepared.semesters["semester_id"].to_list())
+    return run_gate(prepared.tables, semesters, prepared.threshold, quality_dir)
+
+
+def code_version() -> str:
+    """The commit the code runs from (marked dirty if changed), or `unknown` outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit
+
+
+def _why(prepared: Prepared, exports: Path, semester_id: str) -> list[str]:
+    """Deliveries received since the period's latest revision that cover it."""
+    existing = revisions(exports, semester_id)
+    if not existing:
+        return []
+    manifest = json.loads((existing[-1] / "manifest.json").read_text(encoding="utf-8"))
+    since = datetime.fromisoformat(manifest["generated_at"])
+    last_day = prepared.semesters.filter(pl.col("semester_id") == semester_id)["last_day"][0]
+    received = pl.col("received_at").dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    newer = prepared.deliveries.filter(
+        (received > since.replace(tzinfo=None)) & (pl.col("period_start") <= last_day)
+    ).sort("file")
+    if newer.is_empty():
+        return []
+    files = ", ".join(newer["file"].head(10).to_list())
+    more = f" and {newer.height - 10} more" if newer.height > 10 else ""
+    return [f"{newer.height} deliveries received since r{manifest['revision']} cover the period: "
+            f"{files}{more}"]  # fmt: skip
+
+
+def write_extracts(prepared: Prepared, exports: Path) -> list[Revision]:
+    """A new revision for every final period whose published numbers changed."""
+    schools = [s.name for s in reference.schools()] + ["Ogres novads"]
+    dictionary = data_dictionary(prepared.rules)
+    metadata = {
+        "rule_set_version": rules()["version"],
+        "rules": dict(zip(prepared.rules["rule_id"], prepared.rules["version"], strict=True)),
+        "code_version": code_version(),
+        "disclosure": {
+            "min_count": prepared.threshold,
+            "narrowest_interval_found_by_attack": prepared.narrowest_interval,
+        },
+    }
+    written = []
+    for semester_id in prepared.final_periods:
+        revision = write_revision(
+            exports,
+            semester_id,
+            for_period(prepared.tables, semester_id),
+            dictionary,
+            metadata,
+            lambda text: text_findings(text, prepared.pupil_keys, schools),
+            _why(prepared, exports, semester_id),
+        )
+        if revision is not None:
+            written.append(revision)
+    return written
+
+
+def publish(
+    database: Path, staging: Path, tables_dir: Path, quality_dir: Path, exports: Path
+) -> list[Revision]:
+    """All three steps: nothing is written unless the protection holds and the gate passes."""
+    prepared = prepare(database, staging)
+    failed = [r for r in gate(prepared, quality_dir) if not r.success]
+    if failed:
+        raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
+    store(prepared, tables_dir)
+    return write_extracts(prepared, exports)

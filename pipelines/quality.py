@@ -1,0 +1,165 @@
+"""The quality gate before anything is published: a Great Expectations suite per table.
+
+Great Expectations 1.x has no Polars engine, so each published table is checked as a pandas
+copy, with a few columns derived here first (margin differences, small counts shown, values
+where none may be). The suites run from a file context under `data/quality/`, which also
+holds the Data Docs (static HTML) for analysts. `great_expectations` takes seconds to import:
+it is imported only when the gate runs.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import reference
+from pipelines.disclosure import Constraint
+from pipelines.publication import (
+    INDICATOR_MEASURES,
+    NOT_YET_DUE,
+    PROTECTED_COUNTS,
+    SUPPORT_MEASURES,
+    indicator_constraints,
+    support_constraints,
+)
+
+KEY = ["semester_id", "school_id", "dimension", "measure"]
+BOUNDED_RATES = ("attendance_rate", "support_coverage")
+COUNTS = {m.name for m in INDICATOR_MEASURES if not m.is_rate} | set(PROTECTED_COUNTS)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    table: str
+    success: bool
+    failures: list[str]
+
+
+def margin_differences(frame: pl.DataFrame, constraints: list[Constraint]) -> dict:
+    """For every constraint whose cells are all published: total − sum of parts."""
+    values = {
+        (r["measure"], r["school_id"], r["dimension"]): r["value"]
+        for r in frame.iter_rows(named=True)
+        if not r["suppressed"] and r["value"] is not None
+    }
+    return {
+        c.total: values[c.total] - sum(values[p] for p in c.parts)
+        for c in constraints
+        if all(k in values for k in (c.total, *c.parts))
+    }
+
+
+def checked_frame(table: str, frame: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """The table with the columns the suite reads: `margin_difference` on totals (0 when the
+    published parts add up), `small_count_shown` (a count between 1 and the threshold not
+    suppressed), `suppressed_value` and `future_value` (values where none may be), and
+    `unexplained_suppression`."""
+    differences: dict = {}
+    for (semester_id,), semester in frame.group_by("semester_id"):
+        schools = semester["school_id"].unique().to_list()
+        dimensions = semester["dimension"].unique().to_list()
+        if table == "school_indicators":
+            constraints = indicator_constraints(schools, dimensions)
+        elif table == "school_support":
+            constraints = support_constraints(schools, dimensions)
+        else:
+            constraints = []
+        differences |= {
+            (semester_id, *key): difference
+            for key, difference in margin_differences(semester, constraints).items()
+        }
+    difference_frame = pl.DataFrame(
+        [
+            {"semester_id": k[0], "measure": k[1], "school_id": k[2], "dimension": k[3],
+             "margin_difference": v}
+            for k, v in differences.items()
+        ],
+        schema={"semester_id": pl.String, "measure": pl.String, "school_id": pl.String,
+                "dimension": pl.String, "margin_difference": pl.Float64},
+    )  # fmt: skip
+    counted = pl.col("measure").is_in(list(COUNTS))
+    return frame.join(difference_frame, on=KEY, how="left").with_columns(
+        small_count_shown=counted
+        & ~pl.col("suppressed")
+        & pl.col("value").is_between(1, threshold - 1, closed="both").fill_null(False),
+        bounded_rate=pl.when(pl.col("measure").is_in(BOUNDED_RATES)).then(pl.col("value")),
+        suppressed_value=pl.when(pl.col("suppressed")).then(pl.col("value")),
+        future_value=pl.when(pl.col("status") == NOT_YET_DUE).then(pl.col("value")),
+        unexplained_suppression=pl.col("suppressed") & pl.col("suppression").is_null(),
+    )
+
+
+def expectations(semesters: list[str], rows: int) -> list:
+    """The suite of one published table: grid, ranges, margins, suppression, periods."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectTableRowCountToEqual(value=rows),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY),
+        gxe.ExpectColumnDistinctValuesToEqualSet(column="semester_id", value_set=semesters),
+        gxe.ExpectColumnValuesToNotBeNull(column="status"),
+        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="bounded_rate", min_value=0, max_value=1),
+        gxe.ExpectColumnValuesToBeBetween(column="margin_difference", min_value=0, max_value=0),
+        gxe.ExpectColumnValuesToBeInSet(column="small_count_shown", value_set=[False]),
+        gxe.ExpectColumnValuesToBeNull(column="suppressed_value"),
+        gxe.ExpectColumnValuesToBeNull(column="future_value"),
+        gxe.ExpectColumnValuesToBeInSet(column="unexplained_suppression", value_set=[False]),
+    ]
+
+
+def expected_rows(table: str, semesters: list[str]) -> int:
+    """The full grid from the reference data: every semester × reporting school (and the
+    municipality) × grade band or activity × the measures that apply."""
+    schools = 1 + sum(s.successor_id is None for s in reference.schools())
+    if table == "school_indicators":
+        return len(semesters) * schools * (len(reference.GRADE_BANDS) + 1) * len(INDICATOR_MEASURES)
+    units = reference.activities().unique("activity")["unit"].to_list()
+    per_activity = sum(sum(m.unit == unit for m in SUPPORT_MEASURES) for unit in units)
+    return len(semesters) * (schools if table == "school_support" else 1) * per_activity
+
+
+def run_gate(
+    tables: dict[str, pl.DataFrame], semesters: list[str], threshold: int, quality_dir: Path
+) -> list[GateResult]:
+    """Validate every table and rebuild the Data Docs under `quality_dir`."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=str(quality_dir))
+    context.variables.progress_bars = {"globally": False}
+    source = context.data_sources.add_or_update_pandas("published")
+    results = []
+    for table, frame in tables.items():
+        checked = checked_frame(table, frame, threshold)
+        asset = next((a for a in source.assets if a.name == table), None)
+        asset = asset or source.add_dataframe_asset(name=table)
+        batches = next((b for b in asset.batch_definitions if b.name == "whole"), None)
+        batches = batches or asset.add_batch_definition_whole_dataframe("whole")
+        suite = gx.ExpectationSuite(
+            name=table, expectations=expectations(semesters, expected_rows(table, semesters))
+        )
+        suite = context.suites.add_or_update(suite)
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=table, data=batches, suite=suite)
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=f"publish_{table}",
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+            )
+        )
+        outcome = checkpoint.run(batch_parameters={"dataframe": checked.to_pandas()})
+        failures = [
+            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')}): "
+            f"{r.result.get('unexpected_count', r.result.get('observed_value'))}"
+            for run in outcome.run_results.values()
+            for r in run.results
+            if not r.success
+        ]
+        results.append(GateResult(table, outcome.success, failures))
+    return results
+
+
+def data_docs_index(quality_dir: Path) -> Path:
+    return quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
