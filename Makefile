@@ -8,12 +8,13 @@ RUN := $(UV) run --frozen
 
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, every ingest partition (schools first, the municipality last), then
-# the warehouse (a full build, as a fresh demo has no earlier one)
+# the warehouse (a full build, as a fresh demo has no earlier one), then the publication
 demo: dagster-home
 	$(RUN) pmp generate --replace
 	$(RUN) dg launch --assets 'group:reference'
 	$(RUN) dg launch --job ingest_job --partition-range "OVG..._municipality"
 	$(RUN) dg launch --job warehouse_job --config-json '{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}'
+	$(RUN) dg launch --job publication_job
 
 # test: run the test suite
 test: dagster-home

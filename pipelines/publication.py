@@ -343,7 +343,7 @@ def _value(
     guarded = any((g, school, dimension) in reasons for g in measure.guards)
     numerator = row[measure.numerator] or 0
     denominator = sum(row[d] or 0 for d in measure.denominator)
-    if guarded or 0 < denominator < threshold:
+    if guarded or 0 < denominator < threshold or 0 < numerator < threshold:
         return None, RATE.format(threshold=threshold)
     if denominator == 0:
         return None, None

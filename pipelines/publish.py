@@ -28,6 +28,8 @@ from pipelines.quality import GateResult, run_gate
 from pipelines.rules import rules
 from pipelines.warehouse import connect_read_only
 
+PROTECTION_FILE = "protection.json"
+
 
 class ProtectionFailed(RuntimeError):
     """The attack narrowed a suppressed cell below the threshold: nothing is published."""
@@ -57,26 +59,34 @@ def disclosure_settings() -> tuple[int, bool]:
     return int(config["min_count"]), bool(config["suppress_zero"])
 
 
-def prepare(database: Path, staging: Path) -> Prepared:
-    threshold, suppress_zero = disclosure_settings()
+def _warehouse_facts(database: Path, staging: Path) -> dict:
+    """What publication reads from the warehouse: the marts, the rule versions, the loaded
+    deliveries (for the changelog) and the pupil keys (for the identifier scan)."""
     con = connect_read_only(database, staging)
     try:
-        marts = {
+        facts = {
             name: con.sql(f"FROM publication.{name}").pl()
             for name in ("school_indicators", "school_support", "project_to_date", "semesters")
         }
-        rule_frame = con.sql("SELECT rule_id, version FROM reference.rules").pl()
-        deliveries = con.sql(
+        facts["rules"] = con.sql("SELECT rule_id, version FROM reference.rules").pl()
+        facts["deliveries"] = con.sql(
             "SELECT file, received_at, period_start, period_end FROM staging.delivery_log "
             "WHERE status = 'loaded'"
         ).pl()
-        keys = {k for (k,) in con.sql("SELECT pupil_key FROM core.pupils").fetchall()}
+        facts["keys"] = {k for (k,) in con.sql("SELECT pupil_key FROM core.pupils").fetchall()}
     finally:
         con.close()
+    return facts
+
+
+def prepare(database: Path, staging: Path) -> Prepared:
+    """Suppress the marts and prove the protection by attacking the published cells."""
+    threshold, suppress_zero = disclosure_settings()
+    facts = _warehouse_facts(database, staging)
     tables = published_tables(
-        marts["school_indicators"],
-        marts["school_support"],
-        marts["project_to_date"],
+        facts["school_indicators"],
+        facts["school_support"],
+        facts["project_to_date"],
         threshold,
         suppress_zero,
     )
@@ -88,20 +98,36 @@ def prepare(database: Path, staging: Path) -> Prepared:
         raise ProtectionFailed(
             f"a suppressed cell can be narrowed to an interval of {narrowest:g} (< {threshold})"
         )
-    return Prepared(tables, marts["semesters"], rule_frame, deliveries, keys, threshold, narrowest)
+    return Prepared(
+        tables, facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
+        threshold, narrowest,
+    )  # fmt: skip
 
 
 def store(prepared: Prepared, folder: Path) -> None:
-    """Keep the published tables as Parquet for the gate, the extracts and the dashboard."""
+    """Keep the published tables as Parquet for the gate, the extracts and the dashboard,
+    with the protection the attack proved."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in prepared.tables.items():
         temporary = folder / f".{name}.parquet"
         frame.write_parquet(temporary)
         temporary.replace(folder / f"{name}.parquet")
+    protection = {"min_count": prepared.threshold, "narrowest": prepared.narrowest_interval}
+    (folder / PROTECTION_FILE).write_text(json.dumps(protection), encoding="utf-8")
 
 
 def load(folder: Path) -> dict[str, pl.DataFrame]:
     return {path.stem: pl.read_parquet(path) for path in sorted(folder.glob("*.parquet"))}
+
+
+def stored(database: Path, staging: Path, folder: Path) -> Prepared:
+    """The tables as stored (the ones the gate passed) with the warehouse's facts."""
+    facts = _warehouse_facts(database, staging)
+    protection = json.loads((folder / PROTECTION_FILE).read_text(encoding="utf-8"))
+    return Prepared(
+        load(folder), facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
+        protection["min_count"], protection["narrowest"],
+    )  # fmt: skip
 
 
 def gate(prepared: Prepared, quality_dir: Path) -> list[GateResult]:

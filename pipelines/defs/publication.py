@@ -20,7 +20,7 @@ from pipelines.paths import (
     warehouse_file,
 )
 from pipelines.publication import suppression_counts
-from pipelines.publish import disclosure_settings, load, prepare, store, write_extracts
+from pipelines.publish import disclosure_settings, load, prepare, store, stored, write_extracts
 from pipelines.quality import data_docs_index, run_gate
 
 GROUP = "publication"
@@ -104,7 +104,7 @@ def publication_quality_gate():
     "make nothing. Every file is scanned for identifiers before the revision appears.",
 )
 def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    prepared = prepare(warehouse_file(), staging_dir())
+    prepared = stored(warehouse_file(), staging_dir(), publication_dir())
     written = write_extracts(prepared, exports_dir())
     files = pl.DataFrame(
         [
