@@ -147,17 +147,8 @@ def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
     assert write_extracts(prepared, exports) == []  # identical numbers: nothing new
     assert sorted(p.name for p in (exports / "2025-26-S1").iterdir()) == ["r1"]
 
-    tables = dict(prepared.tables)
-    changed = (
-        pl.col("semester_id").eq("2025/26-S1")
-        & pl.col("school_id").eq("ALL")
-        & pl.col("measure").eq("pupils")
-        & pl.col("dimension").eq("all")
-    )
-    tables["school_indicators"] = tables["school_indicators"].with_columns(
-        value=pl.when(changed).then(pl.col("value") + 1).otherwise(pl.col("value"))
-    )
-    written = write_extracts(replace(prepared, tables=tables), exports)
+    changed = with_municipality_pupils_plus_one(prepared, pl.col("semester_id") == "2025/26-S1")
+    written = write_extracts(changed, exports)
     assert [(r.period, r.number) for r in written] == [("2025/26-S1", 2), ("2025/26-S2", 2)]
     changelog = (exports / "2025-26-S1" / "r2" / "changelog.md").read_text(encoding="utf-8")
     assert "revision 2 replaces revision 1" in changelog
@@ -166,17 +157,14 @@ def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
     assert (exports / "2025-26-S1" / "r1" / "manifest.json").exists()  # never overwritten
 
 
-def planted(prepared: Prepared) -> Prepared:
-    """The municipality's pupils one more than its schools': totals no longer add up."""
+def with_municipality_pupils_plus_one(prepared: Prepared, where: pl.Expr) -> Prepared:
+    """The municipality's pupils one more than its schools' in the semesters `where` selects:
+    a changed number, and totals that no longer add up."""
+    total = (pl.col("school_id") == "ALL") & (pl.col("measure") == "pupils")
+    cells = total & (pl.col("dimension") == "all") & where
     tables = dict(prepared.tables)
-    bad = (
-        pl.col("school_id").eq("ALL")
-        & pl.col("measure").eq("pupils")
-        & pl.col("dimension").eq("all")
-        & pl.col("status").eq("final")
-    )
     tables["school_indicators"] = tables["school_indicators"].with_columns(
-        value=pl.when(bad).then(pl.col("value") + 1).otherwise(pl.col("value"))
+        value=pl.when(cells).then(pl.col("value") + 1).otherwise(pl.col("value"))
     )
     return replace(prepared, tables=tables)
 
@@ -185,7 +173,8 @@ def test_the_quality_gate_fails_on_a_planted_inconsistency_and_blocks_the_extrac
     prepared, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(publication_defs, "prepare", lambda *_: planted(prepared))
+    planted = with_municipality_pupils_plus_one(prepared, pl.col("status") == "final")
+    monkeypatch.setattr(publication_defs, "prepare", lambda *_: planted)
     result = dg.materialize(
         [
             publication_defs.published_tables,

@@ -70,13 +70,9 @@ cells AS (
     GROUP BY CUBE (p.school_id, p.grade_band), p.semester_id
 ),
 grid AS (
-    SELECT s.semester_id, s.status, school.school_id, school.name AS school_name, band.grade_band
+    SELECT s.semester_id, s.status, unit.school_id, unit.school_name, band.grade_band
     FROM publication.semesters AS s
-    CROSS JOIN (
-        SELECT school_id, name FROM core.schools WHERE NOT merged
-        UNION ALL
-        SELECT 'ALL' AS school_id, 'Ogres novads' AS name
-    ) AS school
+    CROSS JOIN publication.reporting_units AS unit
     CROSS JOIN (
         SELECT grade_band FROM reference.grade_bands UNION ALL SELECT 'all' AS grade_band
     ) AS band

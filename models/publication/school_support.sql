@@ -27,7 +27,7 @@ groups AS (
     GROUP BY GROUPING SETS ((semester_id, reporting_school_id, activity), (semester_id, activity))
 )
 SELECT
-    s.semester_id, s.status, school.school_id, school.name AS school_name, a.activity, a.unit,
+    s.semester_id, s.status, unit.school_id, unit.school_name, a.activity, a.unit,
     CASE WHEN s.status <> 'not yet due' AND a.unit = 'pupil'
         THEN coalesce(i.pupils_supported, 0) END AS pupils_supported,
     CASE WHEN s.status <> 'not yet due' AND a.unit = 'pupil'
@@ -41,11 +41,7 @@ SELECT
     CASE WHEN s.status <> 'not yet due' AND a.unit = 'group'
         THEN coalesce(g.teacher_participants, 0) END AS teacher_participants
 FROM publication.semesters AS s
-CROSS JOIN (
-    SELECT school_id, name FROM core.schools WHERE NOT merged
-    UNION ALL
-    SELECT 'ALL' AS school_id, 'Ogres novads' AS name
-) AS school
+CROSS JOIN publication.reporting_units AS unit
 CROSS JOIN activity AS a
 LEFT JOIN individual AS i USING (semester_id, school_id, activity)
 LEFT JOIN groups AS g USING (semester_id, school_id, activity)
