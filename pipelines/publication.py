@@ -231,16 +231,6 @@ def suppress(
     return reasons
 
 
-def weakest_interval(counts: dict, reasons: dict, constraints: list[Constraint]) -> float:
-    """The narrowest interval the attack can find for any suppressed cell (inf if none)."""
-    widths = [float("inf")]
-    for block in _blocks(constraints):
-        cells = {k for c in block for k in (c.total, *c.parts)}
-        found = attack({k: counts[k] for k in cells}, set(reasons) & cells, block, integer=True)
-        widths += [interval.width for interval in found.values()]
-    return min(widths)
-
-
 def publish_indicators(grid: pl.DataFrame, threshold: int, suppress_zero: bool) -> pl.DataFrame:
     """The indicator grid as published cells, suppressed semester by semester."""
     frames = []
