@@ -7,10 +7,14 @@ has the reference load of 28 (5.6 a day).
 """
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from warehouse_scenario import Scenario
+
+from pipelines.warehouse import connect_read_only, indicators_as_of
 
 S1 = "2025/26-S1"
 S2 = "2025/26-S2"
@@ -39,7 +43,8 @@ def unjustified_in_october(s: Scenario, key: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+def root(tmp_path_factory) -> Path:
+    """The hand-built school year's staging and warehouse."""
     s = Scenario(cutoff=date(2026, 9, 30))
     s.timetable("OCP", "5.a", 5, 30)
 
@@ -119,7 +124,14 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     # M: at Madlienas vidusskola, then at its successor after the merger on 01.07.2026.
     school_year(s, "M", "MAV", 4)
     s.pupil("M", "MRV", 5, period=(date(2026, 9, 1), date(2026, 9, 30)))
-    return s.build(tmp_path_factory.mktemp("scenario"))
+    folder = tmp_path_factory.mktemp("scenario")
+    s.build(folder).close()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def warehouse(root) -> duckdb.DuckDBPyConnection:
+    return connect_read_only(root / "warehouse.duckdb", root / "staging")
 
 
 def indicator(con, key: str, rule: str, semester: str = S1, as_of: date | None = None) -> dict:
@@ -346,3 +358,17 @@ def test_every_pupil_has_every_rule_at_every_date(warehouse):
     ).fetchall()
     rules = warehouse.sql("SELECT count(*) FROM reference.rules").fetchall()
     assert counts == rules == [(13,)]
+
+
+def test_indicators_as_of_any_date(root):
+    database, staging = root / "warehouse.duckdb", root / "staging"
+    # A's 21st unjustified lesson is known from 27.10 (after the autumn break).
+    before = indicators_as_of(database, staging, date(2025, 10, 24))["indicators.pupil_indicators"]
+    after = indicators_as_of(database, staging, date(2025, 10, 27))["indicators.pupil_indicators"]
+    mk89 = pl.col("rule_id") == "MK89_UNJUSTIFIED"
+    a_before = before.filter(mk89 & (pl.col("pupil_key") == "A")).row(0, named=True)
+    a_after = after.filter(mk89 & (pl.col("pupil_key") == "A")).row(0, named=True)
+    assert (a_before["value"], a_before["fired"]) == (18, False)
+    assert (a_after["value"], a_after["fired"]) == (21, True)
+    assert a_after["crossed_on"] == date(2025, 10, 27)
+    assert after["pupil_key"].n_unique() * 13 == after.height
