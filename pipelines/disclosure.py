@@ -10,14 +10,14 @@ pupils of a cell split by risk level). Three steps:
   to an interval narrower than the threshold;
 - the attack: knowing every published cell and every constraint, the smallest and largest
   value each suppressed cell can take, by linear programming (`scipy.optimize.linprog`, HiGHS)
-  or, with `integer=True`, integer programming (`milp`).
+  or, with `integer=True`, integer programming (`milp`). scipy is imported on first use,
+  not when the Dagster definitions load.
 """
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 Key = Hashable
 
@@ -90,6 +90,8 @@ def attack(
 
 def _optimum(objective: np.ndarray, matrix: np.ndarray, right: np.ndarray, integer: bool) -> float:
     """The minimum of objective·x subject to matrix·x = right and x ≥ 0 (inf if unbounded)."""
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp  # 2 s: only when used
+
     if integer:
         constraints = [LinearConstraint(matrix, right, right)] if len(matrix) else []
         result = milp(
