@@ -21,6 +21,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from pipelines.publication import CELL_KEY
+
 FLOAT_DECIMALS = 4
 CSV_SEPARATOR = ";"
 UTF8_BOM = "\ufeff"
@@ -36,7 +38,6 @@ class Revision:
     period: str
     number: int
     path: Path
-    changelog: str | None
 
 
 def period_folder(semester_id: str) -> str:
@@ -155,7 +156,6 @@ def write_revision(
             raise IdentifierFound(
                 f"{semester_id} r{number} not published, identifiers found: " + "; ".join(findings)
             )
-        changelog = None
         if previous is not None:
             changelog = _changelog(existing[-1], tables, previous, metadata, why, number)
             (staging / "changelog.md").write_text(changelog, encoding="utf-8")
@@ -182,7 +182,7 @@ def write_revision(
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Revision(semester_id, number, final, changelog)
+    return Revision(semester_id, number, final)
 
 
 def _write_files(folder: Path, tables: dict[str, pl.DataFrame], dictionary: pl.DataFrame):
@@ -231,16 +231,13 @@ def _changelog(
         changed = _changed_cells(pl.read_parquet(old_path), frame)
         lines.append(f"- {name}: {changed.height} cells changed")
         for row in changed.head(20).iter_rows(named=True):
-            where = ", ".join(f"{k} {row[k]}" for k in KEY_COLUMNS if k in row)
+            where = ", ".join(f"{k} {row[k]}" for k in CELL_KEY if k in row)
             lines.append(f"  - {where}: {_shown(row)}")
     return "\n".join(lines) + "\n"
 
 
-KEY_COLUMNS = ("semester_id", "school_id", "dimension", "measure")
-
-
 def _changed_cells(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-    keys = [k for k in KEY_COLUMNS if k in new.columns]
+    keys = [k for k in CELL_KEY if k in new.columns]
     joined = old.join(new, on=keys, how="full", suffix="_new", coalesce=True)
     return joined.filter(
         pl.col("value").ne_missing(pl.col("value_new"))

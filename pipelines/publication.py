@@ -149,6 +149,8 @@ SUPPORT_MEASURES: tuple[Measure, ...] = (
         "teachers taking part in group activities", unit="group",
     ),
 )  # fmt: skip
+# What identifies a published cell.
+CELL_KEY = ("semester_id", "school_id", "dimension", "measure")
 CELL_COLUMNS = {
     "semester_id": pl.String,
     "status": pl.String,

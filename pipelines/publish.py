@@ -19,6 +19,7 @@ from pipelines.extracts import Revision, revisions, write_revision
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy import text_findings
 from pipelines.publication import (
+    MUNICIPALITY_NAME,
     attack_published,
     data_dictionary,
     for_period,
@@ -59,15 +60,16 @@ def disclosure_settings() -> tuple[int, bool]:
     return int(config["min_count"]), bool(config["suppress_zero"])
 
 
-def _warehouse_facts(database: Path, staging: Path) -> dict:
-    """What publication reads from the warehouse: the marts, the rule versions, the loaded
-    deliveries (for the changelog) and the pupil keys (for the identifier scan)."""
+MARTS = ("school_indicators", "school_support", "project_to_date")
+
+
+def _warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) -> dict:
+    """What publication reads from the warehouse: the given marts, the semesters, the rule
+    versions, the loaded deliveries (for the changelog) and the pupil keys (for the
+    identifier scan)."""
     con = connect_read_only(database, staging)
     try:
-        facts = {
-            name: con.sql(f"FROM publication.{name}").pl()
-            for name in ("school_indicators", "school_support", "project_to_date", "semesters")
-        }
+        facts = {name: con.sql(f"FROM publication.{name}").pl() for name in (*marts, "semesters")}
         facts["rules"] = con.sql("SELECT rule_id, version FROM reference.rules").pl()
         facts["deliveries"] = con.sql(
             "SELECT file, received_at, period_start, period_end FROM staging.delivery_log "
@@ -82,14 +84,8 @@ def _warehouse_facts(database: Path, staging: Path) -> dict:
 def prepare(database: Path, staging: Path) -> Prepared:
     """Suppress the marts and prove the protection by attacking the published cells."""
     threshold, suppress_zero = disclosure_settings()
-    facts = _warehouse_facts(database, staging)
-    tables = published_tables(
-        facts["school_indicators"],
-        facts["school_support"],
-        facts["project_to_date"],
-        threshold,
-        suppress_zero,
-    )
+    facts = _warehouse_facts(database, staging, MARTS)
+    tables = published_tables(*(facts[name] for name in MARTS), threshold, suppress_zero)
     narrowest = min(
         attack_published(tables["school_indicators"])["width"].min() or float("inf"),
         attack_published(tables["school_support"])["width"].min() or float("inf"),
@@ -169,7 +165,7 @@ def _why(prepared: Prepared, exports: Path, semester_id: str) -> list[str]:
 
 def write_extracts(prepared: Prepared, exports: Path) -> list[Revision]:
     """A new revision for every final period whose published numbers changed."""
-    schools = [s.name for s in reference.schools()] + ["Ogres novads"]
+    schools = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
     dictionary = data_dictionary(prepared.rules)
     metadata = {
         "rule_set_version": rules()["version"],

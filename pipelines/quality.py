@@ -15,6 +15,7 @@ import polars as pl
 from pipelines import reference
 from pipelines.disclosure import Constraint
 from pipelines.publication import (
+    CELL_KEY,
     INDICATOR_MEASURES,
     NOT_YET_DUE,
     PROTECTED_COUNTS,
@@ -23,7 +24,6 @@ from pipelines.publication import (
     support_constraints,
 )
 
-KEY = ["semester_id", "school_id", "dimension", "measure"]
 BOUNDED_RATES = ("attendance_rate", "support_coverage")
 COUNTS = {m.name for m in INDICATOR_MEASURES if not m.is_rate} | set(PROTECTED_COUNTS)
 
@@ -78,7 +78,7 @@ def checked_frame(table: str, frame: pl.DataFrame, threshold: int) -> pl.DataFra
                 "dimension": pl.String, "margin_difference": pl.Float64},
     )  # fmt: skip
     counted = pl.col("measure").is_in(list(COUNTS))
-    return frame.join(difference_frame, on=KEY, how="left").with_columns(
+    return frame.join(difference_frame, on=list(CELL_KEY), how="left").with_columns(
         small_count_shown=counted
         & ~pl.col("suppressed")
         & pl.col("value").is_between(1, threshold - 1, closed="both").fill_null(False),
@@ -95,7 +95,7 @@ def expectations(semesters: list[str], rows: int) -> list:
 
     return [
         gxe.ExpectTableRowCountToEqual(value=rows),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=list(CELL_KEY)),
         gxe.ExpectColumnDistinctValuesToEqualSet(column="semester_id", value_set=semesters),
         gxe.ExpectColumnValuesToNotBeNull(column="status"),
         gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0),

@@ -203,12 +203,12 @@ class Scenario:
         ]
         return pl.DataFrame(log, schema=LOG_SCHEMA)
 
-    def build(self, root: Path, full_refresh: bool = False) -> duckdb.DuckDBPyConnection:
+    def build(self, root: Path) -> duckdb.DuckDBPyConnection:
         """Write staging under `root`, build the warehouse there, and open it read-only."""
         staging = root / "staging"
         self.write(staging)
         database = root / "warehouse.duckdb"
-        build(database, staging, full_refresh=full_refresh)
+        build(database, staging)
         return connect_read_only(database, staging)
 
 
