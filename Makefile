@@ -4,21 +4,29 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test dev bench lint venv dagster-home
+.PHONY: demo test browser dev bench lint venv dagster-home
 
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, every ingest partition (schools first, the municipality last), then
 # the warehouse (a full build, as a fresh demo has no earlier one), then the publication
+# and the dashboard (data/reports/dashboard.html)
 demo: dagster-home
 	$(RUN) pmp generate --replace
-	$(RUN) dg launch --assets 'group:reference'
+	$(RUN) dg launch --job reference_job
 	$(RUN) dg launch --job ingest_job --partition-range "OVG..._municipality"
 	$(RUN) dg launch --job warehouse_job --config-json '{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}'
 	$(RUN) dg launch --job publication_job
 
-# test: run the test suite
-test: dagster-home
+# test: run the test suite (the browser tests need chromium)
+test: dagster-home browser
 	$(RUN) pytest -q
+
+# browser: install Debian's chromium for the browser tests when it is missing (with sudo
+# unless root); Playwright drives it, no browser is ever downloaded
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # dev: start the Dagster UI on http://127.0.0.1:3000
 dev: dagster-home

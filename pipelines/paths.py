@@ -48,3 +48,8 @@ def quality_dir() -> Path:
 
 def exports_dir() -> Path:
     return data_dir() / "exports"
+
+
+def reports_dir() -> Path:
+    """What analysts open: the dashboard and the notebooks' HTML exports."""
+    return data_dir() / "reports"

@@ -149,6 +149,27 @@ SUPPORT_MEASURES: tuple[Measure, ...] = (
         "teachers taking part in group activities", unit="group",
     ),
 )  # fmt: skip
+WEEKLY_MEASURES = (
+    Measure("school_days", "mācību dienas", "school days", "school days in the week (0: a break)"),
+    Measure(
+        "absence_rate",
+        "kavējumu īpatsvars",
+        "absence rate",
+        "lessons missed / lessons expected in the week, over the pupils enrolled on its days",
+        numerator="missed_lessons",
+        denominator=("expected_lessons",),
+        guards=("pupils",),
+    ),
+    Measure(
+        "illness_rate",
+        "slimības kavējumu īpatsvars",
+        "illness absence rate",
+        "lessons missed for illness / lessons expected in the week",
+        numerator="illness_lessons",
+        denominator=("expected_lessons",),
+        guards=("pupils",),
+    ),
+)
 # What identifies a published cell.
 CELL_KEY = ("semester_id", "school_id", "dimension", "measure")
 CELL_COLUMNS = {
@@ -293,6 +314,19 @@ def publish_project(project: pl.DataFrame, threshold: int, suppress_zero: bool) 
     return pl.concat(frames)
 
 
+def publish_weekly(weekly: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """Absence per week and school as published cells: the rates only (no count of pupils is
+    published), each suppressed when fewer pupils than the threshold were enrolled that week
+    or when its lessons are below the threshold."""
+    frame = weekly.with_columns(week=pl.col("week_start").cast(pl.String))
+    small = frame.filter(pl.col("pupils").is_between(1, threshold - 1, closed="both"))
+    reasons = {
+        ("pupils", school, week): PRIMARY.format(threshold=threshold)
+        for school, week in small.select("school_id", "week").iter_rows()
+    }
+    return _cells(frame, WEEKLY_MEASURES, "week", reasons, threshold)
+
+
 def _cells(
     frame: pl.DataFrame,
     measures: tuple[Measure, ...],
@@ -401,6 +435,7 @@ TABLE_DIMENSIONS = {
     "school_indicators": ("grade_band", INDICATOR_MEASURES),
     "school_support": ("activity", SUPPORT_MEASURES),
     "project_to_date": ("activity", SUPPORT_MEASURES),
+    "weekly_absence": ("week", WEEKLY_MEASURES),
 }
 COLUMN_LABELS = {
     "semester_id": ("semestris", "semester", "reporting period, e.g. 2025/26-S1"),
@@ -412,9 +447,9 @@ COLUMN_LABELS = {
     "school_id": ("skolas kods", "school code", "reporting school; ALL is the municipality"),
     "school_name": ("skola", "school", "school name; Ogres novads is the municipality"),
     "dimension": (
-        "klašu grupa / aktivitāte",
-        "grade band / activity",
-        "grade band 1-3, 4-6, 7-9, 10-12 or all; or the project activity",
+        "klašu grupa / aktivitāte / nedēļa",
+        "grade band / activity / week",
+        "grade band 1-3, 4-6, 7-9, 10-12 or all; the project activity; or the week's Monday",
     ),
     "measure": ("rādītājs", "measure", "the measure's code, see the rows of kind measure"),
     "value": ("vērtība", "value", "empty when suppressed or not yet due, never a zero for either"),
@@ -427,14 +462,16 @@ def published_tables(
     indicators: pl.DataFrame,
     support: pl.DataFrame,
     project: pl.DataFrame,
+    weekly: pl.DataFrame,
     threshold: int,
     suppress_zero: bool,
 ) -> dict[str, pl.DataFrame]:
-    """The three published tables from their marts, suppressed."""
+    """The four published tables from their marts, suppressed."""
     tables = {
         "school_indicators": publish_indicators(indicators, threshold, suppress_zero),
         "school_support": publish_support(support, threshold, suppress_zero),
         "project_to_date": publish_project(project, threshold, suppress_zero),
+        "weekly_absence": publish_weekly(weekly, threshold),
     }
     return {
         name: frame.sort("semester_id", "school_id", "dimension", maintain_order=True)

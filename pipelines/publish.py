@@ -9,7 +9,7 @@
 import json
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -29,7 +29,8 @@ from pipelines.quality import GateResult, run_gate
 from pipelines.rules import rules
 from pipelines.warehouse import connect_read_only
 
-PROTECTION_FILE = "protection.json"
+RELEASE_FILE = "release.json"
+PREVIOUS = "previous"
 
 
 class ProtectionFailed(RuntimeError):
@@ -51,6 +52,10 @@ class Prepared:
     narrowest_interval: float
 
     @property
+    def data_cutoff(self) -> date:
+        return self.semesters["as_of"].max()
+
+    @property
     def final_periods(self) -> list[str]:
         return self.semesters.filter(pl.col("status") == "final")["semester_id"].to_list()
 
@@ -60,7 +65,7 @@ def disclosure_settings() -> tuple[int, bool]:
     return int(config["min_count"]), bool(config["suppress_zero"])
 
 
-MARTS = ("school_indicators", "school_support", "project_to_date")
+MARTS = ("school_indicators", "school_support", "project_to_date", "weekly_absence")
 
 
 def _warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) -> dict:
@@ -102,14 +107,29 @@ def prepare(database: Path, staging: Path) -> Prepared:
 
 def store(prepared: Prepared, folder: Path) -> None:
     """Keep the published tables as Parquet for the gate, the extracts and the dashboard,
-    with the protection the attack proved."""
-    folder.mkdir(parents=True, exist_ok=True)
+    with the release facts (the protection the attack proved, the data cut-off). The tables
+    they replace move to `previous/`, for the dashboard's change since the previous run."""
+    previous = folder / PREVIOUS
+    previous.mkdir(parents=True, exist_ok=True)
+    for path in (*folder.glob("*.parquet"), folder / RELEASE_FILE):
+        if path.exists():
+            path.replace(previous / path.name)
     for name, frame in prepared.tables.items():
         temporary = folder / f".{name}.parquet"
         frame.write_parquet(temporary)
         temporary.replace(folder / f"{name}.parquet")
-    protection = {"min_count": prepared.threshold, "narrowest": prepared.narrowest_interval}
-    (folder / PROTECTION_FILE).write_text(json.dumps(protection), encoding="utf-8")
+    release = {
+        "min_count": prepared.threshold,
+        "narrowest": prepared.narrowest_interval,
+        "data_cutoff": prepared.data_cutoff.isoformat(),
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (folder / RELEASE_FILE).write_text(json.dumps(release), encoding="utf-8")
+
+
+def release_facts(folder: Path) -> dict:
+    """What `store` recorded with the tables: min_count, narrowest, data_cutoff, published_at."""
+    return json.loads((folder / RELEASE_FILE).read_text(encoding="utf-8"))
 
 
 def load(folder: Path) -> dict[str, pl.DataFrame]:
@@ -119,10 +139,10 @@ def load(folder: Path) -> dict[str, pl.DataFrame]:
 def stored(database: Path, staging: Path, folder: Path) -> Prepared:
     """The tables as stored (the ones the gate passed) with the warehouse's facts."""
     facts = _warehouse_facts(database, staging)
-    protection = json.loads((folder / PROTECTION_FILE).read_text(encoding="utf-8"))
+    release = release_facts(folder)
     return Prepared(
         load(folder), facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
-        protection["min_count"], protection["narrowest"],
+        release["min_count"], release["narrowest"],
     )  # fmt: skip
 
 

@@ -20,11 +20,13 @@ from pipelines.publication import (
     NOT_YET_DUE,
     PROTECTED_COUNTS,
     SUPPORT_MEASURES,
+    WEEKLY_MEASURES,
     indicator_constraints,
     support_constraints,
 )
+from pipelines.school_calendar import calendar_table, school_calendar
 
-BOUNDED_RATES = ("attendance_rate", "support_coverage")
+BOUNDED_RATES = ("attendance_rate", "support_coverage", "absence_rate", "illness_rate")
 COUNTS = {m.name for m in INDICATOR_MEASURES if not m.is_rate} | set(PROTECTED_COUNTS)
 
 
@@ -110,8 +112,11 @@ def expectations(semesters: list[str], rows: int) -> list:
 
 def expected_rows(table: str, semesters: list[str]) -> int:
     """The full grid from the reference data: every semester × reporting school (and the
-    municipality) × grade band or activity × the measures that apply."""
+    municipality) × grade band, activity or week × the measures that apply."""
     schools = 1 + sum(s.successor_id is None for s in reference.schools())
+    if table == "weekly_absence":
+        weeks = calendar_table(school_calendar())["day"].dt.truncate("1w").n_unique()
+        return weeks * schools * len(WEEKLY_MEASURES)
     if table == "school_indicators":
         return len(semesters) * schools * (len(reference.GRADE_BANDS) + 1) * len(INDICATOR_MEASURES)
     units = reference.activities().unique("activity")["unit"].to_list()

@@ -35,6 +35,12 @@ def note_deadline_school_days() -> int:
     return int(rules()["justification"]["note_deadline_school_days"])
 
 
+def project_period() -> tuple[date, date]:
+    """The project's eligible period: its first and last day."""
+    project = rules()["project"]
+    return project["eligible_from"], project["eligible_to"]
+
+
 def rule_table(config: dict) -> pl.DataFrame:
     """One row per indicator rule, with the rule set's version."""
     rows = [{**rule, "rule_id": rule["id"]} for rule in config["rule"]]

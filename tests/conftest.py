@@ -1,13 +1,18 @@
-"""Shared fixtures: the scale-1 demo with defects, generated and ingested once per session."""
+"""Shared fixtures: the scale-1 demo with defects, generated and ingested once per session,
+its publication, and the system Chromium for the browser tests (tests/browser.py)."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, WatchedPage, launch_chromium, open_page
+from playwright.sync_api import Browser, sync_playwright
 
 from pipelines import contract, reference
 from pipelines.demo.generate import generate, manifest_path
 from pipelines.ingest import stage_partitions
+from pipelines.publish import Prepared, prepare
 from pipelines.warehouse import build
 
 PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
@@ -38,3 +43,31 @@ def demo_warehouse(ingested, tmp_path_factory) -> Path:
     database = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
     build(database, ingested, full_refresh=True)
     return database
+
+
+@pytest.fixture(scope="session")
+def prepared(demo_warehouse, ingested) -> Prepared:
+    """The demo's published tables, suppressed and proved by attack."""
+    return prepare(demo_warehouse, ingested)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """The system Chromium, headless, shared by the session; the test skips when it is not
+    installed (`make browser` installs it)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}: run `make browser`")
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def offline_page(browser: Browser) -> Iterator[WatchedPage]:
+    """A fresh offline page for file:// pages: `.page` to drive, `.errors` for the console
+    errors and uncaught exceptions it reported."""
+    with open_page(browser) as watched:
+        yield watched

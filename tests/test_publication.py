@@ -13,14 +13,9 @@ import pipelines.defs.publication as publication_defs
 from pipelines.extracts import IdentifierFound, extract_text, write_revision
 from pipelines.privacy import text_findings
 from pipelines.publication import NOT_YET_DUE, attack_published, data_dictionary
-from pipelines.publish import Prepared, gate, prepare, write_extracts
+from pipelines.publish import Prepared, gate, write_extracts
 
 SEMESTERS = 8
-
-
-@pytest.fixture(scope="module")
-def prepared(demo_warehouse, ingested) -> Prepared:
-    return prepare(demo_warehouse, ingested)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from pipelines import reference
 from pipelines.definitions import defs
-from pipelines.defs.reference import raise_problems
+from pipelines.defs.reference import raise_problems, reference_job
 from pipelines.paths import REFERENCE_DIR
 from pipelines.reference_checks import (
     calendar_problems,
@@ -94,7 +94,7 @@ def test_semester_frame_counts_grade_5_school_days() -> None:
 
 @pytest.fixture(scope="module")
 def reference_run() -> dg.ExecuteInProcessResult:
-    return dg.materialize(defs().assets or [], selection=dg.AssetSelection.groups("reference"))
+    return dg.materialize(defs().assets or [], selection=reference_job.selection)
 
 
 @pytest.mark.parametrize(

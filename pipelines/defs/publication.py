@@ -16,17 +16,26 @@ from pipelines.paths import (
     exports_dir,
     publication_dir,
     quality_dir,
+    reports_dir,
     staging_dir,
     warehouse_file,
 )
 from pipelines.publication import suppression_counts
-from pipelines.publish import disclosure_settings, load, prepare, store, stored, write_extracts
+from pipelines.publish import (
+    MARTS,
+    disclosure_settings,
+    load,
+    prepare,
+    store,
+    stored,
+    write_extracts,
+)
 from pipelines.quality import data_docs_index, run_gate
 
 GROUP = "publication"
 OWNERS = ["team:education-analytics"]
-TABLES = ("school_indicators", "school_support", "project_to_date")
 PUBLISHED = dg.AssetKey(["publication", "published_tables"])
+DASHBOARD = dg.AssetKey(["reports", "dashboard"])
 
 
 @dg.asset(
@@ -35,7 +44,7 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
     owners=OWNERS,
     kinds={"polars", "parquet"},
     pool="duckdb",
-    deps=[model_key(f"publication.{t}") for t in (*TABLES, "semesters")],
+    deps=[model_key(f"publication.{t}") for t in (*MARTS, "semesters")],
     description="The tables that may leave the municipality: indicators per semester, school "
     "and grade band, support per school and activity, the project to date, each cell with "
     "its value or a suppression flag and reason. Small counts are suppressed, and enough "
@@ -55,6 +64,8 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
             "final_periods": ", ".join(prepared.final_periods),
             "folder": dg.MetadataValue.path(str(publication_dir())),
+            "dashboard": dg.MetadataValue.url((reports_dir() / "dashboard.html").as_uri()),
+            "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
         }
     )
 
@@ -69,7 +80,7 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "measures in range, totals equal to the sum of their published parts, no small "
             "count shown, no value in a suppressed or not-yet-due cell, every semester present.",
         )
-        for table in TABLES
+        for table in MARTS
     ],
     name="publication_quality_gate",
 )
@@ -126,6 +137,6 @@ def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult
 
 publication_job = dg.define_asset_job(
     "publication_job",
-    selection=dg.AssetSelection.assets(published_tables, ministry_extracts),
-    description="Suppress, check and publish the ministry extracts.",
+    selection=dg.AssetSelection.assets(published_tables, ministry_extracts, DASHBOARD),
+    description="Suppress, check, publish the ministry extracts and draw the dashboard.",
 )

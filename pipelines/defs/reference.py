@@ -27,7 +27,7 @@ from pipelines.reference_checks import (
 from pipelines.rules import RULES_FILE, rule_table, rules
 from pipelines.school_calendar import read_calendar
 
-GROUP = "reference"
+GROUP = "ingest"
 OWNERS = ["team:education-analytics"]
 CALENDAR_FILE = REFERENCE_DIR / "calendar.toml"
 
@@ -117,3 +117,14 @@ def indicator_rules() -> dg.MaterializeResult:
     raise_problems(RULES_FILE, rule_problems(config))
     version = {"version": dg.MetadataValue.text(config["version"])}
     return report(rule_table(config), RULES_FILE, version)
+
+
+reference_job = dg.define_asset_job(
+    "reference_job",
+    selection=dg.AssetSelection.assets(
+        schools, school_calendar, lesson_load, subjects, activities, social_statuses,
+        indicator_rules,
+    ),
+    description="Check and load the reference data: schools, calendar, lesson load, subjects, "
+    "activities, social statuses and the indicator rules.",
+)  # fmt: skip

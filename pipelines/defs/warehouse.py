@@ -23,14 +23,16 @@ from pipelines.warehouse import (
 OWNERS = ["team:education-analytics"]
 POOL = "duckdb"
 GROUPS = {
-    "staging": "warehouse",
+    "staging": "staging",
     "core": "warehouse",
     "indicators": "indicators",
     "programme": "indicators",
     "publication": "publication",
 }
-# Small tables worth seeing whole in the UI after each build.
+# Small tables worth seeing whole in the UI after each build; the others show their head.
 SHOWN_WHOLE = ("indicators.backtest",)
+# Staged tables written by an asset outside the `staging/` prefix.
+STAGED_KEYS = {"delivery_log": dg.AssetKey(["ingest", "delivery_log"])}
 _MODELS = tuple(discover_models())
 _CHECKS = tuple(discover_checks())
 
@@ -42,7 +44,7 @@ def model_key(relation: str) -> dg.AssetKey:
 def _deps(model: Model) -> list[dg.AssetKey]:
     models = {m.relation for m in _MODELS}
     keys = [model_key(d) for d in model.depends_on if d in models]
-    keys += [dg.AssetKey(["staging", table]) for table in model.staged]
+    keys += [STAGED_KEYS.get(table, dg.AssetKey(["staging", table])) for table in model.staged]
     keys += [
         dg.AssetKey(REFERENCE_TABLES[d.split(".")[1]][0])
         for d in model.depends_on
@@ -93,16 +95,16 @@ def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
     runs = build(
         warehouse_file(), staging_dir(), full_refresh=config.full_refresh, log=context.log.info
     )
-    whole = {}
-    con = None
+    con = connect_read_only(warehouse_file(), staging_dir())
     try:
-        for run in runs:
-            if run.relation in SHOWN_WHOLE:
-                con = con or connect_read_only(warehouse_file(), staging_dir())
-                whole[run.relation] = con.sql(f"FROM {run.relation}").pl()
+        shown = {
+            run.relation: con.sql(
+                f"FROM {run.relation}" + ("" if run.relation in SHOWN_WHOLE else " LIMIT 5")
+            ).pl()
+            for run in runs
+        }
     finally:
-        if con is not None:
-            con.close()
+        con.close()
     for run in runs:
         metadata = {
             "dagster/column_schema": dg.MetadataValue.table_schema(
@@ -110,11 +112,12 @@ def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
             ),
             "seconds": dg.MetadataValue.float(round(run.seconds, 3)),
             "rebuilt_from": dg.MetadataValue.text(_rebuilt(run.materialized, run.rebuilt_from)),
+            "table" if run.relation in SHOWN_WHOLE else "preview": dg.MetadataValue.md(
+                markdown_table(_rounded(shown[run.relation]))
+            ),
         }
         if run.rows is not None:
             metadata["dagster/row_count"] = dg.MetadataValue.int(run.rows)
-        if run.relation in whole:
-            metadata["table"] = dg.MetadataValue.md(markdown_table(_rounded(whole[run.relation])))
         yield dg.MaterializeResult(asset_key=model_key(run.relation), metadata=metadata)
 
 

@@ -1,0 +1,288 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+with app.setup:
+    import marimo as mo
+    import plotly.express as px
+    import polars as pl
+
+    from pipelines.notebooks import RISK_LEVEL_COLOURS as LEVEL_COLOURS
+    from pipelines.notebooks import RISK_LEVELS as LEVELS
+    from pipelines.notebooks import open_warehouse
+
+    GRADE_BANDS = ["1-3", "4-6", "7-9", "10-12", "visi / all"]
+    COUNTS = [
+        "pupils",
+        *LEVELS,
+        "expected_lessons",
+        "missed_lessons",
+        "unjustified_lessons",
+        "mk89_crossings",
+    ]
+    LABELS = {
+        "as_of_label": "Datums / As of",
+        "semester_id": "Semestris / Semester",
+        "grade_band": "Klašu grupa / Grade band",
+        "level": "Riska līmenis / Risk level",
+        "share": "Skolēnu daļa / Share of pupils",
+        "at_risk_share": "Vidējs vai augsts risks / Medium or high risk",
+        "attendance": "Apmeklējums / Attendance",
+        "mk89_crossings": "MK 89 pārsniegumi / MK 89 crossings",
+        "school": "Skola / School",
+    }
+
+
+@app.function
+def summarise(groups: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The counts summed over everything but `keys`, with the shares and rates they make."""
+    return (
+        groups.group_by(keys)
+        .agg(pl.col(COUNTS).sum())
+        .with_columns(at_risk=pl.col("risk_medium") + pl.col("risk_high"))
+        .with_columns(
+            at_risk_share=pl.col("at_risk") / pl.col("pupils"),
+            attendance=1 - pl.col("missed_lessons") / pl.col("expected_lessons"),
+            unjustified_per_pupil=pl.col("unjustified_lessons") / pl.col("pupils"),
+        )
+        .sort(keys)
+    )
+
+
+@app.function
+def with_all_bands(groups: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """`summarise` per grade band and over all of them, the total as band `visi / all`."""
+    per_band = summarise(groups, [*keys, "grade_band"])
+    total = summarise(groups, keys).with_columns(grade_band=pl.lit(GRADE_BANDS[-1]))
+    return pl.concat([per_band, total.select(per_band.columns)])
+
+
+@app.cell
+def _():
+    arguments = mo.cli_args()
+    con, warehouse = open_warehouse(arguments)
+    return con, warehouse
+
+
+@app.cell
+def _(con):
+    [(mk89_threshold,)] = con.sql(
+        "SELECT threshold FROM reference.rules WHERE rule_id = 'MK89_UNJUSTIFIED'"
+    ).fetchall()
+    groups = con.sql(
+        """
+        WITH mk89 AS (
+            SELECT semester_id, as_of, kind, pupil_key
+            FROM indicators.pupil_indicators
+            WHERE rule_id = 'MK89_UNJUSTIFIED' AND fired
+        )
+        SELECT
+            r.semester_id, r.as_of, r.kind,
+            strftime(r.as_of, '%Y-%m-%d') || if(r.kind = 'semester', ' (sem.)', '')
+                AS as_of_label,
+            r.grade_band, r.reporting_school_id AS school_id, s.name AS school_name,
+            count(*) AS pupils,
+            count(*) FILTER (WHERE r.risk_level = 'none') AS risk_none,
+            count(*) FILTER (WHERE r.risk_level = 'low') AS risk_low,
+            count(*) FILTER (WHERE r.risk_level = 'medium') AS risk_medium,
+            count(*) FILTER (WHERE r.risk_level = 'high') AS risk_high,
+            sum(m.expected_lessons) AS expected_lessons,
+            sum(m.missed_lessons)::BIGINT AS missed_lessons,
+            sum(m.unjustified_lessons)::BIGINT AS unjustified_lessons,
+            count(k.pupil_key) AS mk89_crossings
+        FROM indicators.pupil_risk AS r
+        JOIN indicators.pupil_measures AS m USING (semester_id, as_of, kind, pupil_key)
+        LEFT JOIN mk89 AS k USING (semester_id, as_of, kind, pupil_key)
+        JOIN core.schools AS s ON s.school_id = r.reporting_school_id
+        GROUP BY ALL
+        """
+    ).pl()
+    dates = (
+        groups.select("as_of", "kind", "as_of_label").unique().sort("as_of", "kind")["as_of_label"]
+    )
+    return dates, groups, mk89_threshold
+
+
+@app.cell(hide_code=True)
+def _(dates, groups, warehouse):
+    mo.md(f"""
+    # Riska tendences pašvaldībā / Municipality risk trends
+
+    Ogres novada skolēnu agrīnās mācību pārtraukšanas (PMP) riska līmeņi, apmeklējums un
+    MK 89 pārsniegumi katra semestra datumā un katra mēneša pēdējā mācību dienā.
+    The early-leaving risk levels, attendance and MK 89 crossings of Ogre's pupils at each
+    semester's as-of date and each month's last school day.
+
+    - Noliktava / Warehouse: `{warehouse}` (tikai lasīšanai / read-only)
+    - Datumi / As-of dates: {len(dates)}, {dates[0]} – {dates[-1]};
+      `(sem.)` ir semestra datums (beigas vai datu robeža) / is the semester's as-of date
+      (its end or the data cut-off)
+    - Skolas / Schools: {groups["school_id"].n_unique()} (apvienotās skolas pie MRV / the
+      merged schools count under MRV)
+    """)
+    return
+
+
+@app.cell
+def _(dates, groups):
+    by_date = summarise(groups, ["as_of", "kind", "as_of_label"])
+    levels = by_date.unpivot(
+        on=list(LEVELS), index=["as_of_label", "pupils"], variable_name="level", value_name="count"
+    ).with_columns(
+        share=pl.col("count") / pl.col("pupils"), level=pl.col("level").replace_strict(LEVELS)
+    )
+    levels_figure = px.bar(
+        levels,
+        x="as_of_label",
+        y="share",
+        color="level",
+        hover_data=["count", "pupils"],
+        category_orders={"as_of_label": dates.to_list(), "level": list(LEVELS.values())},
+        color_discrete_map=LEVEL_COLOURS,
+        labels=LABELS,
+        title="Riska līmeņi laikā / Risk levels over time",
+    ).update_layout(yaxis_tickformat=".0%")
+    mo.vstack([mo.md("## Riska līmeņi / Risk levels"), levels_figure])
+    return
+
+
+@app.cell
+def _(groups, mk89_threshold):
+    semesters = summarise(groups.filter(pl.col("kind") == "semester"), ["semester_id", "as_of"])
+    lines = "\n".join(
+        f"- **{row['semester_id']}**, {row['as_of']:%d.%m.%Y}: vidējs vai augsts risks / "
+        f"medium or high risk **{row['at_risk']} / {row['pupils']}** "
+        f"({row['at_risk_share']:.1%}); MK 89: **{row['mk89_crossings']}**; "
+        f"apmeklējums / attendance {row['attendance']:.1%}"
+        for row in semesters.iter_rows(named=True)
+    )
+    mo.vstack(
+        [
+            mo.md(f"""
+    ## Semestri / Semesters
+
+    Semestra datumā / At each semester's as-of date (MK 89: vairāk nekā
+    {mk89_threshold:g} neattaisnotu stundu semestrī / more than {mk89_threshold:g}
+    unjustified lessons in the semester):
+    """),
+            mo.md(lines),
+            mo.ui.table(
+                semesters.select(
+                    pl.col("semester_id").alias(LABELS["semester_id"]),
+                    pl.col("as_of").alias("Datums / As of"),
+                    pl.col("pupils").alias("Skolēni / Pupils"),
+                    *[pl.col(column).alias(label) for column, label in LEVELS.items()],
+                    (100 * pl.col("at_risk_share"))
+                    .round(1)
+                    .alias("Vidējs+augsts, % / Medium+high, %"),
+                    (100 * pl.col("attendance")).round(1).alias("Apmeklējums, % / Attendance, %"),
+                    pl.col("unjustified_per_pupil")
+                    .round(1)
+                    .alias("Neattaisnotas stundas uz skolēnu / Unjustified lessons per pupil"),
+                    pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
+                ),
+                selection=None,
+            ),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(dates, groups):
+    by_band = with_all_bands(groups, ["as_of", "as_of_label"])
+    orders = {"as_of_label": dates.to_list(), "grade_band": GRADE_BANDS}
+    attendance_figure = px.line(
+        by_band,
+        x="as_of_label",
+        y="attendance",
+        color="grade_band",
+        markers=True,
+        category_orders=orders,
+        labels=LABELS,
+        title="Apmeklējums no semestra sākuma / Attendance, semester to date",
+    ).update_layout(yaxis_tickformat=".1%")
+    mk89_figure = px.bar(
+        by_band.filter(pl.col("grade_band") != GRADE_BANDS[-1]),
+        x="as_of_label",
+        y="mk89_crossings",
+        color="grade_band",
+        category_orders=orders,
+        labels=LABELS,
+        title="MK 89 pārsniegumi pa klašu grupām / MK 89 crossings by grade band",
+    )
+    mo.vstack(
+        [
+            mo.md("## Apmeklējums un MK 89 / Attendance and MK 89"),
+            attendance_figure,
+            mk89_figure,
+        ]
+    )
+    return
+
+
+@app.cell
+def _(groups):
+    semester_bands = with_all_bands(groups.filter(pl.col("kind") == "semester"), ["semester_id"])
+    bands_figure = px.bar(
+        semester_bands,
+        x="semester_id",
+        y="at_risk_share",
+        color="grade_band",
+        barmode="group",
+        hover_data=["at_risk", "pupils"],
+        category_orders={"grade_band": GRADE_BANDS},
+        labels=LABELS,
+        title="Vidējs vai augsts risks pa klašu grupām / Medium or high risk by grade band",
+    ).update_layout(yaxis_tickformat=".0%")
+    mo.vstack([mo.md("## Klašu grupas / Grade bands"), bands_figure])
+    return
+
+
+@app.cell
+def _(groups):
+    schools = summarise(
+        groups.filter(pl.col("kind") == "semester"), ["semester_id", "school_id", "school_name"]
+    ).with_columns(school=pl.format("{} {}", "school_id", "school_name"))
+    schools_figure = px.density_heatmap(
+        schools,
+        x="semester_id",
+        y="school",
+        z="at_risk_share",
+        histfunc="sum",
+        text_auto=".1%",
+        color_continuous_scale="OrRd",
+        category_orders={
+            "school": schools.sort("school_id")["school"].unique(maintain_order=True).to_list()
+        },
+        labels=LABELS,
+        title="Vidējs vai augsts risks pa skolām / Medium or high risk by school",
+        height=700,
+    ).update_layout(coloraxis_colorbar_tickformat=".0%")
+    mo.vstack(
+        [
+            mo.md("## Skolas / Schools (pēc pārskata skolas / by reporting school)"),
+            schools_figure,
+            mo.ui.table(
+                schools.select(
+                    pl.col("semester_id").alias(LABELS["semester_id"]),
+                    pl.col("school_id").alias("Skola / School"),
+                    pl.col("school_name").alias("Nosaukums / Name"),
+                    pl.col("pupils").alias("Skolēni / Pupils"),
+                    (100 * pl.col("at_risk_share"))
+                    .round(1)
+                    .alias("Vidējs+augsts, % / Medium+high, %"),
+                    (100 * pl.col("attendance")).round(1).alias("Apmeklējums, % / Attendance, %"),
+                    pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
+                ),
+                selection=None,
+                page_size=20,
+            ),
+        ]
+    )
+    return
+
+
+if __name__ == "__main__":
+    app.run()

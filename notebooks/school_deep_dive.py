@@ -1,0 +1,398 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+with app.setup:
+    import marimo as mo
+    import plotly.express as px
+    import polars as pl
+
+    from pipelines import reference
+    from pipelines.notebooks import RISK_LEVEL_COLOURS as LEVEL_COLOURS
+    from pipelines.notebooks import RISK_LEVELS as LEVELS
+    from pipelines.notebooks import open_warehouse, percent
+
+    MUNICIPALITY = "Pašvaldība / Municipality"
+    LABELS = {
+        "as_of_label": "Datums / As of",
+        "semester_id": "Semestris / Semester",
+        "month": "Mēnesis / Month",
+        "scope": "Kam / For",
+        "level": "Riska līmenis / Risk level",
+        "share": "Skolēnu daļa / Share of pupils",
+        "at_risk_share": "Vidējs vai augsts risks / Medium or high risk",
+        "attendance": "Apmeklējums / Attendance",
+        "rule": "Rādītājs / Rule",
+        "pupils_fired": "Skolēni / Pupils",
+        "coverage": "Riska skolēni ar atbalstu / Pupils at risk with support",
+    }
+
+
+@app.function
+def school_and_municipality(frame: pl.DataFrame, keys: list[str], school: str) -> pl.DataFrame:
+    """The rows `at_school`, labelled `school`, and the sums over every row per `keys`,
+    labelled as the municipality's, in the column `scope`."""
+    counts = [column for column in frame.columns if column not in {*keys, "at_school"}]
+    at_school = frame.filter("at_school").select(*keys, *counts).with_columns(scope=pl.lit(school))
+    municipality = (
+        frame.group_by(keys).agg(pl.col(counts).sum()).with_columns(scope=pl.lit(MUNICIPALITY))
+    )
+    return pl.concat([at_school, municipality.select(at_school.columns)]).sort(keys)
+
+
+@app.cell
+def _():
+    arguments = mo.cli_args()
+    requested_school = arguments.get("school") or reference.schools()[0].school_id
+    con, warehouse = open_warehouse(arguments)
+    return con, requested_school, warehouse
+
+
+@app.cell
+def _(con, requested_school):
+    school = con.sql(
+        "FROM core.schools WHERE school_id = $school", params={"school": requested_school}
+    ).pl()
+    if school.is_empty():
+        known = con.sql("SELECT string_agg(school_id, ', ' ORDER BY school_id) FROM core.schools")
+        raise ValueError(
+            f"unknown school {requested_school!r}; the warehouse has {known.fetchall()[0][0]}"
+        )
+    [info] = school.iter_rows(named=True)
+    school_id = info["school_id"]
+    school_label = f"{school_id} {info['name']}"
+    return info, school_id, school_label
+
+
+@app.cell(hide_code=True)
+def _(info, warehouse):
+    merged = (
+        f"- Apvienota ar / Merged into {info['successor_id']} no / from {info['valid_to']:%d.%m.%Y}"
+        if info["merged"]
+        else ""
+    )
+    mo.md(f"""
+    # {info["name"]} ({info["school_id"]})
+
+    Skolas padziļināts apskats / School deep dive: riska līmeņi pret pašvaldību, rādītāji,
+    apmeklējums pa mēnešiem, atbalsta pārklājums. Tikai kopsummas, bez skolēnu atslēgām /
+    risk levels against the municipality, rules firing, attendance by month, support
+    coverage. Aggregates only, no pupil keys.
+
+    - Tips / Type: {info["type"]}, klases / grades {info["grade_min"]}–{info["grade_max"]}
+    - Datumi / As-of dates: mēnešu pēdējās mācību dienas un semestra datums `(sem.)` /
+      each month's last school day and the semester's as-of date `(sem.)`
+    - Noliktava / Warehouse: `{warehouse}` (tikai lasīšanai / read-only)
+    {merged}
+    """)
+    return
+
+
+@app.cell
+def _(con, school_id, school_label):
+    risk = con.sql(
+        """
+        SELECT
+            semester_id, as_of, kind,
+            strftime(as_of, '%Y-%m-%d') || if(kind = 'semester', ' (sem.)', '') AS as_of_label,
+            school_id = $school AS at_school,
+            count(*) AS pupils,
+            count(*) FILTER (WHERE risk_level = 'none') AS risk_none,
+            count(*) FILTER (WHERE risk_level = 'low') AS risk_low,
+            count(*) FILTER (WHERE risk_level = 'medium') AS risk_medium,
+            count(*) FILTER (WHERE risk_level = 'high') AS risk_high
+        FROM indicators.pupil_risk
+        GROUP BY ALL
+        """,
+        params={"school": school_id},
+    ).pl()
+    trend = (
+        school_and_municipality(risk, ["semester_id", "as_of", "kind", "as_of_label"], school_label)
+        .with_columns(at_risk=pl.col("risk_medium") + pl.col("risk_high"))
+        .with_columns(at_risk_share=pl.col("at_risk") / pl.col("pupils"))
+        .sort("as_of", "kind")
+    )
+    dates = trend["as_of_label"].unique(maintain_order=True).to_list()
+    return dates, trend
+
+
+@app.cell
+def _(dates, school_label, trend):
+    trend_figure = px.line(
+        trend,
+        x="as_of_label",
+        y="at_risk_share",
+        color="scope",
+        markers=True,
+        hover_data=["at_risk", "pupils"],
+        category_orders={"as_of_label": dates, "scope": [school_label, MUNICIPALITY]},
+        labels=LABELS,
+        title=(
+            "Vidējs vai augsts risks: skola pret pašvaldību / "
+            "Medium or high risk: school vs municipality"
+        ),
+    ).update_layout(yaxis_tickformat=".0%")
+    levels_figure = px.bar(
+        trend.filter(pl.col("scope") == school_label)
+        .unpivot(
+            on=list(LEVELS),
+            index=["as_of_label", "pupils"],
+            variable_name="level",
+            value_name="count",
+        )
+        .with_columns(
+            share=pl.col("count") / pl.col("pupils"), level=pl.col("level").replace_strict(LEVELS)
+        ),
+        x="as_of_label",
+        y="share",
+        color="level",
+        hover_data=["count", "pupils"],
+        category_orders={"as_of_label": dates, "level": list(LEVELS.values())},
+        color_discrete_map=LEVEL_COLOURS,
+        labels=LABELS,
+        title=f"Riska līmeņi skolā / Risk levels at the school: {school_label}",
+    ).update_layout(yaxis_tickformat=".0%")
+    return levels_figure, trend_figure
+
+
+@app.cell
+def _(levels_figure, school_label, trend, trend_figure):
+    semesters = trend.filter(pl.col("kind") == "semester")
+    municipality_share = dict(
+        semesters.filter(pl.col("scope") == MUNICIPALITY)
+        .select("semester_id", "at_risk_share")
+        .iter_rows()
+    )
+    risk_lines = "\n".join(
+        f"- **{row['semester_id']}**: skolā / at the school **{row['at_risk']} / "
+        f"{row['pupils']}** ({percent(row['at_risk_share'])}); "
+        f"pašvaldībā / municipality {percent(municipality_share[row['semester_id']])}"
+        for row in semesters.filter(pl.col("scope") == school_label).iter_rows(named=True)
+    )
+    mo.vstack(
+        [
+            mo.md(
+                "## Riska tendence / Risk trend\n\n"
+                "Vidējs vai augsts risks semestra datumā / Medium or high risk at each "
+                "semester's as-of date:"
+            ),
+            mo.md(risk_lines),
+            trend_figure,
+            levels_figure,
+        ]
+    )
+    return
+
+
+@app.cell
+def _(con, school_id):
+    rules = con.sql(
+        """
+        SELECT
+            i.semester_id, i.rule_id, r.domain, r.label_lv, r.label_en,
+            count(*) FILTER (WHERE i.fired) AS pupils_fired,
+            count(*) AS pupils
+        FROM indicators.pupil_indicators AS i
+        JOIN reference.rules AS r USING (rule_id)
+        WHERE i.kind = 'semester' AND i.school_id = $school
+        GROUP BY ALL
+        ORDER BY i.semester_id, i.rule_id
+        """,
+        params={"school": school_id},
+    ).pl()
+    return (rules,)
+
+
+@app.cell
+def _(rules):
+    rules_figure = px.bar(
+        rules.with_columns(rule=pl.format("{} ({})", "rule_id", "domain")),
+        y="rule",
+        x="pupils_fired",
+        color="semester_id",
+        barmode="group",
+        orientation="h",
+        hover_data=["label_lv", "label_en", "pupils"],
+        labels=LABELS,
+        title="Rādītāji, kas nostrādāja, semestra datumā / Rules firing at each semester's as-of date",
+        height=600,
+    ).update_layout(yaxis_categoryorder="category descending")
+    latest = rules.filter(pl.col("semester_id") == pl.col("semester_id").max())
+    top = latest.filter(pl.col("pupils_fired") > 0).sort(
+        ["pupils_fired", "rule_id"], descending=[True, False]
+    )
+    top_rules = ", ".join(
+        f"{row['rule_id']} ({row['pupils_fired']})" for row in top.head(3).iter_rows(named=True)
+    )
+    mo.vstack(
+        [
+            mo.md(
+                "## Rādītāji / Rules firing\n\n"
+                f"Biežākie / Most frequent in {latest['semester_id'].max()}: {top_rules or '–'}"
+            ),
+            rules_figure,
+            mo.ui.table(
+                rules.pivot(
+                    on="semester_id",
+                    index=["rule_id", "label_lv", "label_en"],
+                    values="pupils_fired",
+                ),
+                selection=None,
+                page_size=20,
+            ),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(con, school_id, school_label):
+    months = con.sql(
+        """
+        WITH cutoff AS (
+            SELECT max(as_of) AS day FROM indicators.as_of_dates
+        ),
+        expected AS (
+            SELECT
+                e.school_id = $school AS at_school,
+                date_trunc('month', c.day) AS month,
+                sum(e.lessons_per_week / 5.0) AS expected_lessons
+            FROM core.expected_lessons AS e
+            JOIN core.calendar AS c
+                ON c.grade = e.grade AND c.day BETWEEN e.from_day AND e.to_day
+            WHERE c.is_school_day AND c.day <= (SELECT day FROM cutoff)
+            GROUP BY ALL
+        ),
+        absences AS (
+            SELECT
+                a.school_id = $school AS at_school,
+                date_trunc('month', a.date) AS month,
+                count(*) FILTER (WHERE a.missed) AS missed_lessons,
+                count(*) FILTER (WHERE a.unjustified) AS unjustified_lessons
+            FROM core.lesson_absences AS a
+            WHERE a.counted AND a.date <= (SELECT day FROM cutoff)
+            GROUP BY ALL
+        )
+        SELECT
+            strftime(e.month, '%Y-%m') AS month, e.at_school, e.expected_lessons,
+            coalesce(a.missed_lessons, 0) AS missed_lessons,
+            coalesce(a.unjustified_lessons, 0) AS unjustified_lessons
+        FROM expected AS e
+        LEFT JOIN absences AS a USING (at_school, month)
+        """,
+        params={"school": school_id},
+    ).pl()
+    attendance = school_and_municipality(months, ["month"], school_label).with_columns(
+        attendance=1 - pl.col("missed_lessons") / pl.col("expected_lessons")
+    )
+    return (attendance,)
+
+
+@app.cell
+def _(attendance, school_label):
+    attendance_figure = px.line(
+        attendance,
+        x="month",
+        y="attendance",
+        color="scope",
+        markers=True,
+        hover_data=["expected_lessons", "missed_lessons", "unjustified_lessons"],
+        category_orders={
+            "month": attendance["month"].unique().sort().to_list(),
+            "scope": [school_label, MUNICIPALITY],
+        },
+        labels=LABELS,
+        title="Apmeklējums pa mēnešiem / Attendance by month",
+    ).update_layout(yaxis_tickformat=".1%")
+    mo.vstack(
+        [
+            mo.md(
+                "## Apmeklējums / Attendance\n\n"
+                "Apmeklētās stundas no plānotajām katrā mēnesī (līdz datu robežai) / "
+                "Lessons attended of those expected in each month (to the data cut-off)."
+            ),
+            attendance_figure,
+            mo.ui.table(
+                attendance.filter(pl.col("scope") == school_label).select(
+                    pl.col("month").alias(LABELS["month"]),
+                    pl.col("expected_lessons").round(0).alias("Plānotas / Expected"),
+                    pl.col("missed_lessons").alias("Kavētas / Missed"),
+                    pl.col("unjustified_lessons").alias("Neattaisnotas / Unjustified"),
+                    (100 * pl.col("attendance")).round(1).alias("Apmeklējums, % / Attendance, %"),
+                ),
+                selection=None,
+                page_size=20,
+            ),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(con, school_id, school_label):
+    support = con.sql(
+        """
+        SELECT
+            semester_id, school_id = $school AS at_school,
+            sum(pupils_at_risk)::BIGINT AS pupils_at_risk,
+            sum(pupils_at_risk_supported)::BIGINT AS pupils_at_risk_supported,
+            sum(pupils_supported_not_at_risk)::BIGINT AS pupils_supported_not_at_risk
+        FROM programme.support_coverage
+        GROUP BY ALL
+        """,
+        params={"school": school_id},
+    ).pl()
+    coverage = school_and_municipality(support, ["semester_id"], school_label).with_columns(
+        coverage=pl.when(pl.col("pupils_at_risk") > 0).then(
+            pl.col("pupils_at_risk_supported") / pl.col("pupils_at_risk")
+        )
+    )
+    return (coverage,)
+
+
+@app.cell
+def _(coverage, school_label):
+    coverage_figure = px.bar(
+        coverage,
+        x="semester_id",
+        y="coverage",
+        color="scope",
+        barmode="group",
+        hover_data=["pupils_at_risk", "pupils_at_risk_supported"],
+        category_orders={
+            "semester_id": coverage["semester_id"].unique().sort().to_list(),
+            "scope": [school_label, MUNICIPALITY],
+        },
+        labels=LABELS,
+        title="Atbalsta pārklājums / Support coverage",
+    ).update_layout(yaxis_tickformat=".0%")
+    municipality_coverage = dict(
+        coverage.filter(pl.col("scope") == MUNICIPALITY)
+        .select("semester_id", "coverage")
+        .iter_rows()
+    )
+    coverage_lines = "\n".join(
+        f"- **{row['semester_id']}**: atbalsts / supported **{row['pupils_at_risk_supported']} / "
+        f"{row['pupils_at_risk']}** riska skolēniem / pupils at risk ({percent(row['coverage'])}); "
+        f"pašvaldībā / municipality {percent(municipality_coverage[row['semester_id']])}; "
+        f"atbalsts bez riska / supported not at risk {row['pupils_supported_not_at_risk']}"
+        for row in coverage.filter(pl.col("scope") == school_label).iter_rows(named=True)
+    )
+    mo.vstack(
+        [
+            mo.md(
+                "## Atbalsta pārklājums / Support coverage\n\n"
+                "Vidēja vai augsta riska skolēni semestra datumā, kam semestrī bija projekta "
+                "atbalsts / Pupils at medium or high risk at the semester's as-of date who had "
+                "project support in the semester:"
+            ),
+            mo.md(coverage_lines),
+            coverage_figure,
+        ]
+    )
+    return
+
+
+if __name__ == "__main__":
+    app.run()

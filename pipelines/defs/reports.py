@@ -1,0 +1,53 @@
+"""Reports: what analysts open without Dagster or DuckDB, the offline dashboard."""
+
+import dagster as dg
+import polars as pl
+
+from pipelines.dashboard import read_release, write_dashboard
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.publication import DASHBOARD, PUBLISHED
+from pipelines.paths import publication_dir, quality_dir, reports_dir
+from pipelines.quality import data_docs_index
+from pipelines.rules import project_period
+
+GROUP = "reports"
+OWNERS = ["team:education-analytics"]
+
+
+@dg.asset(
+    key=DASHBOARD,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"plotly", "html"},
+    deps=[PUBLISHED],
+    description="The analysts' dashboard, data/reports/dashboard.html: one HTML file that "
+    "opens offline (Plotly embedded), in Latvian with English alongside. Drawn from the "
+    "published, suppressed tables only: the municipality's trend to 2028/29, a funnel plot "
+    "of schools with 95% and 99.8% limits, risk by grade band, weekly absence per school, "
+    "support coverage against risk, project monitoring against its timeline, and the change "
+    "since the previous run. A suppressed value is shown as suppressed, never as zero.",
+)
+def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    output = reports_dir() / "dashboard.html"
+    release = read_release(publication_dir(), *project_period())
+    drawn = write_dashboard(release, output)
+    views = pl.DataFrame(
+        {
+            "view": [v.title for v in drawn],
+            "traces": [len(v.figure.data) for v in drawn],
+            "notes": [" ".join(v.notes) for v in drawn],
+        }
+    )
+    size = output.stat().st_size
+    context.log.info(f"dashboard written: {output} ({size / 1e6:.1f} MB)")
+    return dg.MaterializeResult(
+        metadata={
+            "dashboard": dg.MetadataValue.url(output.as_uri()),
+            "path": dg.MetadataValue.path(str(output)),
+            "bytes": dg.MetadataValue.int(size),
+            "data_cutoff": release.data_cutoff.isoformat(),
+            "compared_with": release.previous_published_at or "first publication",
+            "views": dg.MetadataValue.md(markdown_table(views)),
+            "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
+        }
+    )
