@@ -4,7 +4,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test browser dev bench lint venv dagster-home
+.PHONY: demo test browser postgres dev bench lint venv dagster-home
 
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, every ingest partition (schools first, the municipality last), then
@@ -17,8 +17,9 @@ demo: dagster-home
 	$(RUN) dg launch --job warehouse_job --config-json '{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}'
 	$(RUN) dg launch --job publication_job
 
-# test: run the test suite (the browser tests need chromium)
-test: dagster-home browser
+# test: run the test suite (the browser tests need chromium, the production instance tests
+# a PostgreSQL server of their own)
+test: dagster-home browser postgres
 	$(RUN) pytest -q
 
 # browser: install Debian's chromium for the browser tests when it is missing (with sudo
@@ -28,12 +29,23 @@ browser:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
+# postgres: install Debian's PostgreSQL server for the production instance tests when its
+# initdb is missing (with sudo unless root). Debian keeps the server programs off PATH, in
+# /usr/lib/postgresql/<version>/bin; the tests find them there and start a server of their own.
+postgres:
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
+
 # dev: start the Dagster UI on http://127.0.0.1:3000
 dev: dagster-home
 	$(RUN) dg dev --host 127.0.0.1 --port 3000
 
-# bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30"); with
-# BENCH_STAGES="generate ingest warehouse engine" only those, keeping the other results
+# bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30"), from
+# generation through publication, and the nightly incremental run (at scale 1 only), into
+# bench/results.md; with BENCH_STAGES="publish dashboard incremental" only those, keeping the
+# other results (stages: generate duckdb ingest_csv ingest warehouse engine publish dashboard
+# incremental)
 BENCH_SCALES ?= 1
 BENCH_STAGES ?=
 bench: venv

@@ -1,13 +1,18 @@
 """`pmp`: the operations an operator runs by hand. They call the same functions as the assets."""
 
 import argparse
+import os
 import resource
 import time
 from datetime import date
 from pathlib import Path
 
+from pipelines.backfill import backfill
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
 from pipelines.paths import (
+    archive_dir,
+    data_dir,
+    demo_key_file,
     exports_dir,
     landing_dir,
     publication_dir,
@@ -15,7 +20,10 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
+from pipelines.pseudonym import KEY_VARIABLE, load_key
 from pipelines.publish import publish
+from pipelines.rekey import RekeyError, read_key_file, rotate_key, work_folder
+from pipelines.retention import PURGE_LOG, Purge, PurgeError, PurgeItem, purge, retention_rule
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -45,6 +53,89 @@ def _publish(args: argparse.Namespace) -> None:
         )
 
 
+def _backfill(args: argparse.Namespace) -> None:
+    report = backfill(
+        args.semester, landing_dir(), archive_dir(), staging_dir(), warehouse_file(),
+        load_key(demo_key_file()), workers=os.cpu_count() or 1,
+    )  # fmt: skip
+    rebuilt = sum(run.rebuilt_from is not None for run in report.models)
+    print(
+        f"{report.semester_id}: {report.files_covering} deliveries cover it, "
+        f"{len(report.restored)} restored from the archive; {report.partitions} partitions "
+        f"re-ingested; {rebuilt} warehouse models rebuilt from {report.semester_id}. "
+        "Run `pmp publish` to re-publish."
+    )
+
+
+def _rotate_key(args: argparse.Namespace) -> None:
+    demo = not os.environ.get(KEY_VARIABLE)
+    if demo and not demo_key_file().exists():
+        raise SystemExit(
+            f"pmp rotate-key: no key in use: {KEY_VARIABLE} is not set and there is no demo key "
+            f"in {demo_key_file()}"
+        )
+    try:
+        rotation = rotate_key(
+            staging_dir(), archive_dir(), warehouse_file(), work_folder(data_dir()),
+            load_key(demo_key_file()), read_key_file(args.new_key_file),
+            demo_key_file() if demo else None,
+        )  # fmt: skip
+    except RekeyError as error:
+        raise SystemExit(f"pmp rotate-key: {error}") from None
+    finished = "finished the interrupted rotation: " if rotation.resumed else ""
+    rebuilt = "; the warehouse was rebuilt" if rotation.warehouse_rebuilt else ""
+    print(
+        f"{finished}re-keyed {rotation.pupils} pupils: {rotation.keyed_rows} rows in "
+        f"{rotation.staging_files} staging files{rebuilt}"
+    )
+    if demo:
+        print(f"the demo key in {demo_key_file()} is now the new key")
+    else:
+        print(
+            f"now set {KEY_VARIABLE} to the new key in the secret store before anything runs "
+            "again, then destroy the old key"
+        )
+
+
+def _size(item: PurgeItem) -> str:
+    match item.kind:
+        case "view":
+            return "view"
+        case "table":
+            return f"table, {item.rows} rows"
+        case "file":
+            return f"file, {item.bytes} bytes"
+    return f"folder, {item.files} files, {item.bytes / 1e6:.1f} MB"
+
+
+def _listing(outcome: Purge) -> str:
+    return "\n".join(f"  {item.target}: {_size(item)}" for item in outcome.items)
+
+
+def _purge(args: argparse.Namespace) -> None:
+    rule = retention_rule()
+    paths = [landing_dir(), archive_dir(), staging_dir(), work_folder(data_dir()), demo_key_file()]
+    try:
+        outcome = purge(paths, warehouse_file(), data_dir(), rule, args.as_of, args.dry_run)
+    except PurgeError as error:
+        raise SystemExit(f"pmp purge: {error}") from None
+    if not outcome.is_due:
+        print(
+            f"nothing purged: the purge of pupil-level data is due on {outcome.due:%d.%m.%Y} "
+            f"({rule.describe()})"
+        )
+    if not outcome.items:
+        print("no pupil-level data left")
+    elif outcome.deleted:
+        print(f"deleted, recorded in {data_dir() / PURGE_LOG}:\n{_listing(outcome)}")
+        if os.environ.get(KEY_VARIABLE):
+            print(f"now destroy {KEY_VARIABLE} in the secret store")
+    elif args.dry_run:
+        print(f"a purge would delete:\n{_listing(outcome)}")
+    else:
+        print(f"{len(outcome.items)} pupil-level folders, files and tables: --dry-run lists them")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pmp", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +153,34 @@ def main(argv: list[str] | None = None) -> None:
         "period whose numbers changed (run while no warehouse build runs)",
     )
     pub.set_defaults(handler=_publish)
+    back = commands.add_parser(
+        "backfill",
+        help="re-process a semester: restore its deliveries from the archive, re-ingest every "
+        "partition and rebuild the warehouse from that semester (run while no job runs)",
+    )
+    back.add_argument("--semester", required=True, help="a semester id, e.g. 2025/26-S1")
+    back.set_defaults(handler=_backfill)
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="re-key every pupil from the key in use to a new one: staging, the warehouse and "
+        "its previous runs (stop the daemon and back up first)",
+    )
+    rotate.add_argument(
+        "--new-key-file", type=Path, required=True, help="a file holding the new key as text"
+    )
+    rotate.set_defaults(handler=_rotate_key)
+    purge_command = commands.add_parser(
+        "purge",
+        help="delete the pupil-level data once the retention period after the project's end "
+        "has passed ([retention] in models/rules.toml); aggregates stay",
+    )
+    purge_command.add_argument(
+        "--as-of", type=date.fromisoformat, default=date.today(), help="the day (default today)"
+    )
+    purge_command.add_argument(
+        "--dry-run", action="store_true", help="list what would go, with sizes; delete nothing"
+    )
+    purge_command.set_defaults(handler=_purge)
     args = parser.parse_args(argv)
     if getattr(args, "out", False) is None:
         args.out = landing_dir()

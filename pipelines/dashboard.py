@@ -19,7 +19,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from pipelines.publication import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
-from pipelines.publish import PREVIOUS, RELEASE_FILE, load, release_facts
+from pipelines.publish import current_release, load, previous_release, release_facts
 from pipelines.school_calendar import school_calendar
 
 RISK_COLOURS = {"risk_low": "#f2c14e", "risk_medium": "#f08a4b", "risk_high": "#c8553d"}
@@ -594,15 +594,14 @@ section {{ margin: 2rem 0; }} .note {{ color: #555; font-size: 0.9rem; margin: 0
 
 
 def read_release(folder: Path, project_start: date, project_end: date) -> Release:
-    """The published tables in `folder`, the previous ones from `folder/previous/`, and the
-    release facts."""
-    facts = release_facts(folder)
-    previous_folder = folder / PREVIOUS
-    earlier = (previous_folder / RELEASE_FILE).exists()
+    """The release in force in the publication folder, the one before it, and its facts."""
+    current = current_release(folder)
+    facts = release_facts(current)
+    earlier = previous_release(folder)
     return Release(
-        tables=load(folder),
-        previous=load(previous_folder) if earlier else None,
-        previous_published_at=release_facts(previous_folder)["published_at"] if earlier else None,
+        tables=load(current),
+        previous=load(earlier) if earlier else None,
+        previous_published_at=release_facts(earlier)["published_at"] if earlier else None,
         data_cutoff=date.fromisoformat(facts["data_cutoff"]),
         published_at=facts["published_at"],
         min_count=facts["min_count"],

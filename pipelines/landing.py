@@ -3,8 +3,10 @@
 import hashlib
 from pathlib import Path
 
+import polars as pl
+
 from pipelines import contract, reference
-from pipelines.ingest import landing_files, sha256_of, stray_files
+from pipelines.ingest import landing_files, received_at, sha256_of, stray_files
 
 FileHashes = dict[str, tuple[int, int, str]]
 
@@ -40,3 +42,18 @@ def partition_digests(hashes: FileHashes) -> dict[str, str]:
         partition: hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
         for partition, entries in grouped.items()
     }
+
+
+def partitions_with_new_files(landing: Path, log: pl.DataFrame | None) -> list[str]:
+    """Partitions holding a landing file the delivery log has not seen at its delivery time
+    (a new file, or one replaced since), in the order of the reference list."""
+    seen = set() if log is None else set(log.select("file", "received_at").iter_rows())
+    paths = [p for folder in sorted(landing.glob("*/")) for p in landing_files(folder)]
+    paths += [p for folder, p in stray_files(landing) if not folder]
+    new = {
+        partition_of(relative.split("/")[0] if "/" in relative else "")
+        for path in paths
+        if ((relative := path.relative_to(landing).as_posix()), received_at(path)) not in seen
+    }
+    order = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
+    return [p for p in order if p in new]

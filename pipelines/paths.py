@@ -53,3 +53,8 @@ def exports_dir() -> Path:
 def reports_dir() -> Path:
     """What analysts open: the dashboard and the notebooks' HTML exports."""
     return data_dir() / "reports"
+
+
+def alerts_file() -> Path:
+    """The operator alert log: one JSON object per line (see `pipelines.alerts`)."""
+    return data_dir() / "alerts" / "alerts.jsonl"

@@ -7,6 +7,7 @@
 """
 
 import json
+import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import reference
+from pipelines.completeness import MAX_MISSING_SHARE, Completeness, completeness
 from pipelines.extracts import Revision, revisions, write_revision
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy import text_findings
@@ -27,10 +29,12 @@ from pipelines.publication import (
 )
 from pipelines.quality import GateResult, run_gate
 from pipelines.rules import rules
+from pipelines.staging import read_table
 from pipelines.warehouse import connect_read_only
 
 RELEASE_FILE = "release.json"
-PREVIOUS = "previous"
+RELEASES = "releases"
+CURRENT = "current"
 
 
 class ProtectionFailed(RuntimeError):
@@ -39,6 +43,23 @@ class ProtectionFailed(RuntimeError):
 
 class GateFailed(RuntimeError):
     """The quality gate failed: nothing is published."""
+
+
+class PublicationHeld(RuntimeError):
+    """Too many schools missed last night's delivery: nothing is published until they send."""
+
+
+def hold_if_incomplete(staging: Path) -> Completeness:
+    """Last night's completeness; raises PublicationHeld, naming the schools, when too many
+    are missing."""
+    log = read_table(staging, "delivery_log")
+    found = Completeness(None, [], []) if log is None else completeness(log, reference.schools())
+    if found.held:
+        raise PublicationHeld(
+            f"publication held: {found.missing_share:.0%} of the schools missed the delivery "
+            f"(more than {MAX_MISSING_SHARE:.0%}); {found.summary()}"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -87,7 +108,9 @@ def _warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ())
 
 
 def prepare(database: Path, staging: Path) -> Prepared:
-    """Suppress the marts and prove the protection by attacking the published cells."""
+    """Check last night's deliveries are complete enough, suppress the marts and prove the
+    protection by attacking the published cells."""
+    hold_if_incomplete(staging)
     threshold, suppress_zero = disclosure_settings()
     facts = _warehouse_facts(database, staging, MARTS)
     tables = published_tables(*(facts[name] for name in MARTS), threshold, suppress_zero)
@@ -105,43 +128,72 @@ def prepare(database: Path, staging: Path) -> Prepared:
     )  # fmt: skip
 
 
-def store(prepared: Prepared, folder: Path) -> None:
-    """Keep the published tables as Parquet for the gate, the extracts and the dashboard,
-    with the release facts (the protection the attack proved, the data cut-off). The tables
-    they replace move to `previous/`, for the dashboard's change since the previous run."""
-    previous = folder / PREVIOUS
-    previous.mkdir(parents=True, exist_ok=True)
-    for path in (*folder.glob("*.parquet"), folder / RELEASE_FILE):
-        if path.exists():
-            path.replace(previous / path.name)
-    for name, frame in prepared.tables.items():
-        temporary = folder / f".{name}.parquet"
-        frame.write_parquet(temporary)
-        temporary.replace(folder / f"{name}.parquet")
+def store(prepared: Prepared, folder: Path) -> Path:
+    """Keep the published tables as Parquet for the gate, the extracts and the dashboard, with
+    the release facts (the protection the attack proved, the data cut-off), as a new release.
+
+    The release is written whole in a hidden folder, renamed into `releases/`, and only then
+    does the `current` link switch to it, in one atomic rename: a reader, or a run killed half
+    way, sees the old release or the new one, never a mixture. The release before the current
+    one stays (the dashboard's change since the previous run); older ones are removed.
+    """
+    releases = folder / RELEASES
+    releases.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    partial = releases / f".{name}"
+    partial.mkdir()
+    for table, frame in prepared.tables.items():
+        frame.write_parquet(partial / f"{table}.parquet")
     release = {
         "min_count": prepared.threshold,
         "narrowest": prepared.narrowest_interval,
         "data_cutoff": prepared.data_cutoff.isoformat(),
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    (folder / RELEASE_FILE).write_text(json.dumps(release), encoding="utf-8")
+    (partial / RELEASE_FILE).write_text(json.dumps(release), encoding="utf-8")
+    partial.rename(releases / name)
+    link = folder / f".{CURRENT}.next"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path(RELEASES) / name)
+    link.replace(folder / CURRENT)
+    for stale in sorted(releases.iterdir())[:-2]:
+        shutil.rmtree(stale)
+    return releases / name
 
 
-def release_facts(folder: Path) -> dict:
+def current_release(folder: Path) -> Path:
+    """The folder of the release in force; an error naming `folder` when none was stored."""
+    link = folder / CURRENT
+    if not link.exists():
+        raise FileNotFoundError(f"nothing published yet in {folder}: run the publication")
+    return link.resolve()
+
+
+def previous_release(folder: Path) -> Path | None:
+    """The complete release stored before the current one, if any."""
+    current = current_release(folder)
+    earlier = [p for p in sorted((folder / RELEASES).iterdir()) if p.name < current.name]
+    complete = [p for p in earlier if not p.name.startswith(".")]
+    return complete[-1] if complete else None
+
+
+def release_facts(release: Path) -> dict:
     """What `store` recorded with the tables: min_count, narrowest, data_cutoff, published_at."""
-    return json.loads((folder / RELEASE_FILE).read_text(encoding="utf-8"))
+    return json.loads((release / RELEASE_FILE).read_text(encoding="utf-8"))
 
 
-def load(folder: Path) -> dict[str, pl.DataFrame]:
-    return {path.stem: pl.read_parquet(path) for path in sorted(folder.glob("*.parquet"))}
+def load(release: Path) -> dict[str, pl.DataFrame]:
+    """The tables of one release folder."""
+    return {path.stem: pl.read_parquet(path) for path in sorted(release.glob("*.parquet"))}
 
 
 def stored(database: Path, staging: Path, folder: Path) -> Prepared:
     """The tables as stored (the ones the gate passed) with the warehouse's facts."""
     facts = _warehouse_facts(database, staging)
-    release = release_facts(folder)
+    current = current_release(folder)
+    release = release_facts(current)
     return Prepared(
-        load(folder), facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
+        load(current), facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
         release["min_count"], release["narrowest"],
     )  # fmt: skip
 

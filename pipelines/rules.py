@@ -41,6 +41,11 @@ def project_period() -> tuple[date, date]:
     return project["eligible_from"], project["eligible_to"]
 
 
+def retention_years() -> int:
+    """How many whole years after the project's last day pupil-level data is kept."""
+    return int(rules()["retention"]["pupil_data_years_after_project"])
+
+
 def rule_table(config: dict) -> pl.DataFrame:
     """One row per indicator rule, with the rule set's version."""
     rows = [{**rule, "rule_id": rule["id"]} for rule in config["rule"]]

@@ -278,9 +278,15 @@ def build(
     full_refresh: bool = False,
     models: list[Model] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    rebuild_from: str | None = None,
 ) -> list[ModelRun]:
-    """Run every model against the warehouse file, incrementally unless `full_refresh`."""
+    """Run every model against the warehouse file, incrementally unless `full_refresh`; with
+    `rebuild_from` (a semester id), the incremental tables are rebuilt from that semester at
+    the latest, whatever the deliveries say (a backfill)."""
     models = discover_models() if models is None else models
+    known = [s.semester_id for s in school_calendar().semesters]
+    if rebuild_from is not None and rebuild_from not in known:
+        raise ModelError(f"unknown semester {rebuild_from!r}: one of {', '.join(known)}")
     missing = _missing_staging(staging, models)
     if missing:
         raise ModelError(
@@ -309,6 +315,8 @@ def build(
                  previous.join(deliveries, on=DELIVERY_COLUMNS, how="anti")]
             )  # fmt: skip
             touched = first_touched_semester(changed)
+        if rebuild_from is not None:
+            touched = min(p for p in (touched, rebuild_from) if p is not None)
         points = rebuild_points(models, digests, previous_digests, touched)
         runs = [_run_model(con, model, points[model.relation], log) for model in models]
         _drop_stale(con, models)

@@ -51,10 +51,11 @@ def prepared(demo_warehouse, ingested) -> Prepared:
     return prepare(demo_warehouse, ingested)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """The system Chromium, headless, shared by the session; the test skips when it is not
-    installed (`make browser` installs it)."""
+    """The system Chromium, headless, shared by a test module (Playwright keeps an event loop
+    running in the thread while it lives, which Dagster's own asyncio.run cannot share); the
+    test skips when it is not installed (`make browser` installs it)."""
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}: run `make browser`")
     with sync_playwright() as playwright:

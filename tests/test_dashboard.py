@@ -24,7 +24,7 @@ from pipelines.dashboard import (
 from pipelines.defs.reports import dashboard
 from pipelines.privacy import text_findings
 from pipelines.publication import MUNICIPALITY, NOT_YET_DUE
-from pipelines.publish import PREVIOUS, Prepared, store
+from pipelines.publish import Prepared, previous_release, store
 from pipelines.rules import project_period
 from pipelines.warehouse import connect_read_only
 
@@ -235,7 +235,7 @@ def test_the_change_view_shows_what_moved_since_the_previous_run(drawn):
 
 def test_the_first_publication_says_there_is_nothing_to_compare(prepared, tmp_path):
     store(prepared, tmp_path)
-    assert not (tmp_path / PREVIOUS / "release.json").exists()
+    assert previous_release(tmp_path) is None
     view = next(v for v in views(read_release(tmp_path, *project_period())) if v.anchor == "change")
     assert "Pirmā publikācija" in view.notes[0]
 

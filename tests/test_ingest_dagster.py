@@ -64,9 +64,15 @@ def test_a_partition_run_stages_and_passes_its_checks(data_dir):
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert {c.check_name for c in checks} >= {"rows_reconcile", "no_identifiers"}
-    assert all(c.passed for c in checks)  # the fixture files were delivered just now
-    fresh = next(c for c in checks if c.check_name == "latest_delivery_fresh")
+    by_name = {c.check_name: c for c in checks}
+    # the fixture files were delivered just now, by one school of the sixteen
+    assert all(c.passed for name, c in by_name.items() if name != "deliveries_complete")
+    fresh = by_name["latest_delivery_fresh"]
     assert "TIS" in fresh.metadata["latest_by_partition"].value
+    complete = by_name["deliveries_complete"]
+    assert not complete.passed and complete.severity == dg.AssetCheckSeverity.WARN
+    assert complete.metadata["publication_held"].value is True
+    assert "TIS" not in complete.metadata["missing_schools"].value.split(", ")
     materialized = {
         e.asset_key.to_user_string(): e.materialization.metadata
         for e in result.get_asset_materialization_events()

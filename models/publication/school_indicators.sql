@@ -61,7 +61,7 @@ cells AS (
         count(*) FILTER (WHERE p.repeating) AS repeaters,
         count(*) FILTER (WHERE p.risk_level IN ('medium', 'high') AND s.pupil_key IS NOT NULL)
             AS at_risk_supported,
-        sum(p.expected_lessons) AS expected_lessons,
+        round(sum(p.expected_lessons), 1) AS expected_lessons,
         sum(p.missed_lessons) AS missed_lessons,
         sum(p.unjustified_lessons) AS unjustified_lessons
     FROM pupils AS p

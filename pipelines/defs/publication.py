@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.metadata import frame_metadata, markdown_table
+from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
 from pipelines.defs.warehouse import model_key
 from pipelines.paths import (
     exports_dir,
@@ -23,6 +24,7 @@ from pipelines.paths import (
 from pipelines.publication import suppression_counts
 from pipelines.publish import (
     MARTS,
+    current_release,
     disclosure_settings,
     load,
     prepare,
@@ -44,6 +46,8 @@ DASHBOARD = dg.AssetKey(["reports", "dashboard"])
     owners=OWNERS,
     kinds={"polars", "parquet"},
     pool="duckdb",
+    automation_condition=ON_UPSTREAM_CHANGE,
+    retry_policy=IO_RETRY,
     deps=[model_key(f"publication.{t}") for t in (*MARTS, "semesters")],
     description="The tables that may leave the municipality: indicators per semester, school "
     "and grade band, support per school and activity, the project to date, each cell with "
@@ -85,7 +89,7 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     name="publication_quality_gate",
 )
 def publication_quality_gate():
-    tables = load(publication_dir())
+    tables = load(current_release(publication_dir()))
     semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
     threshold, _ = disclosure_settings()
     docs = data_docs_index(quality_dir())
@@ -107,6 +111,8 @@ def publication_quality_gate():
     owners=OWNERS,
     kinds={"csv", "excel", "parquet"},
     pool="duckdb",
+    automation_condition=ON_UPSTREAM_CHANGE,
+    retry_policy=IO_RETRY,
     deps=[PUBLISHED],
     description="Extracts for the ministry and VIAA: data/exports/<period>/r<N>/ for every "
     "final reporting period, as CSV (UTF-8 with BOM, ;, decimal comma), XLSX and Parquet, "

@@ -5,6 +5,7 @@ import polars as pl
 
 from pipelines.dashboard import read_release, write_dashboard
 from pipelines.defs.metadata import markdown_table
+from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
 from pipelines.defs.publication import DASHBOARD, PUBLISHED
 from pipelines.paths import publication_dir, quality_dir, reports_dir
 from pipelines.quality import data_docs_index
@@ -20,6 +21,8 @@ OWNERS = ["team:education-analytics"]
     owners=OWNERS,
     kinds={"plotly", "html"},
     deps=[PUBLISHED],
+    automation_condition=ON_UPSTREAM_CHANGE,
+    retry_policy=IO_RETRY,
     description="The analysts' dashboard, data/reports/dashboard.html: one HTML file that "
     "opens offline (Plotly embedded), in Latvian with English alongside. Drawn from the "
     "published, suppressed tables only: the municipality's trend to 2028/29, a funnel plot "

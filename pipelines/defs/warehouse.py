@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.metadata import markdown_table
+from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
 from pipelines.warehouse import (
     REFERENCE_TABLES,
@@ -29,6 +30,8 @@ GROUPS = {
     "programme": "indicators",
     "publication": "publication",
 }
+# Columns that identify a pupil (the key, and ids hashed from it): never kept in run history.
+PUPIL_COLUMNS = ("pupil_key", "spell_id", "previous_spell_id", "support_id")
 # Small tables worth seeing whole in the UI after each build; the others show their head.
 SHOWN_WHOLE = ("indicators.backtest",)
 # Staged tables written by an asset outside the `staging/` prefix.
@@ -61,6 +64,7 @@ _MODEL_SPECS = tuple(
         owners=OWNERS,
         kinds={"duckdb", "sql"},
         deps=_deps(model),
+        automation_condition=ON_UPSTREAM_CHANGE,
         metadata={
             "model_file": dg.MetadataValue.path(str(model.path.relative_to(PROJECT_ROOT))),
             "materialized": model.materialized,
@@ -82,19 +86,23 @@ _CHECK_SPECS = tuple(
 class WarehouseConfig(dg.Config):
     full_refresh: bool = False
     """Rebuild every table from scratch instead of only the semesters new deliveries touched."""
+    rebuild_from: str | None = None
+    """A semester id (e.g. 2025/26-S1): rebuild the incremental tables from it (a backfill)."""
 
 
 @dg.multi_asset(
     specs=_MODEL_SPECS,
     name="warehouse_build",
     pool=POOL,
+    retry_policy=IO_RETRY,
     description="Run the SQL models of models/ against data/warehouse.duckdb in one "
     "transaction: staging views, core tables, indicators and programme views.",
 )
 def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
     runs = build(
-        warehouse_file(), staging_dir(), full_refresh=config.full_refresh, log=context.log.info
-    )
+        warehouse_file(), staging_dir(), full_refresh=config.full_refresh, log=context.log.info,
+        rebuild_from=config.rebuild_from,
+    )  # fmt: skip
     con = connect_read_only(warehouse_file(), staging_dir())
     try:
         shown = {
@@ -113,7 +121,7 @@ def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
             "seconds": dg.MetadataValue.float(round(run.seconds, 3)),
             "rebuilt_from": dg.MetadataValue.text(_rebuilt(run.materialized, run.rebuilt_from)),
             "table" if run.relation in SHOWN_WHOLE else "preview": dg.MetadataValue.md(
-                markdown_table(_rounded(shown[run.relation]))
+                markdown_table(_shown(shown[run.relation]))
             ),
         }
         if run.rows is not None:
@@ -129,8 +137,10 @@ def _rebuilt(materialized: str, rebuilt_from: str | None) -> str:
     return f"semesters from {rebuilt_from}" if rebuilt_from else "all semesters"
 
 
-def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(pl.col(pl.Float64).round(3))
+def _shown(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame as the UI may keep it: without pupil keys or the ids derived from them (run
+    history outlives a key rotation and the retention purge), doubles rounded."""
+    return frame.drop(PUPIL_COLUMNS, strict=False).with_columns(pl.col(pl.Float64).round(3))
 
 
 @dg.multi_asset_check(specs=_CHECK_SPECS, name="warehouse_checks", pool=POOL)
@@ -150,7 +160,7 @@ def warehouse_checks(context: dg.AssetCheckExecutionContext):
                 else dg.AssetCheckSeverity.ERROR,
                 metadata={
                     "violations": dg.MetadataValue.int(outcome.violations),
-                    "rows_found": dg.MetadataValue.md(markdown_table(outcome.sample)),
+                    "rows_found": dg.MetadataValue.md(markdown_table(_shown(outcome.sample))),
                 },
             )
     finally:
