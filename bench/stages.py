@@ -1,42 +1,74 @@
-"""One stage per process, so that each reports its own wall time and peak memory (JSON)."""
+"""One stage per process, so that each reports its own peak memory (JSON on stdout).
 
+bench.py times the whole process. Each stage imports what it needs itself, so a stage's wall
+time counts its own imports (Great Expectations in `publish`, Plotly in `dashboard`) and no
+other stage's.
+
+    python -m bench.stages STAGE DATA [--scale S] [--end-date D] [--defect-rate R] [--incremental]
+
+DATA holds `landing/` and gets `archive/`, `staging/`, `warehouse.duckdb`, `publication/`,
+`quality/`, `exports/` and `reports/`, as `data/` does for the project.
+"""
+
+import argparse
+import importlib
 import json
 import os
 import resource
-import sys
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
-import duckdb
-
-from pipelines import contract, reference
-from pipelines.demo.generate import DIALECT_M_SCHOOLS, generate
-from pipelines.ingest import stage_partitions
-from pipelines.warehouse import build
-
-CSV_PARTITIONS = [s.school_id for s in reference.schools() if s.school_id not in DIALECT_M_SCHOOLS]
-ALL_PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
+T = TypeVar("T")
+BENCH_KEY = b"bench-key"
+SLOWEST_MODELS = 5
 
 
-def run_generate(data: Path, scale: float) -> dict:
-    manifest = generate(data / "landing", scale=scale, defect_rate=0.002, replace=True)
+def _timed(parts: dict[str, float], name: str, step: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    result = step()
+    parts[name] = time.perf_counter() - started
+    return result
+
+
+def run_generate(data: Path, scale: float, end_date: date | None, defect_rate: float) -> dict:
+    from pipelines.demo.generate import DEFAULT_END_DATE, generate
+
+    manifest = generate(
+        data / "landing", scale=scale, end_date=end_date or DEFAULT_END_DATE,
+        defect_rate=defect_rate, replace=True,
+    )  # fmt: skip
     return {"files": len(manifest.files), "bytes": sum(f.bytes for f in manifest.files)}
 
 
-def run_ingest(data: Path, partitions: list[str]) -> dict:
-    """Schools in parallel, one process per core, as the ingest asset runs them."""
+def run_ingest(data: Path, csv_only: bool) -> dict:
+    """Schools in parallel, one process per core, as the ingest asset runs them; every
+    partition re-reads all of its landing files, as a nightly run does."""
+    from pipelines import contract, reference
+    from pipelines.demo.generate import DIALECT_M_SCHOOLS
+    from pipelines.ingest import stage_partitions
+
+    schools = [s.school_id for s in reference.schools()]
+    if csv_only:
+        schools = [s for s in schools if s not in DIALECT_M_SCHOOLS]
     reports = stage_partitions(
-        partitions, data / "landing", data / "archive", data / "staging", b"bench-key",
-        workers=os.cpu_count() or 1,
+        [*schools, contract.MUNICIPALITY_FOLDER], data / "landing", data / "archive",
+        data / "staging", BENCH_KEY, workers=os.cpu_count() or 1,
     )  # fmt: skip
     return {"rows_read": sum(int(r.log["rows_read"].sum()) for r in reports)}
 
 
 def _csv_deliveries(data: Path) -> list[Path]:
     """The CSV files of the CSV partitions that the contract accepts (DuckDB's input)."""
+    from pipelines import contract, reference
+    from pipelines.demo.generate import DIALECT_M_SCHOOLS
+
     manifest = json.loads((data / "demo_manifest.json").read_text(encoding="utf-8"))
     rejected = {d["file"] for d in manifest["defects"] if d["category"] == "reject"}
-    folders = set(CSV_PARTITIONS) | {contract.MUNICIPALITY_FOLDER}
+    schools = [s.school_id for s in reference.schools() if s.school_id not in DIALECT_M_SCHOOLS]
+    folders = {*schools, contract.MUNICIPALITY_FOLDER}
     return [
         data / "landing" / f["file"]
         for f in manifest["files"]
@@ -47,6 +79,8 @@ def _csv_deliveries(data: Path) -> list[Path]:
 
 def run_duckdb(data: Path) -> dict:
     """DuckDB alone reading the same CSV files into tables (all columns as text)."""
+    import duckdb
+
     connection = duckdb.connect()
     transcoded = data / "duckdb-utf8"
     transcoded.mkdir(exist_ok=True)
@@ -68,43 +102,108 @@ def run_duckdb(data: Path) -> dict:
     return {"rows_read": rows}
 
 
-def run_warehouse(data: Path) -> dict:
-    """A full build of the warehouse from staging, with the indicator models' share."""
+def run_warehouse(data: Path, incremental: bool) -> dict:
+    """A build of the warehouse from staging: in full (a new file), or incrementally over the
+    previous build, as the nightly run does. With the models' share of the build, each
+    layer's and the slowest models'."""
+    parts: dict[str, float] = {}
+    warehouse = _timed(parts, "imports", lambda: importlib.import_module("pipelines.warehouse"))
     database = data / "warehouse.duckdb"
-    database.unlink(missing_ok=True)
-    runs = build(database, data / "staging", full_refresh=True)
+    if not incremental:
+        database.unlink(missing_ok=True)
+    runs = _timed(
+        parts, "build",
+        lambda: warehouse.build(database, data / "staging", full_refresh=not incremental),
+    )  # fmt: skip
+    parts["models"] = sum(r.seconds for r in runs)
     layer = {
         name: sum(r.seconds for r in runs if r.relation.startswith(f"{name}."))
-        for name in ("core", "indicators", "programme")
+        for name in ("core", "indicators", "programme", "publication")
     }
-    core_rows = sum(r.rows or 0 for r in runs if r.relation.startswith("core."))
-    return {"rows_read": core_rows, **layer}
+    slowest = sorted(runs, key=lambda r: r.seconds, reverse=True)[:SLOWEST_MODELS]
+    rebuilt = {r.rebuilt_from for r in runs if r.materialized == "incremental"}
+    return {
+        "rows_read": sum(r.rows or 0 for r in runs if r.relation.startswith("core.")),
+        **layer,
+        "parts": parts,
+        "slowest": {r.relation: r.seconds for r in slowest},
+        "rebuilt_from": sorted(str(r) for r in rebuilt),
+    }
 
 
 def run_engine(data: Path) -> dict:
-    """The engine's own limit: one DuckDB query aggregating the same absences and grades."""
+    """The engine's own limit: one DuckDB query aggregating the same absences and grades,
+    timed alone (`query`: without the import and the connection)."""
+    import duckdb
+
     sql = (Path(__file__).parent / "engine_aggregate.sql").read_text(encoding="utf-8")
     staging = (data / "staging").resolve()
-    row = duckdb.connect().execute(sql.replace("$staging", str(staging))).fetchall()[0]
-    return {"rows_read": row[0]}
+    connection = duckdb.connect()
+    started = time.perf_counter()
+    row = connection.execute(sql.replace("$staging", str(staging))).fetchall()[0]
+    return {"rows_read": row[0], "query": time.perf_counter() - started}
+
+
+def run_publish(data: Path) -> dict:
+    """Suppression and attack, the quality gate, the release and the extracts, as
+    `pipelines.publish.publish` runs them, each step timed."""
+    parts: dict[str, float] = {}
+    publish = _timed(parts, "imports", lambda: importlib.import_module("pipelines.publish"))
+    prepared = _timed(
+        parts, "prepare", lambda: publish.prepare(data / "warehouse.duckdb", data / "staging")
+    )
+    results = _timed(parts, "gate", lambda: publish.gate(prepared, data / "quality"))
+    failed = [r for r in results if not r.success]
+    if failed:
+        raise publish.GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
+    _timed(parts, "store", lambda: publish.store(prepared, data / "publication"))
+    revisions = _timed(
+        parts, "extracts", lambda: publish.write_extracts(prepared, data / "exports")
+    )
+    return {
+        "rows_read": sum(t.height for t in prepared.tables.values()),
+        "revisions": len(revisions),
+        "parts": parts,
+    }
+
+
+def run_dashboard(data: Path) -> dict:
+    """The dashboard drawn from the release in force, with the project's dates."""
+    from pipelines.dashboard import read_release, write_dashboard
+    from pipelines.rules import project_period
+
+    output = data / "reports" / "dashboard.html"
+    release = read_release(data / "publication", *project_period())
+    drawn = write_dashboard(release, output)
+    return {"views": len(drawn), "bytes": output.stat().st_size}
 
 
 def main() -> None:
-    stage, data = sys.argv[1], Path(sys.argv[2])
-    started = time.perf_counter()
-    if stage == "generate":
-        result = run_generate(data, float(sys.argv[3]))
-    elif stage == "ingest":
-        result = run_ingest(data, ALL_PARTITIONS)
-    elif stage == "ingest_csv":
-        result = run_ingest(data, [*CSV_PARTITIONS, contract.MUNICIPALITY_FOLDER])
-    elif stage == "warehouse":
-        result = run_warehouse(data)
-    elif stage == "engine":
-        result = run_engine(data)
-    else:
-        result = run_duckdb(data)
-    result["seconds"] = time.perf_counter() - started
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "stage",
+        choices=(
+            "generate", "duckdb", "ingest_csv", "ingest", "warehouse", "engine", "publish",
+            "dashboard",
+        ),
+    )  # fmt: skip
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--end-date", type=date.fromisoformat)
+    parser.add_argument("--defect-rate", type=float, default=0.002)
+    parser.add_argument("--incremental", action="store_true", help="warehouse: build nightly")
+    args = parser.parse_args()
+    stages: dict[str, Callable[[], dict]] = {
+        "generate": lambda: run_generate(args.data, args.scale, args.end_date, args.defect_rate),
+        "duckdb": lambda: run_duckdb(args.data),
+        "ingest_csv": lambda: run_ingest(args.data, csv_only=True),
+        "ingest": lambda: run_ingest(args.data, csv_only=False),
+        "warehouse": lambda: run_warehouse(args.data, args.incremental),
+        "engine": lambda: run_engine(args.data),
+        "publish": lambda: run_publish(args.data),
+        "dashboard": lambda: run_dashboard(args.data),
+    }
+    result = stages[args.stage]()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["peak_rss_mb"] = max(own, workers) / 1024
