@@ -9,12 +9,11 @@ dashboard) follows by declarative automation when staging changes.
 
 import dagster as dg
 
+from pipelines.completeness import TIMEZONE
 from pipelines.defs.ingest import ingest_job
 from pipelines.landing import partitions_with_new_files
 from pipelines.paths import landing_dir, staging_dir
 from pipelines.staging import read_table
-
-TIMEZONE = "Europe/Riga"
 
 
 @dg.schedule(
