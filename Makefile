@@ -17,10 +17,10 @@ demo: dagster-home
 	$(RUN) dg launch --job warehouse_job --config-json '{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}'
 	$(RUN) dg launch --job publication_job
 
-# test: run the test suite (the browser tests need chromium, the production instance tests
-# a PostgreSQL server of their own)
+# test: run the test suite in one process per core (pytest-xdist; the browser tests need
+# chromium, the production instance tests a PostgreSQL server of their own)
 test: dagster-home browser postgres
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n auto --dist loadscope
 
 # browser: install Debian's chromium for the browser tests when it is missing (with sudo
 # unless root); Playwright drives it, no browser is ever downloaded

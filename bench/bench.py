@@ -445,8 +445,9 @@ def report(all_results: dict[str, dict], runs: int) -> str:
         "ingest of every partition (each re-reads all of its landing files), the incremental "
         "warehouse build, publication and the dashboard, each its own process; scale 1 only "
         "(Ogre's night). Mid-November, the default demo's last day, was the first choice, but "
-        "there publication fails for both histories: `pipelines/disclosure.py` cannot protect a "
-        "sparse count of the current semester (`left_without_completion`) whose non-zero cells "
+        "there publication fails for both histories: `pipelines/publication/disclosure.py` "
+        "cannot protect a sparse count of the current semester (`left_without_completion`) "
+        "whose non-zero cells "
         "are all suppressed already (ValueError), so the last week of the semester is used.",
         "",
         *nightly_table(all_results),

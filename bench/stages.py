@@ -46,9 +46,10 @@ def run_generate(data: Path, scale: float, end_date: date | None, defect_rate: f
 def run_ingest(data: Path, csv_only: bool) -> dict:
     """Schools in parallel, one process per core, as the ingest asset runs them; every
     partition re-reads all of its landing files, as a nightly run does."""
-    from pipelines import contract, reference
     from pipelines.demo.generate import DIALECT_M_SCHOOLS
-    from pipelines.ingest import stage_partitions
+    from pipelines.ingest import contract
+    from pipelines.ingest.partition import stage_partitions
+    from pipelines.reference import tables as reference
 
     schools = [s.school_id for s in reference.schools()]
     if csv_only:
@@ -62,8 +63,9 @@ def run_ingest(data: Path, csv_only: bool) -> dict:
 
 def _csv_deliveries(data: Path) -> list[Path]:
     """The CSV files of the CSV partitions that the contract accepts (DuckDB's input)."""
-    from pipelines import contract, reference
     from pipelines.demo.generate import DIALECT_M_SCHOOLS
+    from pipelines.ingest import contract
+    from pipelines.reference import tables as reference
 
     manifest = json.loads((data / "demo_manifest.json").read_text(encoding="utf-8"))
     rejected = {d["file"] for d in manifest["defects"] if d["category"] == "reject"}
@@ -107,7 +109,9 @@ def run_warehouse(data: Path, incremental: bool) -> dict:
     previous build, as the nightly run does. With the models' share of the build, each
     layer's and the slowest models'."""
     parts: dict[str, float] = {}
-    warehouse = _timed(parts, "imports", lambda: importlib.import_module("pipelines.warehouse"))
+    warehouse = _timed(
+        parts, "imports", lambda: importlib.import_module("pipelines.warehouse.build")
+    )
     database = data / "warehouse.duckdb"
     if not incremental:
         database.unlink(missing_ok=True)
@@ -146,9 +150,11 @@ def run_engine(data: Path) -> dict:
 
 def run_publish(data: Path) -> dict:
     """Suppression and attack, the quality gate, the release and the extracts, as
-    `pipelines.publish.publish` runs them, each step timed."""
+    `pipelines.publication.publish.publish` runs them, each step timed."""
     parts: dict[str, float] = {}
-    publish = _timed(parts, "imports", lambda: importlib.import_module("pipelines.publish"))
+    publish = _timed(
+        parts, "imports", lambda: importlib.import_module("pipelines.publication.publish")
+    )
     prepared = _timed(
         parts, "prepare", lambda: publish.prepare(data / "warehouse.duckdb", data / "staging")
     )
@@ -169,8 +175,8 @@ def run_publish(data: Path) -> dict:
 
 def run_dashboard(data: Path) -> dict:
     """The dashboard drawn from the release in force, with the project's dates."""
-    from pipelines.dashboard import read_release, write_dashboard
-    from pipelines.rules import project_period
+    from pipelines.reference.rules import project_period
+    from pipelines.reports.dashboard import read_release, write_dashboard
 
     output = data / "reports" / "dashboard.html"
     release = read_release(data / "publication", *project_period())

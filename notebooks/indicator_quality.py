@@ -8,7 +8,7 @@ with app.setup:
     import plotly.express as px
     import polars as pl
 
-    from pipelines.notebooks import open_warehouse, percent
+    from pipelines.reports.notebooks import open_warehouse, percent
 
     KINDS = {
         "rule": "rādītājs / rule",

@@ -8,9 +8,9 @@ with app.setup:
     import plotly.express as px
     import polars as pl
 
-    from pipelines.notebooks import RISK_LEVEL_COLOURS as LEVEL_COLOURS
-    from pipelines.notebooks import RISK_LEVELS as LEVELS
-    from pipelines.notebooks import open_warehouse
+    from pipelines.reports.notebooks import open_warehouse
+    from pipelines.reports.style import RISK_LABELS as LEVELS
+    from pipelines.reports.style import RISK_LEVEL_COLOURS as LEVEL_COLOURS
 
     GRADE_BANDS = ["1-3", "4-6", "7-9", "10-12", "visi / all"]
     COUNTS = [

@@ -8,10 +8,10 @@ with app.setup:
     import plotly.express as px
     import polars as pl
 
-    from pipelines import reference
-    from pipelines.notebooks import RISK_LEVEL_COLOURS as LEVEL_COLOURS
-    from pipelines.notebooks import RISK_LEVELS as LEVELS
-    from pipelines.notebooks import open_warehouse, percent
+    from pipelines.reference import tables as reference
+    from pipelines.reports.notebooks import open_warehouse, percent
+    from pipelines.reports.style import RISK_LABELS as LEVELS
+    from pipelines.reports.style import RISK_LEVEL_COLOURS as LEVEL_COLOURS
 
     MUNICIPALITY = "Pašvaldība / Municipality"
     LABELS = {

@@ -7,8 +7,17 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipelines.backfill import backfill
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
+from pipelines.operations.backfill import backfill
+from pipelines.operations.rekey import RekeyError, read_key_file, rotate_key, work_folder
+from pipelines.operations.retention import (
+    PURGE_LOG,
+    Purge,
+    PurgeError,
+    PurgeItem,
+    purge,
+    retention_rule,
+)
 from pipelines.paths import (
     archive_dir,
     data_dir,
@@ -20,10 +29,8 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.pseudonym import KEY_VARIABLE, load_key
-from pipelines.publish import publish
-from pipelines.rekey import RekeyError, read_key_file, rotate_key, work_folder
-from pipelines.retention import PURGE_LOG, Purge, PurgeError, PurgeItem, purge, retention_rule
+from pipelines.privacy.pseudonym import KEY_VARIABLE, load_key
+from pipelines.publication.publish import publish
 
 
 def _generate(args: argparse.Namespace) -> None:

@@ -56,5 +56,5 @@ def reports_dir() -> Path:
 
 
 def alerts_file() -> Path:
-    """The operator alert log: one JSON object per line (see `pipelines.alerts`)."""
+    """The operator alert log: one JSON object per line (see `pipelines.operations.alerts`)."""
     return data_dir() / "alerts" / "alerts.jsonl"

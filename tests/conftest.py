@@ -1,54 +1,102 @@
-"""Shared fixtures: the scale-1 demo with defects, generated and ingested once per session,
-its publication, and the system Chromium for the browser tests (tests/browser.py)."""
+"""Shared fixtures: the scale-1 demo with defects, generated, ingested, built and published once
+per test run (the first xdist worker to need one builds it, the others reuse it), and the
+system Chromium for the browser tests (tests/browser.py)."""
 
 import json
-from collections.abc import Iterator
+import pickle
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from browser import CHROMIUM, WatchedPage, launch_chromium, open_page
+from filelock import FileLock
 from playwright.sync_api import Browser, sync_playwright
 
-from pipelines import contract, reference
 from pipelines.demo.generate import generate, manifest_path
-from pipelines.ingest import stage_partitions
-from pipelines.publish import Prepared, prepare
-from pipelines.warehouse import build
+from pipelines.ingest import contract
+from pipelines.ingest.partition import stage_partitions
+from pipelines.publication.publish import Prepared, prepare
+from pipelines.reference import tables as reference
+from pipelines.warehouse.build import build
 
 PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> tuple[Path, dict]:
+def shared(tmp_path_factory, worker_id) -> Path:
+    """A folder that every xdist worker of this run sees: the run's base temporary folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+def built_once(folder: Path, build: Callable[[Path], object]) -> Path:
+    """`folder`, built by `build` into a temporary sibling by the first worker to ask and
+    renamed into place; the other workers wait for the lock and reuse it."""
+    with FileLock(f"{folder}.lock"):
+        if not folder.exists():
+            partial = folder.with_name(f"{folder.name}.part")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            build(partial)
+            partial.rename(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo(shared) -> tuple[Path, dict]:
     """The default demo landing folder (scale 1, defect rate 0.002) and its manifest."""
-    landing = tmp_path_factory.mktemp("demo") / "landing"
-    generate(landing, defect_rate=0.002)
+    root = built_once(shared / "demo", lambda d: generate(d / "landing", defect_rate=0.002))
+    landing = root / "landing"
     return landing, json.loads(manifest_path(landing).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
-def ingested(demo, tmp_path_factory) -> Path:
+def ingested(demo, shared) -> Path:
     """The demo's staging folder, every partition ingested with a test key."""
     landing, _ = demo
-    root = tmp_path_factory.mktemp("ingested")
-    stage_partitions(
-        PARTITIONS, landing, root / "archive", root / "staging", b"test-key", workers=2
-    )
-    return root / "staging"
+
+    def ingest(root: Path) -> None:
+        stage_partitions(
+            PARTITIONS, landing, root / "archive", root / "staging", b"test-key", workers=2
+        )
+
+    return built_once(shared / "ingested", ingest) / "staging"
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(ingested, tmp_path_factory) -> Path:
+def demo_warehouse(ingested, shared) -> Path:
     """The demo warehouse built from scratch from the ingested staging."""
-    database = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
-    build(database, ingested, full_refresh=True)
-    return database
+    root = built_once(
+        shared / "warehouse",
+        lambda d: build(d / "warehouse.duckdb", ingested, full_refresh=True),
+    )
+    return root / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
-def prepared(demo_warehouse, ingested) -> Prepared:
+def prepared(demo_warehouse, ingested, shared) -> Prepared:
     """The demo's published tables, suppressed and proved by attack."""
-    return prepare(demo_warehouse, ingested)
+
+    def publish(root: Path) -> None:
+        (root / "prepared.pickle").write_bytes(pickle.dumps(prepare(demo_warehouse, ingested)))
+
+    root = built_once(shared / "prepared", publish)
+    return pickle.loads((root / "prepared.pickle").read_bytes())
+
+
+@pytest.fixture
+def small_landing(demo, tmp_path) -> tuple[Path, Path, Path]:
+    """One school and the municipality from the demo, ingested: landing, archive, staging."""
+    landing, _ = demo
+    root = tmp_path / "data"
+    for partition in ("OVG", contract.MUNICIPALITY_FOLDER):
+        shutil.copytree(landing / partition, root / "landing" / partition)
+    partitions = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
+    stage_partitions(
+        partitions, root / "landing", root / "archive", root / "staging", b"test-key", workers=1
+    )
+    return root / "landing", root / "archive", root / "staging"
 
 
 @pytest.fixture(scope="module")

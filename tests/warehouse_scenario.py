@@ -2,7 +2,7 @@
 
 Absences are resolved by ingest's own `justify` from their marks and the notes, so a scenario
 exercises the same path as a delivery. Every staging table is written (empty when unused) with
-the schema in `pipelines.staging.STAGING_SCHEMAS`, and the delivery log has one loaded file
+the staging schema of its kind in `pipelines.ingest.contract`, and the delivery log has one loaded file
 per school and kind covering the school year up to `cutoff`.
 """
 
@@ -14,10 +14,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest import LOG_SCHEMA, justify
-from pipelines.school_calendar import school_calendar
-from pipelines.staging import STAGING_SCHEMAS, staging_file, write_table
-from pipelines.warehouse import build, connect_read_only
+from pipelines.ingest.contract import STAGING_TABLES
+from pipelines.ingest.partition import LOG_SCHEMA, justify
+from pipelines.ingest.staging import staging_file, write_table
+from pipelines.reference.calendar import school_calendar
+from pipelines.warehouse.build import build, connect_read_only
 
 YEAR_START = date(2025, 9, 1)
 KIND_OF_TABLE = {
@@ -174,11 +175,11 @@ class Scenario:
 
     def write(self, staging: Path) -> None:
         tables = {
-            table: pl.DataFrame(self.rows.get(table, []), schema=schema)
-            for table, schema in STAGING_SCHEMAS.items()
+            table: pl.DataFrame(self.rows.get(table, []), schema=kind.staging)
+            for table, kind in STAGING_TABLES.items()
         }
         resolved = justify(tables["absences"].drop("reason"), tables["notes"], school_calendar())
-        tables["absences"] = resolved.select(STAGING_SCHEMAS["absences"].keys())
+        tables["absences"] = resolved.select(STAGING_TABLES["absences"].staging.keys())
         for table, frame in tables.items():
             write_table(frame, staging_file(staging, table, "TEST"))
         write_table(self.delivery_log(), staging_file(staging, "delivery_log", "TEST"))

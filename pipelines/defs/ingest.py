@@ -12,15 +12,18 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from pipelines import contract, reference
-from pipelines.completeness import LATE_AFTER, completeness, late_partitions
+from pipelines.defs.jobs import ingest_job
 from pipelines.defs.metadata import frame_metadata, markdown_table, table_schema
 from pipelines.defs.policies import IO_RETRY
-from pipelines.ingest import STAGING_KINDS, stage_partitions
-from pipelines.landing import file_hashes, partition_digests
+from pipelines.ingest import contract
+from pipelines.ingest.completeness import LATE_AFTER, completeness, late_partitions
+from pipelines.ingest.contract import STAGING_TABLES
+from pipelines.ingest.landing import file_hashes, partition_digests
+from pipelines.ingest.partition import stage_partitions
+from pipelines.ingest.staging import read_table
 from pipelines.paths import archive_dir, demo_key_file, landing_dir, staging_dir
-from pipelines.pseudonym import load_key
-from pipelines.staging import read_table
+from pipelines.privacy.pseudonym import load_key
+from pipelines.reference import tables as reference
 
 OWNERS = ["team:education-analytics"]
 # Staging older than 36 hours is late in the UI. Dagster's cron policies cannot span 36 hours,
@@ -55,7 +58,7 @@ _STAGING_SPECS = tuple(
         deps=REFERENCE_DEPS,
         freshness_policy=STAGING_FRESHNESS,
     )
-    for table in STAGING_KINDS.values()
+    for table in STAGING_TABLES
 )
 LOG_KEY = dg.AssetKey(["ingest", "delivery_log"])
 QUARANTINE_KEY = dg.AssetKey(["ingest", "quarantine"])
@@ -138,7 +141,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
             f"{report.partition}: {report.log.height} files, "
             f"{report.quarantine.height} quarantined cells"
         )
-    for table in STAGING_KINDS.values():
+    for table in STAGING_TABLES:
         files = sorted((staging_dir() / table).glob("*/data.parquet"))
         schema = pl.DataFrame(schema=pl.read_parquet_schema(files[0])) if files else pl.DataFrame()
         rows = sum(r.rows.get(table, 0) for r in reports)
@@ -241,13 +244,6 @@ def _completeness(log: pl.DataFrame) -> dg.AssetCheckResult:
             "summary": found.summary(),
         },
     )
-
-
-ingest_job = dg.define_asset_job(
-    "ingest_job",
-    selection=dg.AssetSelection.assets(ingest_partition),
-    description="Ingest one partition's deliveries (the landing sensor runs it per school).",
-)
 
 
 @dg.sensor(

@@ -12,7 +12,6 @@ import polars as pl
 
 from pipelines.defs.metadata import frame_metadata, markdown_table
 from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
-from pipelines.defs.warehouse import model_key
 from pipelines.paths import (
     exports_dir,
     publication_dir,
@@ -21,23 +20,21 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.publication import suppression_counts
-from pipelines.publish import (
+from pipelines.publication.gate import data_docs_index, run_gate
+from pipelines.publication.publish import (
     MARTS,
-    current_release,
     disclosure_settings,
-    load,
     prepare,
     store,
     stored,
     write_extracts,
 )
-from pipelines.quality import data_docs_index, run_gate
+from pipelines.publication.releases import current_release, load
+from pipelines.publication.tables import suppression_counts
 
 GROUP = "publication"
 OWNERS = ["team:education-analytics"]
 PUBLISHED = dg.AssetKey(["publication", "published_tables"])
-DASHBOARD = dg.AssetKey(["reports", "dashboard"])
 
 
 @dg.asset(
@@ -48,7 +45,7 @@ DASHBOARD = dg.AssetKey(["reports", "dashboard"])
     pool="duckdb",
     automation_condition=ON_UPSTREAM_CHANGE,
     retry_policy=IO_RETRY,
-    deps=[model_key(f"publication.{t}") for t in (*MARTS, "semesters")],
+    deps=[dg.AssetKey(["warehouse", "publication", t]) for t in (*MARTS, "semesters")],
     description="The tables that may leave the municipality: indicators per semester, school "
     "and grade band, support per school and activity, the project to date, each cell with "
     "its value or a suppression flag and reason. Small counts are suppressed, and enough "
@@ -139,10 +136,3 @@ def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult
             "folder": dg.MetadataValue.path(str(exports_dir())),
         }
     )
-
-
-publication_job = dg.define_asset_job(
-    "publication_job",
-    selection=dg.AssetSelection.assets(published_tables, ministry_extracts, DASHBOARD),
-    description="Suppress, check, publish the ministry extracts and draw the dashboard.",
-)

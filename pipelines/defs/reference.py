@@ -13,8 +13,8 @@ import polars as pl
 
 from pipelines.defs.metadata import frame_metadata
 from pipelines.paths import PROJECT_ROOT, REFERENCE_DIR
-from pipelines.reference import read_csv
-from pipelines.reference_checks import (
+from pipelines.reference.calendar import read_calendar
+from pipelines.reference.checks import (
     activity_problems,
     calendar_problems,
     lesson_load_problems,
@@ -24,8 +24,8 @@ from pipelines.reference_checks import (
     social_status_problems,
     subject_problems,
 )
-from pipelines.rules import RULES_FILE, rule_table, rules
-from pipelines.school_calendar import read_calendar
+from pipelines.reference.rules import RULES_FILE, rule_table, rules
+from pipelines.reference.tables import read_csv
 
 GROUP = "ingest"
 OWNERS = ["team:education-analytics"]
@@ -117,14 +117,3 @@ def indicator_rules() -> dg.MaterializeResult:
     raise_problems(RULES_FILE, rule_problems(config))
     version = {"version": dg.MetadataValue.text(config["version"])}
     return report(rule_table(config), RULES_FILE, version)
-
-
-reference_job = dg.define_asset_job(
-    "reference_job",
-    selection=dg.AssetSelection.assets(
-        schools, school_calendar, lesson_load, subjects, activities, social_statuses,
-        indicator_rules,
-    ),
-    description="Check and load the reference data: schools, calendar, lesson load, subjects, "
-    "activities, social statuses and the indicator rules.",
-)  # fmt: skip

@@ -3,20 +3,20 @@
 import dagster as dg
 import polars as pl
 
-from pipelines.dashboard import read_release, write_dashboard
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
-from pipelines.defs.publication import DASHBOARD, PUBLISHED
 from pipelines.paths import publication_dir, quality_dir, reports_dir
-from pipelines.quality import data_docs_index
-from pipelines.rules import project_period
+from pipelines.publication.gate import data_docs_index
+from pipelines.reference.rules import project_period
+from pipelines.reports.dashboard import read_release, write_dashboard
 
 GROUP = "reports"
 OWNERS = ["team:education-analytics"]
+PUBLISHED = dg.AssetKey(["publication", "published_tables"])
 
 
 @dg.asset(
-    key=DASHBOARD,
+    key=["reports", "dashboard"],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"plotly", "html"},

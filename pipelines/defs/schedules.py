@@ -9,11 +9,11 @@ dashboard) follows by declarative automation when staging changes.
 
 import dagster as dg
 
-from pipelines.completeness import TIMEZONE
-from pipelines.defs.ingest import ingest_job
-from pipelines.landing import partitions_with_new_files
+from pipelines.defs.jobs import ingest_job
+from pipelines.ingest.landing import partitions_with_new_files
+from pipelines.ingest.staging import read_table
 from pipelines.paths import landing_dir, staging_dir
-from pipelines.staging import read_table
+from pipelines.reference.calendar import TIMEZONE
 
 
 @dg.schedule(

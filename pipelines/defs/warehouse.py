@@ -11,15 +11,8 @@ import polars as pl
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
-from pipelines.warehouse import (
-    REFERENCE_TABLES,
-    Model,
-    build,
-    connect_read_only,
-    discover_checks,
-    discover_models,
-    run_check,
-)
+from pipelines.warehouse.build import build, connect_read_only, head, run_check
+from pipelines.warehouse.models import REFERENCE_TABLES, Model, discover_checks, discover_models
 
 OWNERS = ["team:education-analytics"]
 POOL = "duckdb"
@@ -106,9 +99,7 @@ def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
     con = connect_read_only(warehouse_file(), staging_dir())
     try:
         shown = {
-            run.relation: con.sql(
-                f"FROM {run.relation}" + ("" if run.relation in SHOWN_WHOLE else " LIMIT 5")
-            ).pl()
+            run.relation: head(con, run.relation, None if run.relation in SHOWN_WHOLE else 5)
             for run in runs
         }
     finally:
@@ -165,10 +156,3 @@ def warehouse_checks(context: dg.AssetCheckExecutionContext):
             )
     finally:
         con.close()
-
-
-warehouse_job = dg.define_asset_job(
-    "warehouse_job",
-    selection=dg.AssetSelection.assets(warehouse_build),
-    description="Build the warehouse from staging (incrementally) and run its checks.",
-)

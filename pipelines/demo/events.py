@@ -10,9 +10,9 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from pipelines import reference
 from pipelines.demo.population import Population, Spell
-from pipelines.school_calendar import SchoolCalendar, Semester
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import SchoolCalendar, Semester
 
 ILL, OTHER, TRUANT, PARTIAL, LATE = 1, 2, 3, 4, 5
 E_MARK = {ILL: "ns", OTHER: "nc", TRUANT: "n", PARTIAL: "n", LATE: "nk"}

@@ -1,19 +1,29 @@
-"""Byte-level writers for the delivered formats: dialect-E CSV and a minimal XLSX workbook.
+"""Writing the demo's deliveries: dialect-E CSV and a minimal XLSX workbook as bytes, each file
+written into landing with its delivery time, its row defects injected, and recorded in the
+manifest.
 
 The XLSX writer emits inline strings, numbers and real spreadsheet dates directly as
 SpreadsheetML; it is a hundred times faster than a general-purpose writer on these sizes.
 """
 
 import io
+import os
 import zipfile
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
 import polars as pl
+
+from pipelines.demo.defects import Defect, DefectInjector
+from pipelines.ingest.contract import SHEETS
+from pipelines.ingest.values import DATE_FORMATS as PARSED_DATE_FORMATS
 
 EXCEL_EPOCH = date(1899, 12, 30).toordinal()
 FIXED_ZIP_TIME = (2025, 1, 1, 0, 0, 0)
+DATE_FORMATS = dict(zip(("dmy", "dmy_dot", "iso"), PARSED_DATE_FORMATS, strict=True))
 
 
 @dataclass(frozen=True)
@@ -138,3 +148,201 @@ def xlsx_bytes(sheets: list[Sheet]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text.encode("utf-8"))
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class SchoolStyle:
+    dialect: str
+    encoding: str
+    bom: bool
+    date_format: str
+    period_source: str
+    xlsx_text_dates: bool
+
+
+@dataclass
+class FileRecord:
+    file: str
+    school_id: str
+    dialect: str
+    kinds: list[str]
+    encoding: str
+    period_start: str | None
+    period_end: str | None
+    delivered_at: str
+    rows: int
+    bytes: int
+    supersedes: str | None = None
+
+
+@dataclass
+class Manifest:
+    arguments: dict
+    files: list[FileRecord] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
+
+
+class DeliveryWriter:
+    """Writes delivered files into landing (with their delivery time as modification time),
+    injecting row defects, and records each file and defect in the manifest."""
+
+    def __init__(
+        self, out: Path, rng: np.random.Generator, manifest: Manifest, injector: DefectInjector
+    ):
+        self.out = out
+        self.rng = rng
+        self.manifest = manifest
+        self.injector = injector
+
+    def write(self, relative: str, data: bytes, delivered: datetime) -> Path:
+        path = self.out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        stamp = delivered.timestamp()
+        os.utime(path, (stamp, stamp))
+        return path
+
+    def record(
+        self,
+        relative,
+        school_id,
+        dialect,
+        kinds,
+        encoding,
+        period,
+        delivered,
+        rows,
+        size,
+        supersedes=None,
+    ):
+        self.manifest.files.append(
+            FileRecord(
+                file=relative,
+                school_id=school_id,
+                dialect=dialect,
+                kinds=kinds,
+                encoding=encoding,
+                period_start=period[0].isoformat() if period else None,
+                period_end=period[1].isoformat() if period else None,
+                delivered_at=delivered.isoformat(),
+                rows=rows,
+                bytes=size,
+                supersedes=supersedes,
+            )
+        )
+
+    def write_csv(
+        self,
+        relative: str,
+        kind: str,
+        frame: pl.DataFrame,
+        style: SchoolStyle,
+        csv_style: CsvStyle,
+        title: str | None,
+        delivered: datetime,
+        context: dict,
+        school_id: str,
+        supersedes: str | None = None,
+        inject: bool = True,
+        decorate_header: bool = False,
+        planted: tuple[Defect, ...] = (),
+    ) -> None:
+        defects: list[Defect] = list(planted)
+        replacements: dict[str, dict[int, object]] = {}
+        if inject:
+            frame, replacements, injected = self.injector.inject_rows(
+                frame, kind, relative, None, context
+            )
+            defects += injected
+        date_format = DATE_FORMATS[style.date_format]
+        text = frame.with_columns(
+            pl.col(c).dt.strftime(date_format)
+            if frame.schema[c] == pl.Date
+            else pl.col(c).cast(pl.String)
+            for c in frame.columns
+        )
+        for column, values in replacements.items():
+            rendered = [
+                v.strftime(date_format) if isinstance(v, date) else str(v) for v in values.values()
+            ]
+            text = text.with_columns(text[column].scatter(list(values), rendered))
+        header = list(text.columns)
+        if decorate_header:
+            header = [f" {c.upper() if i % 2 else c.lower()} " for i, c in enumerate(header)]
+        data = csv_bytes(header, text, title, csv_style)
+        self.write(relative, data, delivered)
+        offset = 2 + (1 if title else 0)
+        for defect in defects:
+            defect.row = defect.row + offset
+        self.manifest.defects.extend(defects)
+        encoding = "utf-8-sig" if csv_style.bom else csv_style.encoding
+        self.record(
+            relative,
+            school_id,
+            "E",
+            [kind],
+            encoding,
+            context.get("period"),
+            delivered,
+            text.height,
+            len(data),
+            supersedes,
+        )
+
+    def write_workbook(
+        self,
+        relative: str,
+        sheets: dict[str, pl.DataFrame],
+        style: SchoolStyle,
+        title: str | None,
+        delivered: datetime,
+        context: dict,
+        school_id: str,
+        supersedes: str | None = None,
+        inject: bool = True,
+    ) -> None:
+        written: list[Sheet] = []
+        rows_total = 0
+        for name, frame in sheets.items():
+            kind = SHEETS[name].name
+            replacements: dict[str, dict[int, object]] = {}
+            defects: list[Defect] = []
+            if inject:
+                frame, replacements, defects = self.injector.inject_rows(
+                    frame, kind, relative, name, context
+                )
+            if style.xlsx_text_dates:
+                frame = frame.with_columns(pl.col(pl.Date).dt.strftime("%d.%m.%Y"))
+            rows = [list(r) for r in frame.rows()]
+            for column, values in replacements.items():
+                position = frame.columns.index(column)
+                for i, value in values.items():
+                    is_text = style.xlsx_text_dates or not isinstance(value, date)
+                    rows[i][position] = (
+                        value.strftime("%d.%m.%Y") if is_text and isinstance(value, date) else value
+                    )
+            offset = 2 + (1 if title else 0)
+            for defect in defects:
+                defect.row = defect.row + offset
+            self.manifest.defects.extend(defects)
+            rows_total += len(rows)
+            written.append(Sheet(name, title, list(frame.columns), rows))
+        styles = ["xlsx_text_dates" if style.xlsx_text_dates else "xlsx_spreadsheet_dates"]
+        styles += ["title_row"] if title else []
+        self.manifest.defects.extend(Defect(n, "tolerate", relative, "loaded") for n in styles)
+        order = self.rng.permutation(len(written))
+        data = xlsx_bytes([written[i] for i in order])
+        self.write(relative, data, delivered)
+        kinds = [SHEETS[s.name].name for s in written]
+        self.record(
+            relative,
+            school_id,
+            "M",
+            kinds,
+            "xlsx",
+            context.get("period"),
+            delivered,
+            rows_total,
+            len(data),
+            supersedes,
+        )

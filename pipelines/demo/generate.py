@@ -6,9 +6,8 @@ writes a manifest of every file and every defect it injected (file, row, expecte
 """
 
 import json
-import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,72 +15,29 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from pipelines import contract, personal_code, reference
+from pipelines.demo.defects import Defect, DefectInjector, rejected_files
 from pipelines.demo.events import group_activities, semester_events, support_register
-from pipelines.demo.files import CsvStyle, Sheet, csv_bytes, xlsx_bytes
+from pipelines.demo.files import (
+    DATE_FORMATS,
+    CsvStyle,
+    DeliveryWriter,
+    FileRecord,
+    Manifest,
+    SchoolStyle,
+)
 from pipelines.demo.population import Population, Spell, build_population
-from pipelines.school_calendar import SchoolCalendar, Semester, school_calendar
-from pipelines.values import DATE_FORMATS as PARSED_DATE_FORMATS
+from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import TIMEZONE, SchoolCalendar, Semester, school_calendar
 
 DEFAULT_END_DATE = date(2026, 11, 20)
 DEFAULT_SEED = 20251
 NIGHTLY_DAYS = 4
-RIGA = ZoneInfo("Europe/Riga")
+RIGA = ZoneInfo(TIMEZONE)
 DIALECT_M_SCHOOLS = ("SUP", "JUP", "BIP", "LEP", "KPP", "TAP")
-DATE_FORMATS = dict(zip(("dmy", "dmy_dot", "iso"), PARSED_DATE_FORMATS, strict=True))
-UNKNOWN_SCHOOL_NAME = "Rīgas Valsts 1. ģimnāzija"
 REGISTER_SCHEMA = {
-    name: pl.Date if "datums" in name else pl.String for name in contract.E_KINDS["skoleni"]
+    name: pl.Date if "datums" in name else pl.String for name in KINDS["skoleni"].columns
 }
-CONFLICT_VALUES = {
-    "kavejumi": {"Atzīme": ("n", "ns"), "Iemesls": ("Neattaisnots", "Slimība")},
-    "vertejumi": {"Vērtējums": ("3", "8")},
-    "zimes": {"Iemesls": ("cits", "slimība")},
-}
-
-
-@dataclass(frozen=True)
-class SchoolStyle:
-    dialect: str
-    encoding: str
-    bom: bool
-    date_format: str
-    period_source: str
-    xlsx_text_dates: bool
-
-
-@dataclass
-class Defect:
-    defect: str
-    category: str
-    file: str
-    expected: str
-    row: int | None = None
-    column: str | None = None
-    sheet: str | None = None
-    detail: str = ""
-
-
-@dataclass
-class FileRecord:
-    file: str
-    school_id: str
-    dialect: str
-    kinds: list[str]
-    encoding: str
-    period_start: str | None
-    period_end: str | None
-    delivered_at: str
-    rows: int
-    bytes: int
-    supersedes: str | None = None
-
-
-@dataclass
-class Manifest:
-    arguments: dict
-    files: list[FileRecord] = field(default_factory=list)
-    defects: list[Defect] = field(default_factory=list)
 
 
 def school_style(index: int, school_id: str) -> SchoolStyle:
@@ -122,45 +78,8 @@ class Generator:
         )
         self.population: Population = build_population(self.rng, self.calendar, scale, end_date)
         self.codes = {p.pupil_id: p.code for p in self.population.pupils}
-        self.defect_kinds_done: set[str] = set()
-
-    # -- writing -------------------------------------------------------------------------
-
-    def _write(self, relative: str, data: bytes, delivered: datetime) -> Path:
-        path = self.out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        stamp = delivered.timestamp()
-        os.utime(path, (stamp, stamp))
-        return path
-
-    def _record(
-        self,
-        relative,
-        school_id,
-        dialect,
-        kinds,
-        encoding,
-        period,
-        delivered,
-        rows,
-        size,
-        supersedes=None,
-    ):
-        self.manifest.files.append(
-            FileRecord(
-                file=relative,
-                school_id=school_id,
-                dialect=dialect,
-                kinds=kinds,
-                encoding=encoding,
-                period_start=period[0].isoformat() if period else None,
-                period_end=period[1].isoformat() if period else None,
-                delivered_at=delivered.isoformat(),
-                rows=rows,
-                bytes=size,
-                supersedes=supersedes,
-            )
+        self.writer = DeliveryWriter(
+            out, self.rng, self.manifest, DefectInjector(self.rng, defect_rate)
         )
 
     # -- records per kind (typed, Latvian column names) ----------------------------------
@@ -235,269 +154,6 @@ class Generator:
             pl.col("submitted").alias("Iesniegts"),
         )
 
-    # -- defects -------------------------------------------------------------------------
-
-    def _wants(self, defect: str, rows: int) -> int:
-        """How many rows of a file get this row defect: one for the first file that can take
-        it, then as many as the defect rate draws."""
-        if self.defect_rate <= 0 or rows < 5:
-            return 0
-        first = defect not in self.defect_kinds_done
-        self.defect_kinds_done.add(defect)
-        return int(first) + int(self.rng.binomial(rows, self.defect_rate / 12))
-
-    def inject_rows(
-        self, frame: pl.DataFrame, kind: str, relative: str, sheet: str | None, context: dict
-    ) -> tuple[pl.DataFrame, dict[str, dict[int, object]], list[Defect]]:
-        """Duplicate rows (identical and conflicting) and pick cells to break.
-
-        Returns the frame with the duplicates appended, the replacement values by column and
-        row index, and the defects with row indexes (the writer turns them into row numbers).
-        """
-        defects: list[Defect] = []
-        replacements: dict[str, dict[int, object]] = {}
-        if frame.height < 5:
-            return frame, replacements, defects
-        absence_mark = "Atzīme" if "Atzīme" in frame.columns else "Iemesls"
-        value_column = {"kavejumi": absence_mark, "vertejumi": "Vērtējums", "zimes": "Iemesls"}
-        originals: set[int] = set()
-        for name, conflicting in (("duplicate_identical", False), ("conflicting_duplicate", True)):
-            if kind not in CONFLICT_VALUES:
-                continue
-            for _ in range(self._wants(name, frame.height)):
-                i = int(self.rng.integers(frame.height))
-                originals.add(i)
-                copy = frame.slice(i, 1)
-                if conflicting:
-                    column = value_column[kind]
-                    original = copy[column][0]
-                    alternatives = [v for v in CONFLICT_VALUES[kind][column] if v != original]
-                    copy = copy.with_columns(pl.lit(alternatives[0]).alias(column))
-                frame = pl.concat([frame, copy])
-                rows = [i, frame.height - 1] if conflicting else [frame.height - 1]
-                for r in rows:
-                    defects.append(
-                        Defect(
-                            name,
-                            "quarantine" if conflicting else "tolerate",
-                            relative,
-                            "quarantined" if conflicting else "duplicate",
-                            r,
-                            value_column[kind] if conflicting else None,
-                            sheet,
-                        )
-                    )
-        taken = {d.row for d in defects} | originals
-        for name, column, category, make in self._row_defects(kind, frame, context):
-            for _ in range(self._wants(name, frame.height)):
-                i = int(self.rng.integers(frame.height))
-                value = None if i in taken else make(frame, i)
-                if value is None:
-                    continue
-                taken.add(i)
-                replacements.setdefault(column, {})[i] = value
-                expected = "loaded" if category == "tolerate" else "quarantined"
-                defects.append(Defect(name, category, relative, expected, i, column, sheet))
-        return frame, replacements, defects
-
-    def _row_defects(self, kind: str, frame: pl.DataFrame, context: dict):
-        """(defect, column, category, value maker) for each row defect this kind can carry."""
-        rng = self.rng
-        delivered: date = context["delivered"]
-        semester: Semester | None = context.get("semester")
-        out = []
-        if "Personas kods" in frame.columns:
-
-            def bad_check_digit(f, i):
-                born = date(2010, 1, 1) + timedelta(days=int(rng.integers(2000)))
-                code = personal_code.old_form(born, int(rng.integers(1000)))
-                return code[:-1] + str((int(code[-1]) + 1) % 10)
-
-            def unknown_pupil(f, i):
-                born = date(2011, 1, 1) + timedelta(days=int(rng.integers(2000)))
-                return personal_code.old_form(born, int(rng.integers(1000)))
-
-            out += [
-                ("code_format", "Personas kods", "quarantine", lambda f, i: "12345-6789"),
-                ("code_check_digit", "Personas kods", "quarantine", bad_check_digit),
-                (
-                    "code_without_hyphen",
-                    "Personas kods",
-                    "tolerate",
-                    lambda f, i: f["Personas kods"][i].replace("-", ""),
-                ),
-                (
-                    "code_with_spaces",
-                    "Personas kods",
-                    "tolerate",
-                    lambda f, i: " " + f["Personas kods"][i].replace("-", " - ") + " ",
-                ),
-            ]
-            if kind in ("kavejumi", "vertejumi"):
-                out.append(("pupil_not_in_register", "Personas kods", "quarantine", unknown_pupil))
-        date_column = {
-            "kavejumi": "Datums",
-            "vertejumi": "Datums",
-            "zimes": "No",
-            "skoleni": "Dzimšanas datums",
-        }.get(kind)
-        if date_column:
-            out.append(("date_unparseable", date_column, "quarantine", lambda f, i: "31.02.2026"))
-        if kind in ("kavejumi", "vertejumi") and semester is not None:
-            out += [
-                ("date_future", "Datums", "quarantine", lambda f, i: delivered + timedelta(days=3)),
-                (
-                    "date_outside_school_year",
-                    "Datums",
-                    "quarantine",
-                    lambda f, i: date(semester.start.year, 7, 15),
-                ),
-                (
-                    "class_unknown",
-                    "Klase",
-                    "quarantine",
-                    lambda f, i: f["Klase"][i].split(".")[0] + ".z",
-                ),
-            ]
-        if kind == "kavejumi" and semester is not None:
-
-            def weekend(f, i):
-                day = f["Datums"][i]
-                if not isinstance(day, date):
-                    return None
-                saturday = day + timedelta(days=(5 - day.weekday()) % 7)
-                if saturday > context["period"][1]:
-                    saturday -= timedelta(days=7)
-                return saturday if saturday >= context["period"][0] else None
-
-            out.append(("absence_on_day_without_lessons", "Datums", "quarantine", weekend))
-        if kind == "vertejumi":
-
-            def out_of_scale(f, i):
-                grade = int(f["Klase"][i].split(".")[0])
-                return "S" if grade >= 4 and rng.random() < 0.5 else ("11" if grade >= 4 else "7")
-
-            out.append(("grade_out_of_scale", "Vērtējums", "quarantine", out_of_scale))
-        if kind in ("atbalsts", "aktivitates"):
-            out.append(("unknown_school", "Skola", "quarantine", lambda f, i: UNKNOWN_SCHOOL_NAME))
-        return out
-
-    # -- files ---------------------------------------------------------------------------
-
-    def write_csv(
-        self,
-        relative: str,
-        kind: str,
-        frame: pl.DataFrame,
-        style: SchoolStyle,
-        csv_style: CsvStyle,
-        title: str | None,
-        delivered: datetime,
-        context: dict,
-        school_id: str,
-        supersedes: str | None = None,
-        inject: bool = True,
-        decorate_header: bool = False,
-        planted: tuple[Defect, ...] = (),
-    ) -> None:
-        defects: list[Defect] = list(planted)
-        replacements: dict[str, dict[int, object]] = {}
-        if inject:
-            frame, replacements, injected = self.inject_rows(frame, kind, relative, None, context)
-            defects += injected
-        date_format = DATE_FORMATS[style.date_format]
-        text = frame.with_columns(
-            pl.col(c).dt.strftime(date_format)
-            if frame.schema[c] == pl.Date
-            else pl.col(c).cast(pl.String)
-            for c in frame.columns
-        )
-        for column, values in replacements.items():
-            rendered = [
-                v.strftime(date_format) if isinstance(v, date) else str(v) for v in values.values()
-            ]
-            text = text.with_columns(text[column].scatter(list(values), rendered))
-        header = list(text.columns)
-        if decorate_header:
-            header = [f" {c.upper() if i % 2 else c.lower()} " for i, c in enumerate(header)]
-        data = csv_bytes(header, text, title, csv_style)
-        self._write(relative, data, delivered)
-        offset = 2 + (1 if title else 0)
-        for defect in defects:
-            defect.row = defect.row + offset
-        self.manifest.defects.extend(defects)
-        encoding = "utf-8-sig" if csv_style.bom else csv_style.encoding
-        self._record(
-            relative,
-            school_id,
-            "E",
-            [kind],
-            encoding,
-            context.get("period"),
-            delivered,
-            text.height,
-            len(data),
-            supersedes,
-        )
-
-    def write_workbook(
-        self,
-        relative: str,
-        sheets: dict[str, pl.DataFrame],
-        style: SchoolStyle,
-        title: str | None,
-        delivered: datetime,
-        context: dict,
-        school_id: str,
-        supersedes: str | None = None,
-        inject: bool = True,
-    ) -> None:
-        written: list[Sheet] = []
-        rows_total = 0
-        for name, frame in sheets.items():
-            kind = contract.SHEET_KIND[name]
-            replacements: dict[str, dict[int, object]] = {}
-            defects: list[Defect] = []
-            if inject:
-                frame, replacements, defects = self.inject_rows(
-                    frame, kind, relative, name, context
-                )
-            if style.xlsx_text_dates:
-                frame = frame.with_columns(pl.col(pl.Date).dt.strftime("%d.%m.%Y"))
-            rows = [list(r) for r in frame.rows()]
-            for column, values in replacements.items():
-                position = frame.columns.index(column)
-                for i, value in values.items():
-                    is_text = style.xlsx_text_dates or not isinstance(value, date)
-                    rows[i][position] = (
-                        value.strftime("%d.%m.%Y") if is_text and isinstance(value, date) else value
-                    )
-            offset = 2 + (1 if title else 0)
-            for defect in defects:
-                defect.row = defect.row + offset
-            self.manifest.defects.extend(defects)
-            rows_total += len(rows)
-            written.append(Sheet(name, title, list(frame.columns), rows))
-        styles = ["xlsx_text_dates" if style.xlsx_text_dates else "xlsx_spreadsheet_dates"]
-        styles += ["title_row"] if title else []
-        self.manifest.defects.extend(Defect(n, "tolerate", relative, "loaded") for n in styles)
-        order = self.rng.permutation(len(written))
-        data = xlsx_bytes([written[i] for i in order])
-        self._write(relative, data, delivered)
-        kinds = [contract.SHEET_KIND[s.name] for s in written]
-        self._record(
-            relative,
-            school_id,
-            "M",
-            kinds,
-            "xlsx",
-            context.get("period"),
-            delivered,
-            rows_total,
-            len(data),
-            supersedes,
-        )
-
     # -- deliveries ----------------------------------------------------------------------
 
     def windows(self, semester: Semester) -> list[tuple[date, date, datetime, str]]:
@@ -565,12 +221,12 @@ class Generator:
                             incomplete["Kavējumi"] = sheets["Kavējumi"].head(
                                 sheets["Kavējumi"].height * 9 // 10
                             )
-                        self.write_workbook(
+                        self.writer.write_workbook(
                             name, incomplete, style, title, delivered, context, folder, inject=False
                         )
                         corrected = name.replace(".xlsx", "_v2.xlsx")
                         next_night = delivered + timedelta(days=1)
-                        self.write_workbook(
+                        self.writer.write_workbook(
                             corrected,
                             sheets,
                             style,
@@ -581,7 +237,9 @@ class Generator:
                             supersedes=name,
                         )
                     else:
-                        self.write_workbook(name, sheets, style, title, delivered, context, folder)
+                        self.writer.write_workbook(
+                            name, sheets, style, title, delivered, context, folder
+                        )
                     continue
                 files = {
                     "skoleni": (register, register_period, True),
@@ -669,11 +327,13 @@ class Generator:
         if correct:
             first = frame.filter(pl.Series(self.rng.random(frame.height) > 0.03))
             early = delivered - timedelta(days=13)
-            self.write_csv(name, frame=first, delivered=early, inject=False, **common)
+            self.writer.write_csv(name, frame=first, delivered=early, inject=False, **common)
             corrected = name.replace(".csv", "_labots.csv")
-            self.write_csv(corrected, frame=frame, delivered=delivered, supersedes=name, **common)
+            self.writer.write_csv(
+                corrected, frame=frame, delivered=delivered, supersedes=name, **common
+            )
             return
-        self.write_csv(name, frame=frame, delivered=delivered, **common)
+        self.writer.write_csv(name, frame=frame, delivered=delivered, **common)
 
     def _note_style(self, name: str, style: SchoolStyle, title: str | None) -> None:
         notes = []
@@ -689,7 +349,7 @@ class Generator:
         self.manifest.defects.extend(Defect(n, "tolerate", name, "loaded") for n in notes)
 
     def deliver_municipality(self) -> None:
-        folder = contract.MUNICIPALITY_FOLDER
+        folder = MUNICIPALITY_FOLDER
         support = support_register(
             self.rng, self.calendar, self.population, self.end_date, self.scale
         )
@@ -718,7 +378,7 @@ class Generator:
                 frame, planted = self._support_frame(snapshot, names, as_of, name)
                 context_support = {**context, "period": (project_start, as_of)}
                 title = _title(project_start, as_of, None)
-                self.write_csv(
+                self.writer.write_csv(
                     name,
                     "atbalsts",
                     frame,
@@ -742,7 +402,7 @@ class Generator:
                     pl.col("parents").alias("Vecāki"),
                     pl.col("teachers").alias("Pedagogi"),
                 )
-                self.write_csv(
+                self.writer.write_csv(
                     f"{folder}/aktivitates_{start:%Y%m%d}-{end:%Y%m%d}.csv",
                     "aktivitates",
                     group_frame,
@@ -771,7 +431,7 @@ class Generator:
                         "Līdz": pl.Date,
                     },
                 )
-                self.write_csv(
+                self.writer.write_csv(
                     f"{folder}/socialais_statuss_{start:%Y%m%d}-{end:%Y%m%d}.csv",
                     "socialais_statuss",
                     statuses,
@@ -836,54 +496,15 @@ class Generator:
     def whole_file_defects(self) -> None:
         """One file for each reason the contract rejects a whole file, and the same bytes twice."""
         delivered = _evening(self.windows(self.calendar.semester_of(self.end_date))[-1][0])
-        header = ";".join(contract.E_KINDS["kavejumi"])
-        good_row = f"{self.population.pupils[0].code};5.a;{self.end_date:%d.%m.%Y};2;Matemātika;n"
-        undecodable = (header + "\n").encode(
-            "utf-8"
-        ) + b"000000-00000;5.a;\x81\x8d\x90;2;Mat\x9cem;n\n"
-        files = {
-            "undecodable": ("OCP/kavejumi_bojats.csv", undecodable),
-            "not_csv_or_xlsx": (
-                "OCP/atskaite.csv",
-                b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
-            ),
-            "empty_file": ("OKP/kavejumi_tukss.csv", b""),
-            "header_only": (
-                "OKP/vertejumi_virsraksts.csv",
-                (";".join(contract.E_KINDS["vertejumi"]) + "\n").encode(),
-            ),
-            "required_column_missing": (
-                "IKV/kavejumi_bez_stundas.csv",
-                (
-                    "Personas kods;Klase;Datums;Priekšmets;Atzīme\n"
-                    + "000000-00000;5.a;01.10.2025;Matemātika;n\n"
-                ).encode(),
-            ),
-            "unknown_header": (
-                "IKV/kontakti.csv",
-                "Vārds;Telefons;Adrese\nJānis;20000000;Ogre\n".encode(),
-            ),
-            "truncated_file": (
-                "KEV/kavejumi_partraukts.csv",
-                (header + "\n" + good_row + "\n" + good_row.rsplit(";", 3)[0]).encode(),
-            ),
-            "unknown_school_folder": (
-                "XYZ/kavejumi_20250901-20251219.csv",
-                (header + "\n" + good_row + "\n").encode(),
-            ),
-            "period_outside_school_validity": (
-                "KPP/kavejumi_20260901-20261030.csv",
-                ("01.09.2026.–30.10.2026.\n" + header + "\n" + good_row + "\n").encode(),
-            ),
-        }
-        for reason, (relative, data) in files.items():
-            self._write(relative, data, delivered)
+        first_code = self.population.pupils[0].code
+        for reason, (relative, data) in rejected_files(first_code, self.end_date).items():
+            self.writer.write(relative, data, delivered)
             self.manifest.defects.append(Defect(reason, "reject", relative, "rejected"))
             school_id = relative.split("/")[0]
-            self._record(relative, school_id, "E", [], "", None, delivered, 0, len(data))
+            self.writer.record(relative, school_id, "E", [], "", None, delivered, 0, len(data))
         original = next(f for f in self.manifest.files if f.file.endswith(".csv") and f.kinds)
         copy = original.file.replace(".csv", "_atkartoti.csv")
-        self._write(copy, (self.out / original.file).read_bytes(), delivered)
+        self.writer.write(copy, (self.out / original.file).read_bytes(), delivered)
         self.manifest.defects.append(Defect("same_bytes_twice", "tolerate", copy, "duplicate"))
         self.manifest.files.append(
             FileRecord(**{**asdict(original), "file": copy, "delivered_at": delivered.isoformat()})

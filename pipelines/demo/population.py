@@ -10,9 +10,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from pipelines import personal_code, reference
-from pipelines.demo.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
-from pipelines.school_calendar import SchoolCalendar, SchoolYear
+from pipelines.privacy import personal_code
+from pipelines.privacy.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import SchoolCalendar, SchoolYear
 
 GENERAL_BASIC = "21011111"
 GENERAL_SECONDARY = "31011011"

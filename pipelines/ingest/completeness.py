@@ -12,10 +12,9 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from pipelines.reference import School
-from pipelines.school_calendar import calendar_table, school_calendar
+from pipelines.reference.calendar import TIMEZONE, calendar_table, school_calendar
+from pipelines.reference.tables import School
 
-TIMEZONE = "Europe/Riga"
 MAX_MISSING_SHARE = 0.2
 LATE_AFTER = timedelta(hours=36)
 

@@ -9,8 +9,8 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.rules import note_deadline_school_days
-from pipelines.school_calendar import SchoolCalendar
+from pipelines.reference.calendar import SchoolCalendar
+from pipelines.reference.rules import note_deadline_school_days
 
 # Delivered marks, both dialects, to one code: `n` is decided by the notes register;
 # dialect M (Mykoob) resolves justification itself.

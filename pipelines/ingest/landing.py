@@ -1,12 +1,59 @@
-"""What is in landing now, per partition, as content digests: the sensor's view of news."""
+"""The landing folder and the archive: listing delivered files, when each was received, their
+content hash, the immutable copy in `archive/`, and the sensor's view of what is new.
+"""
 
 import hashlib
+import os
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from pipelines import contract, reference
-from pipelines.ingest import landing_files, received_at, sha256_of, stray_files
+from pipelines.ingest.contract import MUNICIPALITY_FOLDER
+from pipelines.reference import tables as reference
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archive_file(path: Path, sha: str, archive: Path) -> Path:
+    """Copy a delivered file, unchanged, to `archive/<sha[:2]>/<sha><suffix>` once."""
+    target = archive / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".part")
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, target)
+    return target
+
+
+def received_at(path: Path) -> datetime:
+    """When the file was delivered: its modification time in landing."""
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def landing_files(folder: Path) -> list[Path]:
+    """Every file in a folder, subfolders included: nothing delivered goes unseen."""
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def stray_files(landing: Path) -> list[tuple[str, Path]]:
+    """Files at the landing root or in folders of no known school: (folder, path)."""
+    known = {s.school_id for s in reference.schools()} | {MUNICIPALITY_FOLDER}
+    if not landing.is_dir():
+        return []
+    strays = [("", p) for p in sorted(landing.iterdir()) if p.is_file()]
+    for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
+        if folder.name not in known:
+            strays += [(folder.name, p) for p in landing_files(folder)]
+    return strays
+
 
 FileHashes = dict[str, tuple[int, int, str]]
 
@@ -14,7 +61,7 @@ FileHashes = dict[str, tuple[int, int, str]]
 def partition_of(folder: str) -> str:
     """Known schools are their own partition; everything else is the municipality's to log."""
     schools = {s.school_id for s in reference.schools()}
-    return folder if folder in schools else contract.MUNICIPALITY_FOLDER
+    return folder if folder in schools else MUNICIPALITY_FOLDER
 
 
 def file_hashes(landing: Path, known: FileHashes) -> FileHashes:
@@ -55,5 +102,5 @@ def partitions_with_new_files(landing: Path, log: pl.DataFrame | None) -> list[s
         for path in paths
         if ((relative := path.relative_to(landing).as_posix()), received_at(path)) not in seen
     }
-    order = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
+    order = [s.school_id for s in reference.schools()] + [MUNICIPALITY_FOLDER]
     return [p for p in order if p in new]

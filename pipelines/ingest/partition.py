@@ -7,42 +7,32 @@ landing gives identical staging: everything is derived from the files and their 
 times, nothing from the clock.
 """
 
-import hashlib
 import multiprocessing
-import os
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
 import polars as pl
 
-from pipelines import contract, justification, reference
-from pipelines.privacy import identifier_findings
-from pipelines.pseudonym import pupil_keys
-from pipelines.readers import RawTable, RejectedFile, period_in_name, read_delivery
-from pipelines.school_calendar import SchoolCalendar, school_calendar
-from pipelines.staging import read_table, staging_file, write_table
-from pipelines.validation import Context, Validated, validate
+from pipelines.ingest import justification
+from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER, kinds_from, partition_source
+from pipelines.ingest.landing import (
+    archive_file,
+    landing_files,
+    received_at,
+    sha256_of,
+    stray_files,
+)
+from pipelines.ingest.prepare import Context
+from pipelines.ingest.readers import RawTable, RejectedFile, period_in_name, read_delivery
+from pipelines.ingest.staging import read_table, stage, staging_file, write_table
+from pipelines.ingest.validation import Validated, validate
+from pipelines.privacy.scan import identifier_findings
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import SchoolCalendar, school_calendar
 
-STAGING_KINDS = {
-    "skoleni": "pupils",
-    "kavejumi": "absences",
-    "zimes": "notes",
-    "vertejumi": "grades",
-    "slodze": "timetable_load",
-    "atbalsts": "support",
-    "aktivitates": "group_activities",
-    "socialais_statuss": "social_status",
-}
-SCHOOL_KINDS = ("skoleni", "kavejumi", "zimes", "vertejumi", "slodze")
-MUNICIPALITY_KINDS = ("atbalsts", "aktivitates", "socialais_statuss")
-# Kinds whose rows carry their own date: a later delivery replaces the rows it covers.
-# The others are snapshots: a later delivery replaces an earlier one whose period it covers.
-ROW_DATE = {"kavejumi": "date", "vertejumi": "date", "zimes": "submitted", "aktivitates": "date"}
-SPECIAL_NEEDS_DIGITS = ("56", "57", "58", "59")
 LOG_SCHEMA = {
     "school_id": pl.String,
     "file": pl.String,
@@ -104,49 +94,8 @@ class Staged:
     log: pl.DataFrame
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def archive_file(path: Path, sha: str, archive: Path) -> Path:
-    """Copy a delivered file, unchanged, to `archive/<sha[:2]>/<sha><suffix>` once."""
-    target = archive / sha[:2] / f"{sha}{path.suffix.lower()}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(target.name + ".part")
-        shutil.copyfile(path, temporary)
-        os.replace(temporary, target)
-    return target
-
-
-def received_at(path: Path) -> datetime:
-    """When the file was delivered: its modification time in landing."""
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-
-
-def landing_files(folder: Path) -> list[Path]:
-    """Every file in a folder, subfolders included: nothing delivered goes unseen."""
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-
-
-def stray_files(landing: Path) -> list[tuple[str, Path]]:
-    """Files at the landing root or in folders of no known school: (folder, path)."""
-    known = {s.school_id for s in reference.schools()} | {contract.MUNICIPALITY_FOLDER}
-    if not landing.is_dir():
-        return []
-    strays = [("", p) for p in sorted(landing.iterdir()) if p.is_file()]
-    for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
-        if folder.name not in known:
-            strays += [(folder.name, p) for p in landing_files(folder)]
-    return strays
-
-
 def _data_period(kind: str, validated: Validated) -> tuple[date, date] | None:
-    column = ROW_DATE.get(kind)
+    column = KINDS[kind].row_date
     if column is None or validated.valid.height == 0:
         return None
     dates = validated.valid[column].drop_nulls()
@@ -185,7 +134,7 @@ class PartitionIngest:
     def collect(self) -> None:
         """Archive, deduplicate by content and read every file of the partition."""
         files = [(self.partition, p) for p in landing_files(self.landing / self.partition)]
-        if self.partition == contract.MUNICIPALITY_FOLDER:
+        if self.partition == MUNICIPALITY_FOLDER:
             files += stray_files(self.landing)
         seen: dict[str, Delivery] = {}
         entries = []
@@ -215,7 +164,7 @@ class PartitionIngest:
         except RejectedFile as rejected:
             delivery.reject(f"{rejected.reason}: {rejected}")
             return
-        allowed = MUNICIPALITY_KINDS if self.school is None else SCHOOL_KINDS
+        allowed = kinds_from(partition_source(self.partition))
         wrong = [t.kind for t in tables if t.kind not in allowed]
         if wrong:
             where = "the municipality folder" if self.school is None else "a school folder"
@@ -278,7 +227,7 @@ class PartitionIngest:
         )
         for key in registers:
             self._stage(*key)
-        self._validate_kinds(set(STAGING_KINDS) - {"skoleni"}, self.context(register))
+        self._validate_kinds(set(KINDS) - {"skoleni"}, self.context(register))
 
     def _table(self, delivery_index: int, table_index: int) -> RawTable:
         return self.deliveries[delivery_index].tables[table_index]
@@ -313,14 +262,15 @@ class PartitionIngest:
                 period_start=pl.lit(delivery.period[0]),
                 period_end=pl.lit(delivery.period[1]),
             ),
-            self,
+            self.partition,
+            self.key,
         )
         table.rows = table.rows.clear()
 
     def supersede(self) -> dict[str, pl.DataFrame]:
         """Effective valid rows per kind: a later delivery replaces what its period covers."""
         effective: dict[str, pl.DataFrame] = {}
-        for kind in STAGING_KINDS:
+        for kind in KINDS:
             parts = [
                 (self.deliveries[i], v.valid)
                 for (i, t), v in self.validated.items()
@@ -329,8 +279,8 @@ class PartitionIngest:
             kept = []
             for position, (delivery, rows) in enumerate(parts):
                 later = [d for d, _ in parts[position + 1 :] if d.period]
-                if kind in ROW_DATE:
-                    day = pl.col(ROW_DATE[kind])
+                if KINDS[kind].row_date:
+                    day = pl.col(KINDS[kind].row_date)
                     replacers = [o for o in later if rows.filter(day.is_between(*o.period)).height]
                     covered = [day.is_between(*o.period) for o in replacers]
                     remaining = rows.filter(~pl.any_horizontal(covered)) if covered else rows
@@ -357,7 +307,7 @@ class PartitionIngest:
         self.collect()
         self.validate_all()
         effective = self.supersede()
-        frames = {STAGING_KINDS[k]: frame for k, frame in effective.items()}
+        frames = {KINDS[k].table: frame for k, frame in effective.items()}
         if frames["absences"] is not None:
             notes = frames["notes"]
             if notes is None:
@@ -441,122 +391,6 @@ def _snapshot_period(calendar: SchoolCalendar, delivery: Delivery) -> tuple[date
     return (year.span.start if year else day, day)
 
 
-def _flag(column: str) -> pl.Expr:
-    """`Jā` / `Nē` (any case) as a boolean; empty stays null."""
-    return pl.col(column).replace_strict(
-        {"jā": True, "nē": False}, default=None, return_dtype=pl.Boolean
-    )
-
-
-def stage(kind: str, frame: pl.DataFrame | None, ingest: PartitionIngest) -> pl.DataFrame | None:
-    """Valid rows in their staging shape: pseudonymous, typed, no name, code or birth date."""
-    if frame is None:
-        return None
-    school = pl.lit(ingest.partition)
-    provenance = [pl.col("delivery_sha"), pl.col("row").alias("source_row")]
-    if "code" in frame.columns:
-        frame = frame.with_columns(pupil_key=pupil_keys(ingest.key, frame["code"]))
-    match kind:
-        case "skoleni":
-            programme = pl.col("programme").str.strip_chars()
-            return frame.select(
-                school.alias("school_id"),
-                *provenance,
-                "period_start",
-                "period_end",
-                "pupil_key",
-                pl.col("sex").str.strip_chars(),
-                birth_year=pl.col("birth_date").dt.year().cast(pl.Int32),
-                birth_month=pl.col("birth_date").dt.month().cast(pl.Int8),
-                class_label=pl.col("class_label").str.strip_chars(),
-                grade=pl.col("grade"),
-                special_needs_programme=programme.str.slice(4, 2).is_in(SPECIAL_NEEDS_DIGITS),
-                admitted=pl.col("admitted"),
-                left=pl.col("left"),
-                leave_reason=pl.col("leave_reason").str.strip_chars().str.to_lowercase(),
-                repeating=_flag("repeating"),
-            )
-        case "kavejumi":
-            return frame.select(
-                school.alias("school_id"),
-                *provenance,
-                "pupil_key",
-                pl.col("class_label").str.strip_chars(),
-                "grade",
-                "date",
-                "lesson",
-                pl.col("subject").str.strip_chars(),
-                mark=pl.col("absence").replace_strict(
-                    justification.MARK_CODES, default=None, return_dtype=pl.String
-                ),
-            )
-        case "zimes":
-            return frame.select(
-                school.alias("school_id"),
-                *provenance,
-                "pupil_key",
-                "from",
-                "to",
-                pl.col("reason").str.strip_chars().str.to_lowercase(),
-                "submitted",
-            )
-        case "vertejumi":
-            return frame.select(
-                school.alias("school_id"),
-                *provenance,
-                "pupil_key",
-                pl.col("class_label").str.strip_chars(),
-                "grade",
-                pl.col("subject").str.strip_chars(),
-                "date",
-                grade_type=pl.col("grade_type").str.strip_chars().str.to_lowercase(),
-                value=pl.col("value").str.strip_chars(),
-                value_kind="value_kind",
-                mark_value="mark_value",
-                percent="percent",
-            )
-        case "slodze":
-            return frame.select(
-                school.alias("school_id"),
-                *provenance,
-                pl.col("class_label").str.strip_chars(),
-                "grade",
-                "lessons_per_week",
-            )
-        case "atbalsts":
-            return frame.select(
-                *provenance,
-                "pupil_key",
-                "school_id",
-                pl.col("activity").str.strip_chars(),
-                "start",
-                "end",
-                "hours",
-                pl.col("provider").str.strip_chars(),
-                iap=pl.col("iap") == "jā",
-            )
-        case "aktivitates":
-            return frame.select(
-                *provenance,
-                "school_id",
-                pl.col("activity").str.strip_chars(),
-                pl.col("title").str.strip_chars(),
-                "date",
-                "pupils",
-                "parents",
-                "teachers",
-            )
-        case "socialais_statuss":
-            return frame.select(
-                *provenance,
-                "pupil_key",
-                pl.col("status").str.strip_chars().str.to_lowercase(),
-                "start",
-                "end",
-            )
-    raise ValueError(f"unknown kind {kind}")
-
-
 def justify(absences: pl.DataFrame, notes: pl.DataFrame, calendar: SchoolCalendar) -> pl.DataFrame:
     """Absences with the reason resolved: marks, and for `n` the notes register."""
     resolved = justification.resolve(
@@ -582,7 +416,7 @@ PUPIL_FACTS = {
 
 def pupil_facts(partition: str, staging: Path) -> pl.DataFrame:
     """For the municipality: every school's staged register rows (for target groups)."""
-    pupils = read_table(staging, "pupils") if partition == contract.MUNICIPALITY_FOLDER else None
+    pupils = read_table(staging, "pupils") if partition == MUNICIPALITY_FOLDER else None
     return pl.DataFrame(schema=PUPIL_FACTS) if pupils is None else pupils.select(list(PUPIL_FACTS))
 
 
@@ -607,12 +441,13 @@ def stage_partition(
     staged = PartitionIngest(
         partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging)
     ).run()
-    kinds = MUNICIPALITY_KINDS if partition == contract.MUNICIPALITY_FOLDER else SCHOOL_KINDS
+    kinds = kinds_from(partition_source(partition))
     rows, findings = {}, []
-    for kind, table in STAGING_KINDS.items():
+    for kind in KINDS.values():
+        table = kind.table
         path = staging_file(staging, table, partition)
         frame = staged.frames.get(table)
-        if kind in kinds and frame is not None:
+        if kind.name in kinds and frame is not None:
             write_table(frame, path)
             rows[table] = frame.height
             findings += identifier_findings(frame, f"staging/{table}/{partition}")
@@ -628,7 +463,7 @@ def stage_partitions(
     partitions: list[str], landing: Path, archive: Path, staging: Path, key: bytes, workers: int
 ) -> list[PartitionReport]:
     """Schools in parallel processes (each writes only its own files), the municipality last."""
-    schools = [p for p in partitions if p != contract.MUNICIPALITY_FOLDER]
+    schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
     if workers > 1 and len(schools) > 1:
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
@@ -638,8 +473,6 @@ def stage_partitions(
             reports = list(pool.map(stage, schools))
     else:
         reports = [stage_partition(p, landing, archive, staging, key) for p in schools]
-    if contract.MUNICIPALITY_FOLDER in partitions:
-        reports.append(
-            stage_partition(contract.MUNICIPALITY_FOLDER, landing, archive, staging, key)
-        )
+    if MUNICIPALITY_FOLDER in partitions:
+        reports.append(stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key))
     return reports

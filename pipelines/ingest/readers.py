@@ -14,7 +14,7 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from pipelines import contract
+from pipelines.ingest.contract import KINDS, SHEETS
 
 TITLE_PERIOD = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})\.?\s*[-–]\s*(\d{2})\.(\d{2})\.(\d{4})")
 NAME_PERIOD = re.compile(r"_(\d{8})-(\d{8})")
@@ -74,7 +74,7 @@ def _normal(cell: str) -> str:
 
 
 def _match_kind(
-    header: list[str], kinds: dict[str, list[str]]
+    header: list[str], kinds: dict[str, tuple[str, ...]]
 ) -> tuple[str, dict[str, str]] | None:
     """The kind whose required columns the header holds, and a map of header cell to column."""
     normal = {_normal(cell): cell for cell in header}
@@ -113,7 +113,7 @@ def read_csv(path: Path, data: bytes) -> RawTable:
     if not content:
         raise RejectedFile(path, "empty_file", "the file is empty")
     first_lines = [line.rstrip("\r") for line in content.split("\n", 2)[:2]]
-    kinds = {**contract.E_KINDS, **contract.MUNICIPALITY_KINDS}
+    kinds = {name: kind.columns for name, kind in KINDS.items()}
     header_index, header, kind, mapping = _find_header(path, first_lines, kinds)
     body_start = sum(
         len(line) + 1 for line in content.split("\n", header_index + 1)[: header_index + 1]
@@ -152,7 +152,7 @@ def read_csv(path: Path, data: bytes) -> RawTable:
 
 
 def _find_header(
-    path: Path, lines: list[str], kinds: dict[str, list[str]]
+    path: Path, lines: list[str], kinds: dict[str, tuple[str, ...]]
 ) -> tuple[int, list[str], str, dict[str, str]]:
     """The header among the first lines (a title row may come first), and its kind."""
     for index, line in enumerate(lines):
@@ -167,7 +167,11 @@ def _find_header(
 
 
 def _layout_notes(
-    header: list[str], found: list[str], required: list[str], title: str | None, extra: list[str]
+    header: list[str],
+    found: list[str],
+    required: tuple[str, ...],
+    title: str | None,
+    extra: list[str],
 ) -> list[str]:
     notes = []
     if title:
@@ -203,7 +207,7 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
         raise RejectedFile(
             path, "not_csv_or_xlsx", f"not a readable XLSX workbook ({error})"
         ) from None
-    known = {_normal(s): s for s in contract.M_SHEETS}
+    known = {_normal(s): s for s in SHEETS}
     tables = []
     for sheet_name in workbook.sheet_names:
         if _normal(sheet_name) not in known:
@@ -218,7 +222,7 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
         title, header_index = (first[0], 1) if len(first) == 1 and cells.height > 1 else (None, 0)
         header = [v or "" for v in cells.row(header_index)]
         try:
-            matched = _match_kind(header, {sheet: contract.M_SHEETS[sheet]})
+            matched = _match_kind(header, {sheet: SHEETS[sheet].sheet_columns})
         except MissingColumns as error:
             raise RejectedFile(
                 path, "required_column_missing", f"sheet {sheet_name}: {error}"
@@ -244,10 +248,10 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
         frame = frame.with_columns(_spreadsheet_dates(c) for c in dated)
         extra = [c for c in header if c and c not in mapping]
         in_order = [mapping[cell] for cell in header if cell in mapping]
-        tolerated = _layout_notes(header, in_order, contract.M_SHEETS[sheet], title, extra)
+        tolerated = _layout_notes(header, in_order, SHEETS[sheet].sheet_columns, title, extra)
         tables.append(
             RawTable(
-                contract.SHEET_KIND[sheet],
+                SHEETS[sheet].name,
                 "M",
                 "xlsx",
                 title,

@@ -1,98 +1,16 @@
-"""Staging on disk: `data/staging/<table>/<partition>/data.parquet`, written atomically."""
+"""Staging: valid rows in their staging shape, and on disk as
+`data/staging/<table>/<partition>/data.parquet`, written atomically."""
 
 import os
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingest.contract import KINDS, SPECIAL_EDUCATION_DIGITS
+from pipelines.ingest.justification import MARK_CODES
+from pipelines.privacy.pseudonym import pupil_keys
+
 PARQUET_NAME = "data.parquet"
-_SOURCE = {"delivery_sha": pl.String, "source_row": pl.Int64}
-_SCHOOL_SOURCE = {"school_id": pl.String, **_SOURCE}
-# The columns ingest writes and the warehouse reads, per staging table.
-STAGING_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "pupils": {
-        **_SCHOOL_SOURCE,
-        "period_start": pl.Date,
-        "period_end": pl.Date,
-        "pupil_key": pl.String,
-        "sex": pl.String,
-        "birth_year": pl.Int32,
-        "birth_month": pl.Int8,
-        "class_label": pl.String,
-        "grade": pl.Int64,
-        "special_needs_programme": pl.Boolean,
-        "admitted": pl.Date,
-        "left": pl.Date,
-        "leave_reason": pl.String,
-        "repeating": pl.Boolean,
-    },
-    "absences": {
-        **_SCHOOL_SOURCE,
-        "pupil_key": pl.String,
-        "class_label": pl.String,
-        "grade": pl.Int64,
-        "date": pl.Date,
-        "lesson": pl.Int64,
-        "subject": pl.String,
-        "mark": pl.String,
-        "reason": pl.String,
-    },
-    "notes": {
-        **_SCHOOL_SOURCE,
-        "pupil_key": pl.String,
-        "from": pl.Date,
-        "to": pl.Date,
-        "reason": pl.String,
-        "submitted": pl.Date,
-    },
-    "grades": {
-        **_SCHOOL_SOURCE,
-        "pupil_key": pl.String,
-        "class_label": pl.String,
-        "grade": pl.Int64,
-        "subject": pl.String,
-        "date": pl.Date,
-        "grade_type": pl.String,
-        "value": pl.String,
-        "value_kind": pl.String,
-        "mark_value": pl.Int64,
-        "percent": pl.Float64,
-    },
-    "timetable_load": {
-        **_SCHOOL_SOURCE,
-        "class_label": pl.String,
-        "grade": pl.Int64,
-        "lessons_per_week": pl.Int64,
-    },
-    "support": {
-        **_SOURCE,
-        "pupil_key": pl.String,
-        "school_id": pl.String,
-        "activity": pl.String,
-        "start": pl.Date,
-        "end": pl.Date,
-        "hours": pl.Float64,
-        "provider": pl.String,
-        "iap": pl.Boolean,
-    },
-    "group_activities": {
-        **_SOURCE,
-        "school_id": pl.String,
-        "activity": pl.String,
-        "title": pl.String,
-        "date": pl.Date,
-        "pupils": pl.Int64,
-        "parents": pl.Int64,
-        "teachers": pl.Int64,
-    },
-    "social_status": {
-        **_SOURCE,
-        "pupil_key": pl.String,
-        "status": pl.String,
-        "start": pl.Date,
-        "end": pl.Date,
-    },
-}
 
 
 def staging_file(staging: Path, table: str, partition: str) -> Path:
@@ -117,3 +35,128 @@ def read_table(
     if not files:
         return None
     return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+
+
+def _flag(column: str) -> pl.Expr:
+    """`Jā` / `Nē` (any case) as a boolean; empty stays null."""
+    return pl.col(column).replace_strict(
+        {"jā": True, "nē": False}, default=None, return_dtype=pl.Boolean
+    )
+
+
+def stage(kind: str, frame: pl.DataFrame, partition: str, key: bytes) -> pl.DataFrame:
+    """Valid rows in their staging shape: pseudonymous, typed, no name, code or birth date,
+    and exactly the columns and types of the kind's staging schema in the contract."""
+    school = pl.lit(partition)
+    provenance = [pl.col("delivery_sha"), pl.col("row").alias("source_row")]
+    if "code" in frame.columns:
+        frame = frame.with_columns(pupil_key=pupil_keys(key, frame["code"]))
+    schema = KINDS[kind].staging
+    return _projection(kind, frame, school, provenance).select(
+        pl.col(column).cast(dtype) for column, dtype in schema.items()
+    )
+
+
+def _projection(
+    kind: str, frame: pl.DataFrame, school: pl.Expr, provenance: list[pl.Expr]
+) -> pl.DataFrame:
+    match kind:
+        case "skoleni":
+            programme = pl.col("programme").str.strip_chars()
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "period_start",
+                "period_end",
+                "pupil_key",
+                pl.col("sex").str.strip_chars(),
+                birth_year=pl.col("birth_date").dt.year().cast(pl.Int32),
+                birth_month=pl.col("birth_date").dt.month().cast(pl.Int8),
+                class_label=pl.col("class_label").str.strip_chars(),
+                grade=pl.col("grade"),
+                special_needs_programme=programme.str.slice(4, 2).is_in(SPECIAL_EDUCATION_DIGITS),
+                admitted=pl.col("admitted"),
+                left=pl.col("left"),
+                leave_reason=pl.col("leave_reason").str.strip_chars().str.to_lowercase(),
+                repeating=_flag("repeating"),
+            )
+        case "kavejumi":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                pl.col("class_label").str.strip_chars(),
+                "grade",
+                "date",
+                "lesson",
+                pl.col("subject").str.strip_chars(),
+                mark=pl.col("absence").replace_strict(
+                    MARK_CODES, default=None, return_dtype=pl.String
+                ),
+                reason=pl.lit(None, pl.String),  # resolved with the notes register (`justify`)
+            )
+        case "zimes":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                "from",
+                "to",
+                pl.col("reason").str.strip_chars().str.to_lowercase(),
+                "submitted",
+            )
+        case "vertejumi":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                "pupil_key",
+                pl.col("class_label").str.strip_chars(),
+                "grade",
+                pl.col("subject").str.strip_chars(),
+                "date",
+                grade_type=pl.col("grade_type").str.strip_chars().str.to_lowercase(),
+                value=pl.col("value").str.strip_chars(),
+                value_kind="value_kind",
+                mark_value="mark_value",
+                percent="percent",
+            )
+        case "slodze":
+            return frame.select(
+                school.alias("school_id"),
+                *provenance,
+                pl.col("class_label").str.strip_chars(),
+                "grade",
+                "lessons_per_week",
+            )
+        case "atbalsts":
+            return frame.select(
+                *provenance,
+                "pupil_key",
+                "school_id",
+                pl.col("activity").str.strip_chars(),
+                "start",
+                "end",
+                "hours",
+                pl.col("provider").str.strip_chars(),
+                iap=pl.col("iap") == "jā",
+            )
+        case "aktivitates":
+            return frame.select(
+                *provenance,
+                "school_id",
+                pl.col("activity").str.strip_chars(),
+                pl.col("title").str.strip_chars(),
+                "date",
+                "pupils",
+                "parents",
+                "teachers",
+            )
+        case "socialais_statuss":
+            return frame.select(
+                *provenance,
+                "pupil_key",
+                pl.col("status").str.strip_chars().str.to_lowercase(),
+                "start",
+                "end",
+            )
+    raise ValueError(f"unknown kind {kind}")

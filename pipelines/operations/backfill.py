@@ -21,11 +21,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import contract, reference
-from pipelines.ingest import stage_partitions
-from pipelines.school_calendar import school_calendar
-from pipelines.staging import read_table
-from pipelines.warehouse import ModelRun, build
+from pipelines.ingest import contract
+from pipelines.ingest.partition import stage_partitions
+from pipelines.ingest.staging import read_table
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import school_calendar
+from pipelines.warehouse.build import ModelRun, build
 
 
 @dataclass(frozen=True)

@@ -60,18 +60,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.pseudonym import pupil_key
-from pipelines.readers import RejectedFile, read_delivery
-from pipelines.staging import PARQUET_NAME, write_table
-from pipelines.validation import COLUMNS
-from pipelines.warehouse import (
-    DELIVERY_COLUMNS,
-    build,
-    connect_read_only,
-    definition_digest,
-    discover_models,
-    loaded_deliveries,
-)
+from pipelines.ingest.contract import KINDS
+from pipelines.ingest.readers import RejectedFile, read_delivery
+from pipelines.ingest.staging import PARQUET_NAME, write_table
+from pipelines.privacy.pseudonym import pupil_key
+from pipelines.warehouse.build import DELIVERY_COLUMNS, build, connect_read_only, loaded_deliveries
+from pipelines.warehouse.models import definition_digest, discover_models
 
 KEY_COLUMN = "pupil_key"
 WORK_FOLDER = "rekey"
@@ -81,7 +75,7 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 RETIRED_FOLDER = "retired"
 # The delivered files' columns that hold a personal code, whatever the kind.
 CODE_COLUMNS = frozenset(
-    raw for columns in COLUMNS.values() for raw, name in columns.items() if name == "code"
+    raw for kind in KINDS.values() for raw, name in kind.headers.items() if name == "code"
 )
 # The warehouse schemas compared before and after (reference and staging views hold no rows
 # of their own that a rotation could change).

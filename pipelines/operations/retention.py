@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.rules import project_period, retention_years, rules
+from pipelines.reference.rules import project_period, retention_years, rules
 
 PURGE_LOG = "purge_log.jsonl"
 KEY_COLUMN = "pupil_key"

@@ -1,6 +1,6 @@
-"""Common Latvian first names and surnames (male and female forms), for synthetic pupils.
-
-Also the list that privacy scans look for: no generated name may pass ingestion.
+"""Common Latvian first names and surnames (male and female forms): what the identifier scans
+look for in staging, the warehouse and every extract, and where the demo generator draws its
+synthetic pupils' names, so that no generated name can pass ingestion unseen.
 """
 
 MALE_FIRST_NAMES = (

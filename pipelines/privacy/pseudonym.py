@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import personal_code
+from pipelines.privacy import personal_code
 
 KEY_VARIABLE = "PMP_PSEUDONYM_KEY"
 KEY_LENGTH_HEX = 32

@@ -4,8 +4,8 @@ import re
 
 import polars as pl
 
-from pipelines.demo.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
-from pipelines.pseudonym import KEY_LENGTH_HEX
+from pipelines.privacy.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
+from pipelines.privacy.pseudonym import KEY_LENGTH_HEX
 
 PERSONAL_CODE = r"\b\d{6}\s*-?\s*\d{5}\b"
 FORBIDDEN_COLUMNS = {"code", "code_digits", "personas kods", "first_name", "surname", "vārds",

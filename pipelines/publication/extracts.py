@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from pipelines.publication import CELL_KEY
+from pipelines.publication.tables import CELL_KEY
 
 FLOAT_DECIMALS = 4
 CSV_SEPARATOR = ";"

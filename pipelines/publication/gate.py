@@ -12,9 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import reference
-from pipelines.disclosure import Constraint
-from pipelines.publication import (
+from pipelines.publication.disclosure import Constraint
+from pipelines.publication.tables import (
     CELL_KEY,
     INDICATOR_MEASURES,
     NOT_YET_DUE,
@@ -24,7 +23,8 @@ from pipelines.publication import (
     indicator_constraints,
     support_constraints,
 )
-from pipelines.school_calendar import calendar_table, school_calendar
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import calendar_table, school_calendar
 
 BOUNDED_RATES = ("attendance_rate", "support_coverage", "absence_rate", "illness_rate")
 COUNTS = {m.name for m in INDICATOR_MEASURES if not m.is_rate} | set(PROTECTED_COUNTS)

@@ -2,7 +2,7 @@
 
 1. `prepare`: read the publication marts (read-only), suppress, and prove the protection by
    attacking the published cells (integer programming);
-2. the quality gate (`pipelines.quality.run_gate`), which must pass;
+2. the quality gate (`pipelines.publication.gate.run_gate`), which must pass;
 3. `write_extracts`: a new revision per final reporting period whose numbers changed.
 """
 
@@ -15,26 +15,30 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import reference
-from pipelines.completeness import MAX_MISSING_SHARE, Completeness, completeness
-from pipelines.extracts import Revision, revisions, write_revision
+from pipelines.ingest.completeness import MAX_MISSING_SHARE, Completeness, completeness
+from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
-from pipelines.privacy import text_findings
-from pipelines.publication import (
+from pipelines.privacy.scan import text_findings
+from pipelines.publication.extracts import Revision, revisions, write_revision
+from pipelines.publication.gate import GateResult, run_gate
+from pipelines.publication.releases import (
+    CURRENT,
+    RELEASE_FILE,
+    RELEASES,
+    current_release,
+    load,
+    release_facts,
+)
+from pipelines.publication.tables import (
     MUNICIPALITY_NAME,
     attack_published,
     data_dictionary,
     for_period,
     published_tables,
 )
-from pipelines.quality import GateResult, run_gate
-from pipelines.rules import rules
-from pipelines.staging import read_table
-from pipelines.warehouse import connect_read_only
-
-RELEASE_FILE = "release.json"
-RELEASES = "releases"
-CURRENT = "current"
+from pipelines.reference import tables as reference
+from pipelines.reference.rules import rules
+from pipelines.warehouse.build import connect_read_only
 
 
 class ProtectionFailed(RuntimeError):
@@ -159,32 +163,6 @@ def store(prepared: Prepared, folder: Path) -> Path:
     for stale in sorted(releases.iterdir())[:-2]:
         shutil.rmtree(stale)
     return releases / name
-
-
-def current_release(folder: Path) -> Path:
-    """The folder of the release in force; an error naming `folder` when none was stored."""
-    link = folder / CURRENT
-    if not link.exists():
-        raise FileNotFoundError(f"nothing published yet in {folder}: run the publication")
-    return link.resolve()
-
-
-def previous_release(folder: Path) -> Path | None:
-    """The complete release stored before the current one, if any."""
-    current = current_release(folder)
-    earlier = [p for p in sorted((folder / RELEASES).iterdir()) if p.name < current.name]
-    complete = [p for p in earlier if not p.name.startswith(".")]
-    return complete[-1] if complete else None
-
-
-def release_facts(release: Path) -> dict:
-    """What `store` recorded with the tables: min_count, narrowest, data_cutoff, published_at."""
-    return json.loads((release / RELEASE_FILE).read_text(encoding="utf-8"))
-
-
-def load(release: Path) -> dict[str, pl.DataFrame]:
-    """The tables of one release folder."""
-    return {path.stem: pl.read_parquet(path) for path in sorted(release.glob("*.parquet"))}
 
 
 def stored(database: Path, staging: Path, folder: Path) -> Prepared:

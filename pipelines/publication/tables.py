@@ -3,7 +3,7 @@
 Input: the `publication` marts (a grid per semester, school and grade band with margins, and
 support per semester, school and activity). Output: long tables, one row per published cell,
 where a suppressed cell has no value, a flag and a reason, never a zero. Counts are
-suppressed by `pipelines.disclosure`; a rate is suppressed with any count it is built from,
+suppressed by `pipelines.publication.disclosure`; a rate is suppressed with any count it is built from,
 or when its numerator or denominator is below the threshold.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.disclosure import (
+from pipelines.publication.disclosure import (
     Constraint,
     attack,
     complementary_suppression,

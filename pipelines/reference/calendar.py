@@ -15,6 +15,9 @@ import polars as pl
 
 from pipelines.paths import REFERENCE_DIR
 
+# The municipality's time: school days, delivery nights and the nightly schedule are Riga's.
+TIMEZONE = "Europe/Riga"
+
 
 @dataclass(frozen=True)
 class DateRange:

@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import polars as pl
 
-from pipelines.school_calendar import SchoolCalendar, Semester, semester_table
+from pipelines.reference.calendar import SchoolCalendar, Semester, semester_table
 
 GRADES = range(1, 13)
 ACTIVITY_UNITS = {"pupil", "group"}

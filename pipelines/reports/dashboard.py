@@ -18,19 +18,11 @@ import plotly.offline
 import polars as pl
 from plotly.subplots import make_subplots
 
-from pipelines.publication import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
-from pipelines.publish import current_release, load, previous_release, release_facts
-from pipelines.school_calendar import school_calendar
+from pipelines.publication.releases import current_release, load, previous_release, release_facts
+from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
+from pipelines.reference.calendar import school_calendar
+from pipelines.reports.style import RISK_COLOURS, RISK_LABELS, STACK_COLOURS, STACK_LABELS
 
-RISK_COLOURS = {"risk_low": "#f2c14e", "risk_medium": "#f08a4b", "risk_high": "#c8553d"}
-RISK_LABELS = {
-    "risk_none": "bez riska / none",
-    "risk_low": "zems / low",
-    "risk_medium": "vidējs / medium",
-    "risk_high": "augsts / high",
-}
-STACK_LABELS = {**RISK_LABELS, "suppressed": "slēpts / suppressed"}
-STACK_COLOURS = {"risk_none": "#b8c4bb", **RISK_COLOURS, "suppressed": "#9e9e9e"}
 GRADE_BANDS = ("1-3", "4-6", "7-9", "10-12")
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
@@ -64,7 +56,7 @@ SUPPRESSION_NOTE = (
 @dataclass(frozen=True)
 class Release:
     """What the dashboard draws from: the published tables, the ones published before them
-    (None on the first run) and the release facts `pipelines.publish.store` recorded."""
+    (None on the first run) and the release facts `pipelines.publication.publish.store` recorded."""
 
     tables: dict[str, pl.DataFrame]
     previous: dict[str, pl.DataFrame] | None

@@ -13,18 +13,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.dashboard import RISK_LABELS, STACK_COLOURS
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
-from pipelines.warehouse import connect_read_only
+from pipelines.warehouse.build import connect_read_only
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 RISK_TRENDS = NOTEBOOKS_DIR / "risk_trends.py"
 SCHOOL_DEEP_DIVE = NOTEBOOKS_DIR / "school_deep_dive.py"
 INDICATOR_QUALITY = NOTEBOOKS_DIR / "indicator_quality.py"
 NOTEBOOKS: tuple[Path, ...] = (RISK_TRENDS, SCHOOL_DEEP_DIVE, INDICATOR_QUALITY)
-# The risk levels as the notebooks label and colour them: as on the dashboard.
-RISK_LEVELS = RISK_LABELS
-RISK_LEVEL_COLOURS = {label: STACK_COLOURS[level] for level, label in RISK_LABELS.items()}
 
 
 def open_warehouse(arguments: dict[str, str]) -> tuple[duckdb.DuckDBPyConnection, Path]:

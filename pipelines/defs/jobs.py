@@ -1,0 +1,33 @@
+"""The jobs: what `make demo`, the operator and the schedule and sensors launch.
+
+Each job selects its assets by key, so that no definitions module imports another's assets.
+"""
+
+import dagster as dg
+
+REFERENCE_ASSETS = (
+    "schools", "school_calendar", "lesson_load", "subjects", "activities", "social_statuses",
+    "indicator_rules",
+)  # fmt: skip
+
+reference_job = dg.define_asset_job(
+    "reference_job",
+    selection=dg.AssetSelection.assets(*REFERENCE_ASSETS),
+    description="Check and load the reference data: schools, calendar, lesson load, subjects, "
+    "activities, social statuses and the indicator rules.",
+)
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.key_prefixes(["staging"], ["ingest"]),
+    description="Ingest one partition's deliveries (the landing sensor runs it per school).",
+)
+warehouse_job = dg.define_asset_job(
+    "warehouse_job",
+    selection=dg.AssetSelection.key_prefixes(["warehouse"]),
+    description="Build the warehouse from staging (incrementally) and run its checks.",
+)
+publication_job = dg.define_asset_job(
+    "publication_job",
+    selection=dg.AssetSelection.key_prefixes(["publication"], ["reports"]),
+    description="Suppress, check, publish the ministry extracts and draw the dashboard.",
+)

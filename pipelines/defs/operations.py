@@ -1,0 +1,170 @@
+"""Alerts: two sensors that turn failed runs and failed asset checks into operator alerts.
+
+Both write to the alert log (`pipelines.paths.alerts_file`) and, when `PMP_ALERT_WEBHOOK_URL`
+is set, post each alert to that webhook (`pipelines.operations.alerts.notify`).
+"""
+
+import json
+import logging
+
+import dagster as dg
+
+from pipelines.operations.alerts import (
+    Alert,
+    Severity,
+    check_failure_alert,
+    notify,
+    run_failure_alert,
+    webhook_url,
+)
+from pipelines.paths import alerts_file
+
+POST_TIMEOUT_SECONDS = 5
+RUNS_PER_TICK = 100
+RUN_END_EVENTS = (
+    dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.RUN_CANCELED,
+)
+SEVERITIES: dict[dg.AssetCheckSeverity, Severity] = {
+    dg.AssetCheckSeverity.ERROR: "error",
+    dg.AssetCheckSeverity.WARN: "warn",
+}
+
+
+def _send(log: logging.Logger, alert: Alert) -> None:
+    outcome = notify(alert, alerts_file(), webhook_url(), POST_TIMEOUT_SECONDS)
+    log.info(f"{alert.kind} alert for run {alert.run_id}: {outcome}")
+
+
+def _partition(run: dg.DagsterRun) -> str | None:
+    """The run's partition, or its partition range as `first...last`."""
+    if "dagster/partition" in run.tags:
+        return run.tags["dagster/partition"]
+    start = run.tags.get("dagster/asset_partition_range_start")
+    end = run.tags.get("dagster/asset_partition_range_end")
+    return f"{start}...{end}" if start and end else None
+
+
+def _step_error(event: dg.DagsterEvent) -> str:
+    """The step's exception: the user's own, not Dagster's wrapper around it."""
+    error = event.step_failure_data.error
+    if error is None:
+        return "no error recorded"
+    if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None:
+        error = error.cause
+    return error.message
+
+
+@dg.run_failure_sensor(
+    monitor_all_code_locations=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Raises an alert for every failed run of any job: the failed steps with their "
+    "errors and the assets left unmaterialised, written to data/alerts/alerts.jsonl and posted "
+    "to PMP_ALERT_WEBHOOK_URL when set.",
+)
+def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
+    run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
+    steps = {
+        event.step_key or "(unknown step)": _step_error(event)
+        for event in context.get_step_failure_events()
+    }
+    planned = context.instance.get_asset_keys_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    )
+    done = context.instance.get_asset_keys_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    alert = run_failure_alert(
+        job=run.job_name,
+        run_id=run.run_id,
+        failed_steps=steps,
+        unmaterialized=sorted(key.to_user_string() for key in planned - done),
+        run_message=context.failure_event.message or "no message recorded",
+        partition=_partition(run),
+        will_retry=run.tags.get("dagster/will_retry") == "true",
+    )
+    _send(context.log, alert)
+
+
+def _metadata_text(value: dg.MetadataValue) -> str:
+    raw = value.value
+    if raw is None or isinstance(raw, str | int | float | bool):
+        return str(raw)
+    if isinstance(raw, dict | list):
+        return json.dumps(raw, ensure_ascii=False)
+    return f"({type(value).__name__.removesuffix('MetadataValue')}, see the Dagster UI)"
+
+
+def _failed_checks(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[Alert]:
+    records = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    alerts = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        evaluation = event.asset_check_evaluation_data if event else None
+        if evaluation is None or evaluation.passed:
+            continue
+        alerts.append(
+            check_failure_alert(
+                job=run.job_name,
+                run_id=run.run_id,
+                asset=evaluation.asset_key.to_user_string(),
+                check=evaluation.check_name,
+                severity=SEVERITIES[evaluation.severity],
+                partition=evaluation.partition or _partition(run),
+                description=evaluation.description,
+                metadata={name: _metadata_text(v) for name, v in evaluation.metadata.items()},
+            )
+        )
+    return alerts
+
+
+@dg.sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Raises an alert for every asset check that did not pass (severity ERROR or "
+    "WARN, recorded in the alert) in any run that finished since the last tick, with the check's "
+    "metadata summarised; written to data/alerts/alerts.jsonl and posted to "
+    "PMP_ALERT_WEBHOOK_URL when set. When first started it alerts only on runs finishing later.",
+)
+def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """The cursor holds, per run-end event type, the storage id of the last run end read.
+
+    A run's check results are read once the run has ended, so none is missed or read twice;
+    at most RUNS_PER_TICK run ends of each type are read per tick, the rest on the next ones.
+    """
+    instance = context.instance
+    if context.cursor is None:
+        latest = {
+            kind.value: next(
+                (r.storage_id for r in instance.fetch_run_status_changes(kind, limit=1).records), 0
+            )
+            for kind in RUN_END_EVENTS
+        }
+        return dg.SensorResult(
+            skip_reason="started watching: runs that finish from now on are checked",
+            cursor=json.dumps(latest, sort_keys=True),
+        )
+    seen: dict[str, int] = json.loads(context.cursor)
+    ended = []
+    for kind in RUN_END_EVENTS:
+        records = instance.fetch_run_status_changes(
+            dg.RunStatusChangeRecordsFilter(kind, after_storage_id=seen.get(kind.value, 0)),
+            limit=RUNS_PER_TICK,
+            ascending=True,
+        ).records
+        ended.extend(records)
+        if records:
+            seen[kind.value] = records[-1].storage_id
+    alerted = 0
+    for record in sorted(ended, key=lambda r: r.storage_id):
+        run = instance.get_run_by_id(record.run_id)
+        for alert in _failed_checks(instance, run) if run else []:
+            _send(context.log, alert)
+            alerted += 1
+    return dg.SensorResult(
+        skip_reason=f"{len(ended)} finished runs read, {alerted} failed checks alerted",
+        cursor=json.dumps(seen, sort_keys=True),
+    )

@@ -1,0 +1,255 @@
+"""Preparing a raw table for validation: English column names, parsed values, and the facts
+a rule needs from outside the row (the school's register and classes, the calendar, the
+delivery date, the pupils every register knows).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+import polars as pl
+
+from pipelines.ingest.contract import DROPPED_COLUMNS, KINDS
+from pipelines.ingest.values import parse_date, parse_decimal
+from pipelines.privacy import personal_code
+from pipelines.privacy.pseudonym import pupil_keys
+from pipelines.reference.calendar import SchoolCalendar
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules need beyond the row itself.
+
+    `register` holds the school's register rows (`code_digits`, `admitted`, `left`,
+    `class_label`); `pupils` the pseudonymised register rows of every school (`pupil_key`,
+    `grade`, `birth_year`, `birth_month`, `admitted`, `left`, `repeating` and the period of
+    the snapshot they come from), for the municipality feeds.
+    """
+
+    received: date
+    calendar: SchoolCalendar
+    school_grades: tuple[int, int] | None
+    register: pl.DataFrame
+    school_ids: dict[str, str]
+    pupils: pl.DataFrame
+    activity_rules: pl.DataFrame
+    key: bytes
+
+
+def _digits(column: str = "code") -> pl.Expr:
+    return pl.col(column).str.replace_all(r"[\s-]", "")
+
+
+def _code_problems(frame: pl.DataFrame) -> pl.DataFrame:
+    codes = frame["code"].drop_nulls().unique().to_list()
+    problems = {code: personal_code.problem(code) for code in codes}
+    return frame.with_columns(
+        code_problem=pl.col("code").replace_strict(problems, default=None, return_dtype=pl.String),
+        code_digits=_digits(),
+    )
+
+
+def _grade_of(column: str = "class_label") -> pl.Expr:
+    return pl.col(column).str.extract(r"^\s*(\d{1,2})\.", 1).cast(pl.Int64, strict=False)
+
+
+def _in_school_year(calendar: SchoolCalendar, column: str) -> pl.Expr:
+    inside = pl.lit(False)
+    for year in calendar.years:
+        inside = inside | pl.col(column).is_between(year.span.start, year.span.end)
+    return inside
+
+
+@cache
+def lesson_days(calendar: SchoolCalendar) -> pl.DataFrame:
+    """Every (date, grade) with lessons, across the calendar."""
+    rows = [
+        (day, grade)
+        for year in calendar.years
+        for grade in range(1, 13)
+        for day in calendar.school_days(year.span.start, year.span.end, grade)
+    ]
+    return pl.DataFrame(
+        rows, schema={"date": pl.Date, "grade": pl.Int64}, orient="row"
+    ).with_columns(lesson_day=pl.lit(True))
+
+
+def _in_register(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
+    """Flag rows whose pupil is on the school's register on the row's date."""
+    spells = register.select("code_digits", "admitted", "left").unique()
+    hits = (
+        frame.select("row", "code_digits", "date")
+        .join(spells, on="code_digits")
+        .filter(
+            (pl.col("admitted") <= pl.col("date"))
+            & (pl.col("left").is_null() | (pl.col("date") < pl.col("left")))
+        )
+        .select("row")
+        .unique()
+        .with_columns(in_register=pl.lit(True))
+    )
+    return frame.join(hits, on="row", how="left").with_columns(
+        pl.col("in_register").fill_null(False)
+    )
+
+
+def _class_known(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
+    classes = register["class_label"].str.to_lowercase().unique().to_list()
+    return frame.with_columns(
+        class_known=pl.col("class_label").str.strip_chars().str.to_lowercase().is_in(classes)
+    )
+
+
+def _school_id(context: Context) -> pl.Expr:
+    """A school written as its code or its full name (case, spacing and quotes ignored)."""
+    normal = pl.col("school_text").str.replace_all(r"[\"'„“”]", "").str.replace_all(r"\s+", " ")
+    normal = normal.str.strip_chars().str.to_lowercase()
+    return normal.replace_strict(context.school_ids, default=None, return_dtype=pl.String)
+
+
+def _value_kinds() -> list[pl.Expr]:
+    value = pl.col("value").str.strip_chars()
+    lowered = value.str.to_lowercase()
+    is_percent = value.str.ends_with("%")
+    number = parse_decimal("value")
+    return [
+        pl.when(lowered.is_in(["nv", "atb"]))
+        .then(lowered)
+        .when(value.is_in(["S", "T", "A", "P"]))
+        .then(pl.lit("level"))
+        .when(is_percent & number.is_between(0, 100))
+        .then(pl.lit("percent"))
+        .when(~is_percent & value.str.contains(r"^\d{1,2}$"))
+        .then(pl.lit("mark"))
+        .otherwise(pl.lit("invalid"))
+        .alias("value_kind"),
+        pl.when(is_percent).then(number).alias("percent"),
+        pl.when(~is_percent).then(value.cast(pl.Int64, strict=False)).alias("mark_value"),
+    ]
+
+
+def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
+    """The raw rows with English column names, parsed values and the facts rules need: the
+    register, the calendar, the delivery date, and whether the row's key repeats."""
+    names = {k: v for k, v in KINDS[kind].headers.items() if k in raw.columns}
+    frame = raw.drop([c for c in raw.columns if c in DROPPED_COLUMNS]).rename(names)
+    if "code" in frame.columns:
+        frame = _code_problems(frame)
+    if "class_label" in frame.columns:
+        frame = frame.with_columns(grade=_grade_of())
+    days = lesson_days(context.calendar)
+    match kind:
+        case "skoleni":
+            low, high = context.school_grades or (1, 12)
+            frame = frame.with_columns(
+                birth_date=parse_date("birth_date_text"),
+                admitted=parse_date("admitted_text"),
+                left=parse_date("left_text"),
+                class_in_school=pl.col("grade").is_between(low, high),
+                repeating=pl.col("repeating_text").str.strip_chars().str.to_lowercase(),
+            )
+        case "kavejumi":
+            frame = frame.with_columns(
+                date=parse_date("date_text"),
+                lesson=pl.col("lesson_text").str.strip_chars().cast(pl.Int64, strict=False),
+                absence=pl.col("mark").str.strip_chars().str.to_lowercase(),
+            )
+            frame = frame.join(days, on=["date", "grade"], how="left").with_columns(
+                pl.col("lesson_day").fill_null(False)
+            )
+            frame = _class_known(_in_register(frame, context.register), context.register)
+        case "vertejumi":
+            frame = frame.with_columns(parse_date("date_text").alias("date"), *_value_kinds())
+            frame = _class_known(_in_register(frame, context.register), context.register)
+        case "zimes":
+            frame = frame.with_columns(
+                **{"from": parse_date("from_text")},
+                to=parse_date("to_text"),
+                submitted=parse_date("submitted_text"),
+                date=parse_date("submitted_text"),
+            )
+        case "slodze":
+            frame = frame.with_columns(
+                lessons_per_week=pl.col("lessons_text")
+                .str.strip_chars()
+                .cast(pl.Int64, strict=False)
+            )
+            frame = _class_known(frame, context.register)
+        case "atbalsts":
+            frame = frame.with_columns(
+                school_id=_school_id(context),
+                start=parse_date("start_text"),
+                end=parse_date("end_text"),
+                date=parse_date("start_text"),
+                hours=parse_decimal("hours_text"),
+                iap=pl.col("iap_text").str.strip_chars().str.to_lowercase(),
+            )
+            frame = _target_group(frame, context)
+        case "aktivitates":
+            frame = frame.with_columns(
+                school_id=_school_id(context),
+                date=parse_date("date_text"),
+                **{
+                    column: pl.col(f"{column}_text").str.strip_chars().cast(pl.Int64, strict=False)
+                    for column in ("pupils", "parents", "teachers")
+                },
+            )
+        case "socialais_statuss":
+            frame = frame.with_columns(start=parse_date("start_text"), end=parse_date("end_text"))
+    frame = frame.with_columns(
+        conflict=pl.len().over(KINDS[kind].key) > 1,
+        received=pl.lit(context.received),
+    )
+    if "date" in frame.columns:
+        frame = frame.with_columns(in_school_year=_in_school_year(context.calendar, "date"))
+    if kind == "zimes":
+        frame = frame.with_columns(in_school_year=_in_school_year(context.calendar, "from"))
+    return frame
+
+
+def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
+    """Whether each support row's pupil fits the activity's target group at its start.
+
+    Pupils not (yet) known to any school register cannot be judged here: the flag is null and
+    the row loads; the warehouse checks again with every register.
+    """
+    semesters = {
+        day: (semester.semester_id if (semester := context.calendar.semester_of(day)) else None)
+        for day in frame["start"].drop_nulls().unique().to_list()
+    }
+    frame = frame.with_columns(
+        pupil_key=pupil_keys(context.key, frame["code"]),
+        start_semester=pl.col("start").replace_strict(
+            semesters, default=None, return_dtype=pl.String
+        ),
+    )
+    facts = (
+        frame.select("row", "pupil_key", "start", "activity")
+        .join(context.pupils, on="pupil_key")
+        .filter(
+            pl.col("start").is_between(pl.col("period_start"), pl.col("period_end"))
+            & (pl.col("admitted") <= pl.col("start"))
+            & (pl.col("left").is_null() | (pl.col("start") < pl.col("left")))
+        )
+        .group_by("row")
+        .agg(
+            pl.col("grade").max(),
+            pl.col("repeating").any(),
+            age=(pl.col("start").dt.year() - pl.col("birth_year")).first()
+            - (pl.col("start").dt.month() < pl.col("birth_month")).first().cast(pl.Int64),
+        )
+    )
+    rules = context.activity_rules
+    judged = (
+        facts.join(frame.select("row", "activity", "start_semester"), on="row")
+        .join(rules, on="activity", how="left")
+        .with_columns(
+            fits=pl.col("grade").is_between(pl.col("grade_min"), pl.col("grade_max"))
+            & (pl.col("start_semester") >= pl.col("from_semester"))
+            & (pl.col("min_age").is_null() | (pl.col("age") >= pl.col("min_age")))
+            & (~pl.col("repeaters_only").fill_null(False) | pl.col("repeating"))
+        )
+        .group_by("row")
+        .agg(in_target_group=pl.col("fits").any())
+    )
+    return frame.join(judged, on="row", how="left")

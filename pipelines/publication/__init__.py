@@ -1,0 +1,36 @@
+"""Publication: disclosure control, the published tables and their releases, the quality gate and
+the ministry extracts.
+"""
+
+from pipelines.publication.gate import data_docs_index, run_gate
+from pipelines.publication.publish import (
+    MARTS,
+    disclosure_settings,
+    prepare,
+    publish,
+    store,
+    stored,
+    write_extracts,
+)
+from pipelines.publication.releases import current_release, load, previous_release, release_facts
+from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE, suppression_counts
+
+__all__ = [
+    "ALL_BANDS",
+    "MARTS",
+    "MUNICIPALITY",
+    "NOT_YET_DUE",
+    "current_release",
+    "data_docs_index",
+    "disclosure_settings",
+    "load",
+    "prepare",
+    "previous_release",
+    "publish",
+    "release_facts",
+    "run_gate",
+    "store",
+    "stored",
+    "suppression_counts",
+    "write_extracts",
+]

@@ -1,0 +1,27 @@
+"""Reports for analysts: the offline dashboard, the notebooks' helpers, and the risk palette both
+use.
+"""
+
+from pipelines.reports.dashboard import read_release, write_dashboard
+from pipelines.reports.notebooks import (
+    INDICATOR_QUALITY,
+    RISK_TRENDS,
+    SCHOOL_DEEP_DIVE,
+    export_html,
+    open_warehouse,
+    percent,
+)
+from pipelines.reports.style import RISK_LABELS, RISK_LEVEL_COLOURS
+
+__all__ = [
+    "INDICATOR_QUALITY",
+    "RISK_LABELS",
+    "RISK_LEVEL_COLOURS",
+    "RISK_TRENDS",
+    "SCHOOL_DEEP_DIVE",
+    "export_html",
+    "open_warehouse",
+    "percent",
+    "read_release",
+    "write_dashboard",
+]

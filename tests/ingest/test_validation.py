@@ -1,0 +1,134 @@
+"""One case per quarantine reason id: a good row loads, the same row with one value broken is
+quarantined with that reason, and every reason id of `REASONS` has a case."""
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import polars as pl
+import pytest
+
+from pipelines.ingest.partition import PartitionIngest
+from pipelines.ingest.prepare import Context
+from pipelines.ingest.validation import REASONS, validate
+from pipelines.privacy.personal_code import old_form
+from pipelines.privacy.pseudonym import pupil_key
+from pipelines.reference.calendar import school_calendar
+
+KEY = b"test-key"
+PUPIL = old_form(date(2014, 3, 9), 123)  # in grade 5 in 2025/26: 11 years old
+STRANGER = old_form(date(2014, 5, 2), 456)  # valid, but on no register
+RECEIVED = date(2025, 10, 20)
+GOOD: dict[str, dict[str, str]] = {
+    "skoleni": {
+        "Personas kods": PUPIL, "Vārds": "Anna", "Uzvārds": "Ozola",
+        "Dzimšanas datums": "09.03.2014", "Dzimums": "S", "Klase": "5.a",
+        "Izglītības programma": "21011111", "Uzņemšanas datums": "01.09.2025",
+        "Atskaitīšanas datums": "", "Atskaitīšanas iemesls": "", "Atkārtoti mācās": "Nē",
+    },
+    "kavejumi": {
+        "Personas kods": PUPIL, "Klase": "5.a", "Datums": "06.10.2025", "Stunda": "2",
+        "Priekšmets": "Matemātika", "Atzīme": "n",
+    },
+    "vertejumi": {
+        "Personas kods": PUPIL, "Klase": "5.a", "Priekšmets": "Matemātika",
+        "Datums": "06.10.2025", "Darba veids": "Ikdienas", "Vērtējums": "7",
+    },
+    "zimes": {
+        "Personas kods": PUPIL, "No": "06.10.2025", "Līdz": "07.10.2025",
+        "Iemesls": "slimība", "Iesniegts": "08.10.2025",
+    },
+    "atbalsts": {
+        "Personas kods": PUPIL, "Skola": "OCP", "Aktivitāte": "KONS",
+        "Sākuma datums": "12.01.2026", "Beigu datums": "", "Stundas": "4,5",
+        "Atbalsta sniedzējs": "psihologs", "IAP": "Nē",
+    },
+    "aktivitates": {
+        "Skola": "OCP", "Aktivitāte": "INIC", "Nosaukums": "Skolas dārzs",
+        "Datums": "06.10.2025", "Skolēni": "12", "Vecāki": "3", "Pedagogi": "2",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Case:
+    """The kind, the cell broken and its value, the day the file came; a conflicting
+    duplicate is the good row and the broken one together."""
+
+    kind: str
+    column: str
+    value: str
+    received: date = RECEIVED
+    duplicate: bool = False
+
+
+CASES: dict[str, Case] = {
+    "code_format": Case("kavejumi", "Personas kods", "12345-6789"),
+    "code_birth_date": Case("kavejumi", "Personas kods", "310214-20005"),
+    "code_check_digit": Case("kavejumi", "Personas kods", PUPIL[:-1] + str((int(PUPIL[-1]) + 1) % 10)),
+    "date_unparseable": Case("vertejumi", "Datums", "31.02.2026"),
+    "date_future": Case("kavejumi", "Datums", "21.10.2025"),
+    "date_outside_school_year": Case("vertejumi", "Datums", "15.07.2025"),
+    "absence_on_day_without_lessons": Case("kavejumi", "Datums", "04.10.2025"),
+    "grade_out_of_scale": Case("vertejumi", "Vērtējums", "S"),
+    "class_unknown": Case("kavejumi", "Klase", "5.z"),
+    "pupil_not_in_register": Case("vertejumi", "Personas kods", STRANGER),
+    "support_outside_target_group": Case("atbalsts", "Aktivitāte", "MENT", date(2026, 2, 1)),
+    "unknown_school": Case("aktivitates", "Skola", "Rīgas Valsts 1. ģimnāzija"),
+    "conflicting_duplicate": Case("kavejumi", "Atzīme", "ns", duplicate=True),
+    "value_not_allowed": Case("zimes", "Iemesls", "atvaļinājums"),
+    "missing_value": Case("skoleni", "Personas kods", ""),
+}  # fmt: skip
+
+
+def context(received: date) -> Context:
+    """A school (OCP) whose register holds PUPIL in 5.a, seen by the municipality too."""
+    ingest = PartitionIngest(
+        "OCP", None, None, school_calendar(), KEY, pupils(pupil_key(KEY, PUPIL))
+    )
+    register = pl.DataFrame(
+        {"code_digits": [PUPIL.replace("-", "")], "admitted": [date(2025, 9, 1)]},
+    ).with_columns(left=pl.lit(None, pl.Date), class_label=pl.lit("5.a"))
+    return replace(ingest.context(register), received=received)
+
+
+def pupils(key: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "pupil_key": [key], "grade": [5], "birth_year": [2014], "birth_month": [3],
+            "admitted": [date(2025, 9, 1)], "left": [None], "repeating": [False],
+            "period_start": [date(2025, 9, 1)], "period_end": [date(2026, 6, 30)],
+        },
+        schema_overrides={"birth_year": pl.Int32, "birth_month": pl.Int8, "left": pl.Date},
+    )  # fmt: skip
+
+
+def raw(rows: list[dict[str, str]]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String))
+    frame = frame.with_columns(pl.when(pl.all() != "").then(pl.all()))
+    return frame.with_row_index("row", offset=2).cast({"row": pl.Int64})
+
+
+def test_every_reason_has_a_case():
+    assert set(CASES) == set(REASONS)
+
+
+@pytest.mark.parametrize("kind", list(GOOD))
+def test_the_good_row_of_each_kind_loads(kind):
+    received = CASES["support_outside_target_group"].received if kind == "atbalsts" else RECEIVED
+    result = validate(kind, raw([GOOD[kind]]), context(received))
+    assert result.quarantine.is_empty(), result.quarantine.to_dicts()
+    assert result.valid.height == 1
+
+
+@pytest.mark.parametrize("reason", list(CASES))
+def test_a_broken_value_is_quarantined_with_its_reason(reason):
+    case = CASES[reason]
+    good = GOOD[case.kind]
+    broken = {**good, case.column: case.value}
+    rows = [good, broken] if case.duplicate else [broken]
+    result = validate(case.kind, raw(rows), context(case.received))
+    quarantined = result.quarantine.filter(pl.col("check") == reason)
+    assert quarantined.height >= 1, result.quarantine.to_dicts()
+    assert quarantined["column"].to_list()[0] == case.column
+    assert set(quarantined["reason_en"]) == {REASONS[reason][1]}
+    assert result.valid.is_empty()

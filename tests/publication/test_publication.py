@@ -1,0 +1,188 @@
+"""Publication on the demo: suppression proved by attack, the quality gate, the extracts."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import openpyxl
+import polars as pl
+import pytest
+
+import pipelines.defs.publication as publication_defs
+from pipelines.privacy.scan import text_findings
+from pipelines.publication.extracts import IdentifierFound, extract_text, write_revision
+from pipelines.publication.publish import Prepared, gate, write_extracts
+from pipelines.publication.tables import NOT_YET_DUE, attack_published, data_dictionary
+
+SEMESTERS = 8
+
+
+@pytest.fixture(scope="module")
+def exports(prepared, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("published")
+    results = gate(prepared, root / "quality")
+    assert all(r.success for r in results), [r.failures for r in results]
+    assert (root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site").is_dir()
+    written = write_extracts(prepared, root / "exports")
+    assert [(r.period, r.number) for r in written] == [("2025/26-S1", 1), ("2025/26-S2", 1)]
+    return root / "exports"
+
+
+def test_no_suppressed_cell_of_the_demo_can_be_narrowed_below_five(prepared):
+    for table in ("school_indicators", "school_support"):
+        found = attack_published(prepared.tables[table], integer=True)
+        suppressed = prepared.tables[table].filter(
+            pl.col("suppressed") & pl.col("measure").is_in(found["measure"].unique().to_list())
+        )
+        assert found.height > 0
+        assert found["width"].min() >= 5, found.sort("width").head()
+        assert (found["high"] > found["low"]).all()  # no unique value
+        assert suppressed.height >= found.height
+
+
+def test_suppressed_cells_have_a_reason_and_no_value(prepared):
+    for frame in prepared.tables.values():
+        hidden = frame.filter(pl.col("suppressed"))
+        assert hidden["value"].null_count() == hidden.height
+        assert hidden["suppression"].null_count() == 0
+    indicators = prepared.tables["school_indicators"]
+    reasons = set(indicators["suppression"].drop_nulls())
+    assert {r.split(":")[0] for r in reasons} == {"primary", "complementary", "rate"}
+
+
+def test_the_series_runs_to_2029_with_future_semesters_not_yet_due(prepared):
+    indicators = prepared.tables["school_indicators"]
+    assert indicators["semester_id"].n_unique() == SEMESTERS
+    future = indicators.filter(pl.col("status") == NOT_YET_DUE)
+    assert future["semester_id"].unique().sort().to_list() == [
+        "2026/27-S2", "2027/28-S1", "2027/28-S2", "2028/29-S1", "2028/29-S2",
+    ]  # fmt: skip
+    assert future["value"].null_count() == future.height
+    grid = indicators.group_by("semester_id").len()["len"].unique().to_list()
+    assert len(grid) == 1  # the same grid in every semester
+
+
+def test_the_municipality_equals_the_sum_of_its_schools_where_published(prepared):
+    indicators = prepared.tables["school_indicators"].filter(
+        (pl.col("measure") == "pupils") & (pl.col("dimension") == "all")
+        & (pl.col("semester_id") == "2025/26-S1")
+    )  # fmt: skip
+    total = indicators.filter(pl.col("school_id") == "ALL")["value"][0]
+    schools = indicators.filter(pl.col("school_id") != "ALL")
+    assert not schools["suppressed"].any()
+    assert schools["value"].sum() == total == 7294
+
+
+def test_extract_folders_hold_every_format_and_a_manifest(exports):
+    revision = exports / "2025-26-S1" / "r1"
+    names = sorted(p.name for p in revision.iterdir())
+    for table in ("school_indicators", "school_support", "project_to_date", "data_dictionary"):
+        assert {f"{table}.csv", f"{table}.xlsx", f"{table}.parquet"} <= set(names)
+    manifest = json.loads((revision / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["period"] == "2025/26-S1" and manifest["revision"] == 1
+    assert manifest["rules"]["MK89_UNJUSTIFIED"] == "1"
+    assert manifest["rule_set_version"] and manifest["code_version"] and manifest["generated_at"]
+    listed = {f["name"]: f for f in manifest["files"]}
+    assert set(listed) == set(names) - {"manifest.json"}
+    assert (
+        listed["school_indicators.parquet"]["rows"]
+        == pl.read_parquet(revision / "school_indicators.parquet").height
+    )
+
+
+def test_xlsx_opens_with_openpyxl_and_round_trips(exports):
+    revision = exports / "2025-26-S1" / "r1"
+    parquet = pl.read_parquet(revision / "school_indicators.parquet")
+    book = openpyxl.load_workbook(revision / "school_indicators.xlsx")
+    sheet = book.active
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.bold
+    assert sheet.column_dimensions["D"].width > 10  # school names fit
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == parquet.columns
+    values = [row[parquet.columns.index("value")] for row in rows[1:]]
+    assert values == parquet["value"].to_list()
+
+
+def test_csv_reads_back_with_semicolons_and_decimal_commas(exports):
+    revision = exports / "2025-26-S1" / "r1"
+    raw = (revision / "school_indicators.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert b"0,9" in raw  # attendance rates carry a decimal comma
+    back = pl.read_csv(
+        revision / "school_indicators.csv", separator=";", decimal_comma=True,
+        schema_overrides={"value": pl.Float64},
+    ).rename(lambda c: c.lstrip("\ufeff"))  # fmt: skip
+    parquet = pl.read_parquet(revision / "school_indicators.parquet")
+    assert back["value"].to_list() == parquet["value"].to_list()
+    assert back["suppressed"].cast(pl.Boolean).to_list() == parquet["suppressed"].to_list()
+
+
+def test_no_identifier_appears_in_any_extract(exports, ingested, prepared):
+    schools = [*pl.read_csv(Path(__file__).parents[2] / "data/reference/schools.csv")["name"]]
+    files = sorted(exports.rglob("*.*"))
+    assert len(files) > 20
+    for path in files:
+        text = extract_text(path) if path.suffix != ".json" else path.read_text(encoding="utf-8")
+        assert text_findings(text, prepared.pupil_keys, [*schools, "Ogres novads"]) == [], path
+
+
+def test_the_scan_blocks_a_file_with_an_identifier(prepared, tmp_path):
+    tables = {"leak": pl.DataFrame({"semester_id": ["2025/26-S1"], "note": ["Jānis 150312-21234"]})}
+    with pytest.raises(IdentifierFound, match="not published"):
+        write_revision(
+            tmp_path, "2025/26-S1", tables, data_dictionary(prepared.rules), {},
+            lambda text: text_findings(text, prepared.pupil_keys, []), [],
+        )  # fmt: skip
+    assert not any(tmp_path.rglob("*.csv"))
+
+
+def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
+    assert write_extracts(prepared, exports) == []  # identical numbers: nothing new
+    assert sorted(p.name for p in (exports / "2025-26-S1").iterdir()) == ["r1"]
+
+    changed = with_municipality_pupils_plus_one(prepared, pl.col("semester_id") == "2025/26-S1")
+    written = write_extracts(changed, exports)
+    assert [(r.period, r.number) for r in written] == [("2025/26-S1", 2), ("2025/26-S2", 2)]
+    changelog = (exports / "2025-26-S1" / "r2" / "changelog.md").read_text(encoding="utf-8")
+    assert "revision 2 replaces revision 1" in changelog
+    assert "school_indicators: 1 cells changed" in changelog
+    assert "7294 → 7295" in changelog
+    assert (exports / "2025-26-S1" / "r1" / "manifest.json").exists()  # never overwritten
+
+
+def with_municipality_pupils_plus_one(prepared: Prepared, where: pl.Expr) -> Prepared:
+    """The municipality's pupils one more than its schools' in the semesters `where` selects:
+    a changed number, and totals that no longer add up."""
+    total = (pl.col("school_id") == "ALL") & (pl.col("measure") == "pupils")
+    cells = total & (pl.col("dimension") == "all") & where
+    tables = dict(prepared.tables)
+    tables["school_indicators"] = tables["school_indicators"].with_columns(
+        value=pl.when(cells).then(pl.col("value") + 1).otherwise(pl.col("value"))
+    )
+    return replace(prepared, tables=tables)
+
+
+def test_the_quality_gate_fails_on_a_planted_inconsistency_and_blocks_the_extract(
+    prepared, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
+    planted = with_municipality_pupils_plus_one(prepared, pl.col("status") == "final")
+    monkeypatch.setattr(publication_defs, "prepare", lambda *_: planted)
+    result = dg.materialize(
+        [
+            publication_defs.published_tables,
+            publication_defs.publication_quality_gate,
+            publication_defs.ministry_extracts,
+        ],
+        raise_on_error=False,
+    )
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    failed = checks["quality_gate_school_indicators"]
+    assert not failed.passed
+    assert "margin_difference" in failed.metadata["failed_expectations"].value
+    assert checks["quality_gate_school_support"].passed
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["publication", "ministry_extracts"]) not in materialized
+    assert not (tmp_path / "exports").exists()

@@ -1,0 +1,258 @@
+"""The warehouse on the demo: incremental builds equal full ones, the checks pass, the models'
+dependencies come from their SQL, and the backtest reads nothing after its as-of date."""
+
+import shutil
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from warehouse_scenario import Scenario
+
+from pipelines.defs.warehouse import model_key, warehouse_build, warehouse_checks
+from pipelines.ingest.staging import read_table, write_table
+from pipelines.warehouse.build import build, connect_read_only, run_check, table_checksums
+from pipelines.warehouse.models import ModelError, discover_checks, discover_models
+
+# Tables that compare one run with the one before it cannot equal a build from scratch.
+RUN_HISTORY = {"programme.flag_changes"}
+
+
+def drop_deliveries(staging: Path, shas: set[str]) -> None:
+    """Staging as it was before the given deliveries arrived: their rows and log lines gone."""
+    for table_dir in staging.iterdir():
+        for path in table_dir.glob("*/data.parquet"):
+            frame = pl.read_parquet(path)
+            column = "sha256" if table_dir.name == "delivery_log" else "delivery_sha"
+            if column in frame.columns:
+                write_table(frame.filter(~pl.col(column).is_in(list(shas))), path)
+
+
+def last_night(staging: Path) -> set[str]:
+    log = read_table(staging, "delivery_log").filter(pl.col("status") == "loaded")
+    latest = log.filter(pl.col("period_start") == pl.col("period_start").max())
+    return set(latest["sha256"])
+
+
+@pytest.fixture(scope="module")
+def full(demo_warehouse) -> Path:
+    return demo_warehouse
+
+
+def checksums(database: Path, staging: Path) -> dict:
+    con = connect_read_only(database, staging)
+    try:
+        sums = table_checksums(con)
+    finally:
+        con.close()
+    return {table: value for table, value in sums.items() if table not in RUN_HISTORY}
+
+
+def test_a_nightly_incremental_build_equals_a_full_one(ingested, full, tmp_path):
+    staging = tmp_path / "staging"
+    shutil.copytree(ingested, staging)
+    tonight = last_night(staging)
+    assert tonight
+    drop_deliveries(staging, tonight)
+    database = tmp_path / "warehouse.duckdb"
+    build(database, staging, full_refresh=True)
+
+    shutil.rmtree(staging)
+    shutil.copytree(ingested, staging)
+    runs = {run.relation: run for run in build(database, staging)}
+
+    incremental = [run for run in runs.values() if run.materialized == "incremental"]
+    assert incremental
+    assert {run.rebuilt_from for run in incremental} == {"2026/27-S1"}
+    assert checksums(database, staging) == checksums(full, ingested)
+
+
+def test_a_correction_of_an_old_semester_rebuilds_from_that_semester(ingested, full, tmp_path):
+    staging = tmp_path / "staging"
+    shutil.copytree(ingested, staging)
+    log = read_table(staging, "delivery_log")
+    corrections = log.filter(
+        pl.col("file").str.contains("_labots") & (pl.col("status") == "loaded")
+    )
+    assert corrections.height > 0
+    corrected = read_table(staging, "absences").filter(
+        pl.col("delivery_sha").is_in(corrections["sha256"].to_list())
+    )
+    assert corrected.height > 0
+    drop_deliveries(staging, set(corrections["sha256"]))
+    database = tmp_path / "warehouse.duckdb"
+    build(database, staging, full_refresh=True)
+
+    shutil.rmtree(staging)
+    shutil.copytree(ingested, staging)
+    runs = build(database, staging)
+    assert {r.rebuilt_from for r in runs if r.materialized == "incremental"} == {"2025/26-S1"}
+    assert checksums(database, staging) == checksums(full, ingested)
+
+
+def test_a_build_with_nothing_new_changes_nothing(ingested, full, tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(full, database)
+    runs = build(database, ingested)
+    assert {r.rebuilt_from for r in runs if r.materialized == "incremental"} == {None}
+    assert checksums(database, ingested) == checksums(full, ingested)
+    con = connect_read_only(database, ingested)
+    assert con.sql("SELECT count(*) FROM programme.flag_changes").fetchall() == [(0,)]
+
+
+def test_every_error_check_passes_on_the_demo(ingested, full):
+    con = connect_read_only(full, ingested)
+    outcomes = [run_check(con, check) for check in discover_checks()]
+    failed = {
+        o.check.name: o.sample for o in outcomes if o.check.severity == "error" and not o.passed
+    }
+    assert not failed
+    assert len(outcomes) >= 10
+
+
+def test_the_demo_programme_views_hold_what_the_programme_reports(ingested, full):
+    con = connect_read_only(full, ingested)
+    supported = con.sql(
+        "SELECT sum(pupils_supported) FROM programme.project_monitoring "
+        "WHERE semester_id = '2025/26-S1' AND unit = 'pupil'"
+    ).fetchall()[0][0]
+    assert 144 <= supported <= 216  # about 180 pupils in the project's first semester
+    levels = dict(
+        con.sql(
+            "SELECT risk_level, count(*) FROM indicators.pupil_risk "
+            "WHERE kind = 'semester' AND semester_id = '2025/26-S1' GROUP BY ALL"
+        ).fetchall()
+    )
+    assert set(levels) == {"none", "low", "medium", "high"}
+    assert levels["none"] > levels["low"] > levels["medium"] > levels["high"] > 0
+    backtest = con.sql("SELECT predictor, flagged, precision_rate FROM indicators.backtest").pl()
+    assert backtest.height == 13 + 4
+    mk89 = con.sql(
+        "SELECT count(*) FROM programme.mk89_list WHERE semester_id = '2025/26-S1'"
+    ).fetchall()[0][0]
+    assert mk89 > 0
+
+
+def test_dependencies_come_from_the_sql(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(Path(__file__).parents[2] / "models", models)
+    (models / "programme" / "absences_per_school.sql").write_text(
+        "-- Absences per school.\n"
+        "SELECT school_id, count(*) AS lessons FROM core.lesson_absences GROUP BY ALL\n",
+        encoding="utf-8",
+    )
+    found = {m.relation: m for m in discover_models(models)}
+    added = found["programme.absences_per_school"]
+    assert added.depends_on == ("core.lesson_absences",)
+    order = [m.relation for m in discover_models(models)]
+    assert order.index("core.lesson_absences") < order.index("programme.absences_per_school")
+    assert found["staging.absences"].staged == ("absences",)
+
+    (models / "programme" / "broken.sql").write_text("SELECT * FROM core.nowhere\n")
+    with pytest.raises(ModelError, match=r"broken\.sql reads core\.nowhere"):
+        discover_models(models)
+
+
+def test_the_backtest_never_reads_a_fact_after_its_as_of_date(tmp_path):
+    as_of = date(2025, 10, 31)
+
+    def scenario(with_future: bool) -> Scenario:
+        s = Scenario(cutoff=date(2026, 9, 30))
+        for key in ("P", "Q"):
+            s.pupil(key, "OCP", 8)
+            s.pupil(key, "OCP", 8, period=(date(2026, 1, 5), date(2026, 6, 19)))
+            s.absent(key, "OCP", 8, [date(2025, 10, 6), date(2025, 10, 7)], lessons=2)
+        if with_future:
+            s.absent("P", "OCP", 8, [date(2025, 11, d) for d in (3, 4, 5, 6, 7)], lessons=6)
+            s.social_status("P", "trūcīga ģimene", date(2025, 11, 15), None)
+            s.graded("P", "OCP", 8, "Matemātika", date(2025, 12, 19), "semestra vērtējums", "2")
+            s.pupil("Q", "OCP", 8, period=(date(2026, 1, 5), date(2026, 6, 19)),
+                    left=date(2026, 2, 2), leave_reason="pārtrauca mācības")  # fmt: skip
+        return s
+
+    def flags_at_as_of(root: Path, with_future: bool) -> pl.DataFrame:
+        con = scenario(with_future).build(root)
+        return con.sql(
+            "SELECT i.*, r.risk_level, r.reasons FROM indicators.pupil_indicators AS i "
+            "JOIN indicators.pupil_risk AS r USING (pupil_key, semester_id, as_of, kind) "
+            "WHERE as_of = ? ORDER BY pupil_key, rule_id",
+            params=[as_of],
+        ).pl()
+
+    before = flags_at_as_of(tmp_path / "without", with_future=False)
+    after = flags_at_as_of(tmp_path / "with", with_future=True)
+    assert before.height == 2 * 13
+    assert before.equals(after)
+    # The future facts are there and count for the semester: they were read, just not early.
+    con = connect_read_only(tmp_path / "with" / "warehouse.duckdb", tmp_path / "with" / "staging")
+    later = con.sql(
+        "SELECT rule_id FROM indicators.pupil_indicators WHERE pupil_key = 'P' "
+        "AND kind = 'semester' AND semester_id = '2025/26-S1' AND fired ORDER BY rule_id"
+    ).fetchall()
+    assert ("MK89_UNJUSTIFIED",) in later and ("SOCIAL_STATUS",) in later
+    outcome = con.sql("SELECT pupil_key, outcome, occurred_on FROM indicators.outcomes").fetchall()
+    assert outcome == [("Q", "left_without_completing", date(2026, 2, 2))]
+
+
+def test_the_dagster_build_reports_each_model_and_runs_the_checks(ingested, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(ingested, data / "staging")
+    monkeypatch.setenv("PMP_DATA_DIR", str(data))
+    result = dg.materialize([warehouse_build, warehouse_checks])
+    assert result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
+    assert materialized == {model_key(m.relation) for m in discover_models()}
+    backtest = result.asset_materializations_for_node("warehouse_build")
+    by_key = {m.asset_key: m.metadata for m in backtest}
+    assert by_key[model_key("indicators.backtest")]["dagster/row_count"].value == 17
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == len(discover_checks())
+    assert all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)
+
+
+def test_a_model_removed_or_turned_into_a_view_changes_the_warehouse(tmp_path):
+    s = Scenario(cutoff=date(2025, 12, 19))
+    s.pupil("P", "OCP", 5)
+    con = s.build(tmp_path)
+    con.close()
+    models = [m for m in discover_models() if m.relation != "programme.mk89_list"]
+    views = {"core.pupils"}
+    models = [replace(m, view=m.relation in views or m.view) for m in models]
+    build(tmp_path / "warehouse.duckdb", tmp_path / "staging", models=models)
+    con = connect_read_only(tmp_path / "warehouse.duckdb", tmp_path / "staging")
+    kinds = dict(
+        con.sql(
+            "SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables"
+        ).fetchall()
+    )
+    assert "programme.mk89_list" not in kinds
+    assert kinds["core.pupils"] == "VIEW"
+    assert con.sql("SELECT pupil_key FROM core.pupils").fetchall() == [("P",)]
+
+
+def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
+    october = [date(2025, 10, d) for d in (6, 7, 8, 9, 10, 13, 14)]
+
+    def scenario(cutoff: date, unjustified_days: list[date]) -> Scenario:
+        s = Scenario(cutoff=cutoff)
+        s.pupil("P", "OCP", 5)
+        s.pupil("Q", "JOP", 5)
+        s.social_status("Q", "trūcīga ģimene", date(2025, 9, 1), date(2025, 10, 31))
+        s.absent("P", "OCP", 5, unjustified_days, lessons=3)
+        return s
+
+    scenario(date(2025, 10, 10), october[:2]).build(tmp_path).close()
+    first = connect_read_only(tmp_path / "warehouse.duckdb", tmp_path / "staging")
+    assert first.sql("SELECT count(*) FROM programme.flag_changes").fetchall() == [(0,)]
+    first.close()
+    con = scenario(date(2025, 11, 14), october).build(tmp_path)
+    changes = con.sql(
+        "SELECT school_id, rule_id, new_flags, cleared_flags, new_mk89_crossings "
+        "FROM programme.flag_changes ORDER BY ALL"
+    ).fetchall()
+    assert changes == [
+        ("JOP", "SOCIAL_STATUS", 0, 1, 0),  # the status ended on 31.10
+        ("OCP", "MK89_UNJUSTIFIED", 1, 0, 1),  # 21 unjustified lessons, known by 27.10
+    ]
