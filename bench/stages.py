@@ -49,6 +49,7 @@ def run_ingest(data: Path, csv_only: bool) -> dict:
     from pipelines.demo.generate import DIALECT_M_SCHOOLS
     from pipelines.ingest import contract
     from pipelines.ingest.partition import stage_partitions
+    from pipelines.privacy.pseudonym import PseudonymKey
     from pipelines.reference import tables as reference
 
     schools = [s.school_id for s in reference.schools()]
@@ -56,7 +57,7 @@ def run_ingest(data: Path, csv_only: bool) -> dict:
         schools = [s for s in schools if s not in DIALECT_M_SCHOOLS]
     reports = stage_partitions(
         [*schools, contract.MUNICIPALITY_FOLDER], data / "landing", data / "archive",
-        data / "staging", BENCH_KEY, workers=os.cpu_count() or 1,
+        data / "staging", PseudonymKey(BENCH_KEY, "the bench key"), workers=os.cpu_count() or 1,
     )  # fmt: skip
     return {"rows_read": sum(int(r.log["rows_read"].sum()) for r in reports)}
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
+from pipelines.ingest.staging import WrongKey
 from pipelines.operations.backfill import backfill
 from pipelines.operations.rekey import RekeyError, read_key_file, rotate_key, work_folder
 from pipelines.operations.retention import (
@@ -29,7 +30,7 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.privacy.pseudonym import KEY_VARIABLE, load_key
+from pipelines.privacy.pseudonym import KEY_VARIABLE, MissingKey, create_demo_key, load_key
 from pipelines.publication.publish import publish
 
 
@@ -39,6 +40,8 @@ def _generate(args: argparse.Namespace) -> None:
         args.out, args.seed, args.end_date, args.scale, args.defect_rate, replace=args.replace
     )
     seconds = time.perf_counter() - started
+    if create_demo_key(demo_key_file()):
+        print(f"created a demo pseudonym key in {demo_key_file()} (demo data only)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = sum(f.bytes for f in manifest.files)
     print(
@@ -84,7 +87,7 @@ def _rotate_key(args: argparse.Namespace) -> None:
     try:
         rotation = rotate_key(
             staging_dir(), archive_dir(), warehouse_file(), work_folder(data_dir()),
-            load_key(demo_key_file()), read_key_file(args.new_key_file),
+            load_key(demo_key_file()).secret, read_key_file(args.new_key_file),
             demo_key_file() if demo else None,
         )  # fmt: skip
     except RekeyError as error:
@@ -191,4 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if getattr(args, "out", False) is None:
         args.out = landing_dir()
-    args.handler(args)
+    try:
+        args.handler(args)
+    except (MissingKey, WrongKey) as error:
+        raise SystemExit(f"pmp {args.command}: {error}") from None

@@ -16,10 +16,12 @@ from playwright.sync_api import Browser, sync_playwright
 from pipelines.demo.generate import generate, manifest_path
 from pipelines.ingest import contract
 from pipelines.ingest.partition import stage_partitions
+from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.publication.publish import Prepared, prepare
 from pipelines.reference import tables as reference
 from pipelines.warehouse.build import build
 
+TEST_KEY = PseudonymKey(b"test-key", "the test key")
 PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
 
 
@@ -58,7 +60,7 @@ def ingested(demo, shared) -> Path:
 
     def ingest(root: Path) -> None:
         stage_partitions(
-            PARTITIONS, landing, root / "archive", root / "staging", b"test-key", workers=2
+            PARTITIONS, landing, root / "archive", root / "staging", TEST_KEY, workers=2
         )
 
     return built_once(shared / "ingested", ingest) / "staging"
@@ -94,7 +96,7 @@ def small_landing(demo, tmp_path) -> tuple[Path, Path, Path]:
         shutil.copytree(landing / partition, root / "landing" / partition)
     partitions = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
     stage_partitions(
-        partitions, root / "landing", root / "archive", root / "staging", b"test-key", workers=1
+        partitions, root / "landing", root / "archive", root / "staging", TEST_KEY, workers=1
     )
     return root / "landing", root / "archive", root / "staging"
 

@@ -20,9 +20,9 @@ from pipelines.ingest.completeness import LATE_AFTER, completeness, late_partiti
 from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.landing import file_hashes, partition_digests
 from pipelines.ingest.partition import stage_partitions
-from pipelines.ingest.staging import read_table
+from pipelines.ingest.staging import WrongKey, read_table
 from pipelines.paths import archive_dir, demo_key_file, landing_dir, staging_dir
-from pipelines.privacy.pseudonym import load_key
+from pipelines.privacy.pseudonym import MissingKey, load_key
 from pipelines.reference import tables as reference
 
 OWNERS = ["team:education-analytics"]
@@ -131,11 +131,13 @@ def _summary(frame: pl.DataFrame, by: str) -> dg.MetadataValue:
     retry_policy=IO_RETRY,
 )
 def ingest_partition(context: dg.AssetExecutionContext):
-    key = load_key(demo_key_file())
-    reports = stage_partitions(
-        list(context.partition_keys), landing_dir(), archive_dir(), staging_dir(), key,
-        workers=os.cpu_count() or 1,
-    )  # fmt: skip
+    try:
+        reports = stage_partitions(
+            list(context.partition_keys), landing_dir(), archive_dir(), staging_dir(),
+            load_key(demo_key_file()), workers=os.cpu_count() or 1,
+        )  # fmt: skip
+    except (MissingKey, WrongKey) as refused:  # not transient: no retry can mend a key
+        raise dg.Failure(str(refused), allow_retries=False) from None
     for report in reports:
         context.log.info(
             f"{report.partition}: {report.log.height} files, "

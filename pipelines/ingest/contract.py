@@ -14,8 +14,9 @@ import polars as pl
 MUNICIPALITY_FOLDER = "_municipality"
 # Personal data read from a file but never passed on: names are dropped before validation.
 DROPPED_COLUMNS = frozenset({"Vārds", "Uzvārds", "Skolēns"})
-# Programme codes whose 5th-6th digits mark a special-education programme.
-SPECIAL_EDUCATION_DIGITS = ("56", "57", "58", "59")
+# Programme codes whose 5th-6th digits are 51-59 are special-education programmes (Cabinet
+# Regulation No. 322 of 13.06.2017, annex 3).
+SPECIAL_EDUCATION_DIGITS = tuple(str(digits) for digits in range(51, 60))
 
 Source = Literal["school", "municipality"]
 _PROVENANCE = {"delivery_sha": pl.String, "source_row": pl.Int64}

@@ -8,6 +8,7 @@ times, nothing from the clock.
 """
 
 import multiprocessing
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -25,10 +26,11 @@ from pipelines.ingest.landing import (
     sha256_of,
     stray_files,
 )
-from pipelines.ingest.prepare import Context
+from pipelines.ingest.prepare import Context, tolerated_forms
 from pipelines.ingest.readers import RawTable, RejectedFile, period_in_name, read_delivery
-from pipelines.ingest.staging import read_table, stage, staging_file, write_table
+from pipelines.ingest.staging import guard_key, read_table, stage, staging_file, write_table
 from pipelines.ingest.validation import Validated, validate
+from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.privacy.scan import identifier_findings
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import SchoolCalendar, school_calendar
@@ -79,7 +81,7 @@ class Delivery:
     status: str = "loaded"
     reason: str | None = None
     superseded_by: str | None = None
-    tolerated: list[str] = field(default_factory=list)
+    tolerated: Counter[str] = field(default_factory=Counter)  # variation -> rows
 
     def reject(self, reason: str) -> None:
         self.status, self.reason, self.tables = "rejected", reason, []
@@ -175,7 +177,9 @@ class PartitionIngest:
         delivery.dialect = tables[0].dialect
         delivery.encoding = tables[0].encoding
         delivery.rows_read = sum(t.rows.height for t in tables)
-        delivery.tolerated = sorted({note for t in tables for note in t.tolerated})
+        for table in tables:
+            delivery.tolerated.update(table.tolerated)
+            delivery.tolerated.update(tolerated_forms(table.kind, table.rows))
         delivery.period, delivery.period_source = _period(delivery, tables[0])
         if delivery.period and self.school and not self._within_validity(delivery.period):
             school = self.school
@@ -243,6 +247,8 @@ class PartitionIngest:
                 delivery.rows_loaded += result.valid.height
                 delivery.rows_quarantined += result.quarantine["row"].n_unique()
                 delivery.rows_duplicate += result.duplicates
+                if result.duplicates:
+                    delivery.tolerated["identical duplicate rows"] += result.duplicates
                 if delivery.period is None:
                     period = _data_period(table.kind, result)
                     delivery.period = period or _snapshot_period(self.calendar, delivery)
@@ -378,7 +384,11 @@ class PartitionIngest:
                     "status": d.status,
                     "reason": d.reason,
                     "superseded_by": d.superseded_by,
-                    "tolerated": "; ".join(d.tolerated) or None,
+                    "tolerated": "; ".join(
+                        f"{variation} ({rows} rows)"
+                        for variation, rows in sorted(d.tolerated.items())
+                    )
+                    or None,
                 }
             )
         return pl.DataFrame(rows, schema=LOG_SCHEMA)
@@ -460,9 +470,17 @@ def stage_partition(
 
 
 def stage_partitions(
-    partitions: list[str], landing: Path, archive: Path, staging: Path, key: bytes, workers: int
+    partitions: list[str],
+    landing: Path,
+    archive: Path,
+    staging: Path,
+    pseudonym_key: PseudonymKey,
+    workers: int,
 ) -> list[PartitionReport]:
-    """Schools in parallel processes (each writes only its own files), the municipality last."""
+    """Schools in parallel processes (each writes only its own files), the municipality last.
+    A key other than the one staging was written with stops it before anything is written."""
+    guard_key(staging, pseudonym_key)
+    key = pseudonym_key.secret
     schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
     if workers > 1 and len(schools) > 1:
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang

@@ -253,3 +253,46 @@ def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
         .agg(in_target_group=pl.col("fits").any())
     )
     return frame.join(judged, on="row", how="left")
+
+
+# Raw value forms the contract tolerates: read like the plain form, and counted in the log.
+DATE_TEXT_COLUMNS = (
+    "birth_date_text", "admitted_text", "left_text", "date_text", "from_text", "to_text",
+    "submitted_text", "start_text", "end_text",
+)  # fmt: skip
+DATE_FORMS = {
+    "ISO dates": r"^\d{4}-\d{2}-\d{2}$",
+    "dates with a trailing dot": r"^\d{2}\.\d{2}\.\d{4}\.$",
+}
+CODE_FORMS = {
+    "personal codes without a hyphen": r"^\s*\d{11}\s*$",
+    "personal codes with spaces": r"^\s|\s$|\s-|-\s",
+}
+NUMBER_FORMS = {
+    "decimal commas": r"^\s*\d+,\d+\s*%?\s*$",
+    "percent with a space before %": r"\d\s+%\s*$",
+    "percent without a space before %": r"\d%\s*$",
+}
+
+
+def tolerated_forms(kind: str, raw: pl.DataFrame) -> dict[str, int]:
+    """How many rows of a raw table write a value in each tolerated form (rows, not cells)."""
+    names = {k: v for k, v in KINDS[kind].headers.items() if k in raw.columns}
+    frame = raw.rename(names)
+    groups = [
+        (DATE_FORMS, [c for c in DATE_TEXT_COLUMNS if c in frame.columns]),
+        (CODE_FORMS, [c for c in ("code",) if c in frame.columns]),
+        (NUMBER_FORMS, [c for c in ("value", "hours_text") if c in frame.columns]),
+    ]
+    forms = {
+        form: pl.any_horizontal(pl.col(c).str.contains(pattern) for c in columns)
+        for patterns, columns in groups
+        if columns
+        for form, pattern in patterns.items()
+    }
+    if not forms:
+        return {}
+    counts = frame.select(**{f: e.fill_null(False).sum() for f, e in forms.items()}).row(
+        0, named=True
+    )
+    return {form: count for form, count in counts.items() if count}

@@ -18,6 +18,8 @@ from pipelines.ingest.contract import KINDS, SHEETS
 
 TITLE_PERIOD = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})\.?\s*[-–]\s*(\d{2})\.(\d{2})\.(\d{4})")
 NAME_PERIOD = re.compile(r"_(\d{8})-(\d{8})")
+# A real spreadsheet date as the workbook reader gives it: `YYYY-MM-DD 00:00:00`.
+SPREADSHEET_DATE = r"^(\d{4})-(\d{2})-(\d{2})(?: 00:00:00)?$"
 
 
 class MissingColumns(Exception):
@@ -43,7 +45,7 @@ class RawTable:
     rows: pl.DataFrame
     extra_columns: list[str] = field(default_factory=list)
     sheet: str | None = None
-    tolerated: list[str] = field(default_factory=list)
+    tolerated: dict[str, int] = field(default_factory=dict)  # variation -> rows with it
 
     @property
     def title_period(self) -> tuple[date, date] | None:
@@ -146,9 +148,11 @@ def read_csv(path: Path, data: bytes) -> RawTable:
     frame = frame.select("row", *mapping.values())
     title = first_lines[0] if header_index == 1 else None
     in_order = [mapping[cell] for cell in header if cell in mapping]
-    tolerated = _layout_notes(header, in_order, kinds[kind], title, extra)
-    tolerated += [note for note, present in _text_notes(text, encoding) if present]
-    return RawTable(kind, "E", encoding, title, frame, extra, None, tolerated)
+    notes = _layout_notes(header, in_order, kinds[kind], title, extra)
+    notes += [note for note, present in _text_notes(text, encoding) if present]
+    return RawTable(
+        kind, "E", encoding, title, frame, extra, None, dict.fromkeys(notes, frame.height)
+    )
 
 
 def _find_header(
@@ -197,7 +201,7 @@ def _text_notes(text: str, encoding: str) -> list[tuple[str, bool]]:
 
 def _spreadsheet_dates(column: str) -> pl.Expr:
     """Real spreadsheet dates (read as `YYYY-MM-DD 00:00:00`) as `DD.MM.YYYY` text."""
-    return pl.col(column).str.replace(r"^(\d{4})-(\d{2})-(\d{2})(?: 00:00:00)?$", "${3}.${2}.${1}")
+    return pl.col(column).str.replace(SPREADSHEET_DATE, "${3}.${2}.${1}")
 
 
 def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
@@ -245,10 +249,20 @@ def read_xlsx(path: Path, data: bytes) -> list[RawTable]:
         dated = [
             c for c in frame.columns if "datums" in c.lower() or c in ("Uzņemts", "Atskaitīts")
         ]
+        spreadsheet_dates = (
+            frame.select(
+                pl.any_horizontal(pl.col(c).str.contains(SPREADSHEET_DATE) for c in dated).sum()
+            ).item()
+            if dated
+            else 0
+        )
         frame = frame.with_columns(_spreadsheet_dates(c) for c in dated)
         extra = [c for c in header if c and c not in mapping]
         in_order = [mapping[cell] for cell in header if cell in mapping]
-        tolerated = _layout_notes(header, in_order, SHEETS[sheet].sheet_columns, title, extra)
+        notes = _layout_notes(header, in_order, SHEETS[sheet].sheet_columns, title, extra)
+        tolerated = dict.fromkeys(notes, frame.height)
+        if spreadsheet_dates:
+            tolerated["spreadsheet dates"] = spreadsheet_dates
         tables.append(
             RawTable(
                 SHEETS[sheet].name,

@@ -8,9 +8,43 @@ import polars as pl
 
 from pipelines.ingest.contract import KINDS, SPECIAL_EDUCATION_DIGITS
 from pipelines.ingest.justification import MARK_CODES
-from pipelines.privacy.pseudonym import pupil_keys
+from pipelines.privacy.pseudonym import PseudonymKey, key_fingerprint, pupil_keys
 
 PARQUET_NAME = "data.parquet"
+KEY_FINGERPRINT_FILE = "pseudonym_key.fingerprint"
+
+
+class WrongKey(RuntimeError):
+    """The pseudonym key is not the one staging was written with."""
+
+
+def guard_key(staging: Path, key: PseudonymKey) -> None:
+    """Refuse, before anything is written, a key other than the one staging was written with;
+    a first ingest records the key's fingerprint (never the key)."""
+    recorded = staging / KEY_FINGERPRINT_FILE
+    if not recorded.exists():
+        record_key(staging, key.secret)
+        return
+    if recorded.read_text(encoding="utf-8").strip() != key_fingerprint(key.secret):
+        raise WrongKey(
+            f"the pseudonym key from {key.source} is not the key {staging} was written with "
+            f"(its fingerprint is in {recorded}): ingest stopped before writing anything, as "
+            "every pupil would get a new key. Set the key in use; to change keys, run "
+            "`pmp rotate-key` (docs/operations.md)"
+        )
+
+
+def record_key(staging: Path, secret: bytes) -> None:
+    """Write the fingerprint of the key staging is (or is about to be) written with."""
+    staging.mkdir(parents=True, exist_ok=True)
+    write_text(staging / KEY_FINGERPRINT_FILE, key_fingerprint(secret) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace a text file in one step."""
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def staging_file(staging: Path, table: str, partition: str) -> Path:

@@ -24,6 +24,7 @@ import polars as pl
 from pipelines.ingest import contract
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import read_table
+from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import school_calendar
 from pipelines.warehouse.build import ModelRun, build
@@ -81,7 +82,7 @@ def backfill(
     archive: Path,
     staging: Path,
     database: Path,
-    key: bytes,
+    key: PseudonymKey,
     workers: int,
 ) -> BackfillReport:
     """Restore, re-ingest every partition and rebuild the warehouse from the semester."""

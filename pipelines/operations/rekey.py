@@ -47,8 +47,6 @@ Out of its reach, and the operator's to handle: the Dagster run history (the war
 metadata previews show a few rows of pupil tables, with the keys of their day) and backups.
 """
 
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -62,8 +60,8 @@ import polars as pl
 
 from pipelines.ingest.contract import KINDS
 from pipelines.ingest.readers import RejectedFile, read_delivery
-from pipelines.ingest.staging import PARQUET_NAME, write_table
-from pipelines.privacy.pseudonym import pupil_key
+from pipelines.ingest.staging import PARQUET_NAME, record_key, write_table
+from pipelines.privacy.pseudonym import key_fingerprint, pupil_key
 from pipelines.warehouse.build import DELIVERY_COLUMNS, build, connect_read_only, loaded_deliveries
 from pipelines.warehouse.models import definition_digest, discover_models
 
@@ -109,11 +107,6 @@ def read_key_file(path: Path) -> bytes:
     if not key:
         raise RekeyError(f"{path} holds no key")
     return key
-
-
-def fingerprint(key: bytes) -> str:
-    """A name for a key that does not reveal it: tells an interrupted rotation's key apart."""
-    return hmac.new(key, b"pmp rotate-key", hashlib.sha256).hexdigest()[:16]
 
 
 def delivered_codes(archive: Path) -> set[str]:
@@ -333,6 +326,7 @@ def prepare_rotation(
     live changes."""
     mapping = key_mapping(delivered_codes(archive), old_key, new_key)
     files, rows = rekey_staging(staging, work / STAGING_FOLDER, mapping)
+    record_key(work / STAGING_FOLDER, new_key)
     rebuilt = database.exists()
     if rebuilt:
         target = work / WAREHOUSE_FILE
@@ -341,7 +335,7 @@ def prepare_rotation(
     rotation = Rotation(len(mapping), files, rows, rebuilt)
     record = {
         **asdict(rotation),
-        "new_key": fingerprint(new_key),
+        "new_key": key_fingerprint(new_key),
         "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     temporary = work / f"{READY_FILE}.part"
@@ -387,7 +381,7 @@ def rotate_key(
     ready = work / READY_FILE
     if ready.exists():
         record = json.loads(ready.read_text(encoding="utf-8"))
-        if record["new_key"] != fingerprint(new_key):
+        if record["new_key"] != key_fingerprint(new_key):
             raise RekeyError(
                 f"an interrupted rotation to another key is ready in {work}: run again with "
                 "the new key file it was started with to finish it"

@@ -10,8 +10,6 @@ from pipelines.defs.policies import IO_RETRY
 from pipelines.defs.schedules import nightly_schedule
 from pipelines.ingest.staging import read_table
 
-KEY = b"test-key"
-
 
 def test_the_nightly_schedule_ingests_only_partitions_with_new_files(small_landing, monkeypatch):
     landing, _, staging = small_landing

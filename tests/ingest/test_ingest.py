@@ -1,8 +1,11 @@
 """Ingest: every injected defect ends as the contract says, nothing is lost, nothing leaks."""
 
 import os
+import random
+import re
 import shutil
-from datetime import UTC, date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -321,3 +324,56 @@ def test_staging_tables_have_the_schema_the_warehouse_reads(ingested):
         assert files, table
         for path in files:
             assert dict(pl.read_parquet_schema(path)) == kind.staging, path
+
+
+@pytest.mark.parametrize(
+    ("programme", "special"),
+    [("21011111", False), ("21015111", True), ("21015611", True), ("21015911", True),
+     ("21016011", False), ("21015011", False)],
+)  # fmt: skip
+def test_special_education_programmes_are_digits_51_to_59(tmp_path, programme, special):
+    folder = tmp_path / "landing" / "TIS"
+    folder.mkdir(parents=True)
+    register = (FIXTURES / "skoleni_20250901-20251219.csv").read_text(encoding="utf-8")
+    (folder / "skoleni_20250901-20251219.csv").write_text(
+        register.replace("21011111", programme).replace("21015611", programme), encoding="utf-8"
+    )
+    stage_partition("TIS", tmp_path / "landing", tmp_path / "archive", tmp_path / "staging", KEY)
+    flags = read_table(tmp_path / "staging", "pupils")["special_needs_programme"]
+    assert flags.to_list() == [special] * flags.len()
+
+
+def test_every_tolerated_value_form_is_logged_with_its_row_count(tmp_path):
+    """Random absences written with random tolerated forms: the log counts each form's rows,
+    as an independent count over the written rows says (seed 14)."""
+    rng = random.Random(14)
+    register = (FIXTURES / "skoleni_20250901-20251219.csv").read_text(encoding="utf-8")
+    codes = [line.split(";")[0] for line in register.splitlines()[2:] if line]
+    days = [date(2025, 10, 6) + timedelta(days=d) for d in range(4)]  # delivered 09.10.2025
+    header = "Personas kods;Klase;Priekšmets;Datums;Darba veids;Vērtējums"
+    rows, expected = [], Counter()
+    for lesson, day in enumerate(days * 6):
+        code = rng.choice(codes[:1] + codes[2:3])
+        code_form = rng.choice(["plain", "no hyphen", "spaces"])
+        date_form = rng.choice(["plain", "iso", "dot"])
+        value = rng.choice(["7", "85%", "72,5%", "72.5 %"])
+        written_code = {"plain": code, "no hyphen": code.replace("-", ""),
+                        "spaces": " " + code.replace("-", " - ") + " "}[code_form]  # fmt: skip
+        written_day = {"plain": f"{day:%d.%m.%Y}", "iso": day.isoformat(),
+                       "dot": f"{day:%d.%m.%Y}."}[date_form]  # fmt: skip
+        subject = f"Priekšmets {lesson}"
+        rows.append(f"{written_code};5.a;{subject};{written_day};Ikdienas;{value}")
+        expected["personal codes without a hyphen"] += code_form == "no hyphen"
+        expected["personal codes with spaces"] += code_form == "spaces"
+        expected["ISO dates"] += date_form == "iso"
+        expected["dates with a trailing dot"] += date_form == "dot"
+        expected["decimal commas"] += "," in value
+        expected["percent with a space before %"] += value.endswith(" %")
+        expected["percent without a space before %"] += value[-1] == "%" and value[-2] != " "
+    text = "\n".join([header, *rows]) + "\n"
+    landing = _landing_with(tmp_path, ("vertejumi_20251006-20251017.csv", text.encode()))
+    report = stage_partition("TIS", landing, tmp_path / "archive", tmp_path / "staging", KEY)
+    assert report.quarantine.is_empty(), report.quarantine
+    logged = report.log.filter(pl.col("file").str.contains("vertejumi"))["tolerated"][0]
+    found = dict(re.findall(r"([^;(]+?) \((\d+) rows\)", logged))
+    assert {k.strip(): int(v) for k, v in found.items()} == {k: v for k, v in expected.items() if v}

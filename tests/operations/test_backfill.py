@@ -7,9 +7,10 @@ import pytest
 
 from pipelines.ingest.staging import read_table
 from pipelines.operations.backfill import backfill, deliveries_covering
+from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.warehouse.build import build, connect_read_only, table_checksums
 
-KEY = b"test-key"
+KEY = PseudonymKey(b"test-key", "the test key")
 
 
 def checksums(database: Path, staging: Path) -> dict:

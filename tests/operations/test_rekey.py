@@ -25,7 +25,7 @@ from pipelines.operations.rekey import (
     same_rows,
     work_folder,
 )
-from pipelines.privacy.pseudonym import KEY_VARIABLE, DemoKeyWarning, pupil_key
+from pipelines.privacy.pseudonym import KEY_VARIABLE, DemoKeyWarning, PseudonymKey, pupil_key
 from pipelines.warehouse.build import build
 
 OLD_KEY = b"test-key"  # the key the `ingested` fixture pseudonymises with
@@ -155,7 +155,10 @@ def test_staging_equals_an_ingest_with_the_new_key(rotated, demo, tmp_path):
     landing, _ = demo
     staging = tmp_path / "staging"
     shutil.copytree(rotated.after / "staging" / "pupils", staging / "pupils")
-    stage_partitions(FRESH_PARTITIONS, landing, tmp_path / "archive", staging, NEW_KEY, workers=1)
+    stage_partitions(
+        FRESH_PARTITIONS, landing, tmp_path / "archive", staging,
+        PseudonymKey(NEW_KEY, "the new key"), workers=1,
+    )  # fmt: skip
     compared = 0
     for path in sorted(staging.glob(f"*/*/{PARQUET_NAME}")):
         if path.parent.name in FRESH_PARTITIONS:
