@@ -7,10 +7,14 @@ import time
 from datetime import date
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
+from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import WrongKey
 from pipelines.operations.backfill import backfill
 from pipelines.operations.rekey import RekeyError, read_key_file, rotate_key, work_folder
+from pipelines.operations.release import ReleaseError, release, released_deliveries
 from pipelines.operations.retention import (
     PURGE_LOG,
     Purge,
@@ -27,6 +31,7 @@ from pipelines.paths import (
     landing_dir,
     publication_dir,
     quality_dir,
+    release_log_file,
     staging_dir,
     warehouse_file,
 )
@@ -67,6 +72,7 @@ def _backfill(args: argparse.Namespace) -> None:
     report = backfill(
         args.semester, landing_dir(), archive_dir(), staging_dir(), warehouse_file(),
         load_key(demo_key_file()), workers=os.cpu_count() or 1,
+        released=released_deliveries(release_log_file()),
     )  # fmt: skip
     rebuilt = sum(run.rebuilt_from is not None for run in report.models)
     print(
@@ -74,6 +80,22 @@ def _backfill(args: argparse.Namespace) -> None:
         f"{len(report.restored)} restored from the archive; {report.partitions} partitions "
         f"re-ingested; {rebuilt} warehouse models rebuilt from {report.semester_id}. "
         "Run `pmp publish` to re-publish."
+    )
+
+
+def _release(args: argparse.Namespace) -> None:
+    try:
+        entry = release(args.sha256, args.reason, staging_dir(), release_log_file())
+    except ReleaseError as error:
+        raise SystemExit(f"pmp release: {error}") from None
+    (report,) = stage_partitions(
+        [entry.school_id], landing_dir(), archive_dir(), staging_dir(), load_key(demo_key_file()),
+        workers=1, released=released_deliveries(release_log_file()),
+    )  # fmt: skip
+    (row,) = report.log.filter(pl.col("sha256") == entry.sha256).iter_rows(named=True)
+    print(
+        f"released {entry.file}: {row['status']}, {row['rows_loaded']} rows; audit entry in "
+        f"{release_log_file()}. The warehouse takes it at its next build."
     )
 
 
@@ -170,6 +192,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     back.add_argument("--semester", required=True, help="a semester id, e.g. 2025/26-S1")
     back.set_defaults(handler=_backfill)
+    held = commands.add_parser(
+        "release",
+        help="apply a delivery ingest held because it would remove most of the rows in force "
+        "(docs/operations.md); the release goes into the audit log",
+    )
+    held.add_argument("sha256", help="the held delivery's SHA-256 (or its first characters)")
+    held.add_argument("--reason", required=True, help="why: checked with whom, and what")
+    held.set_defaults(handler=_release)
     rotate = commands.add_parser(
         "rotate-key",
         help="re-key every pupil from the key in use to a new one: staging, the warehouse and "

@@ -58,3 +58,8 @@ def reports_dir() -> Path:
 def alerts_file() -> Path:
     """The operator alert log: one JSON object per line (see `pipelines.operations.alerts`)."""
     return data_dir() / "alerts" / "alerts.jsonl"
+
+
+def release_log_file() -> Path:
+    """The audit log of held deliveries released by an operator (`pmp release`)."""
+    return data_dir() / "audit" / "releases.jsonl"

@@ -21,7 +21,14 @@ from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.landing import file_hashes, partition_digests
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import WrongKey, read_table
-from pipelines.paths import archive_dir, demo_key_file, landing_dir, staging_dir
+from pipelines.operations.release import released_deliveries
+from pipelines.paths import (
+    archive_dir,
+    demo_key_file,
+    landing_dir,
+    release_log_file,
+    staging_dir,
+)
 from pipelines.privacy.pseudonym import MissingKey, load_key
 from pipelines.reference import tables as reference
 
@@ -91,6 +98,13 @@ _CHECK_SPECS = (
         description="Per file: rows read = loaded + quarantined + duplicate rows.",
     ),
     dg.AssetCheckSpec(
+        "deliveries_applied",
+        asset=LOG_KEY,
+        description="Every delivery read was applied: none held by the drop guard (it would "
+        "remove more than half of the rows in force for its school, kind and period) and none "
+        "that loaded no row. A warning naming each such file and why; the rows in force stay.",
+    ),
+    dg.AssetCheckSpec(
         "latest_delivery_fresh",
         asset=LOG_KEY,
         description="Each school's latest delivery is at most 36 hours old, unless no school "
@@ -135,6 +149,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
         reports = stage_partitions(
             list(context.partition_keys), landing_dir(), archive_dir(), staging_dir(),
             load_key(demo_key_file()), workers=os.cpu_count() or 1,
+            released=released_deliveries(release_log_file()),
         )  # fmt: skip
     except (MissingKey, WrongKey) as refused:  # not transient: no retry can mend a key
         raise dg.Failure(str(refused), allow_retries=False) from None
@@ -173,6 +188,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
         metadata={**frame_metadata(quarantine), "rows_by_check": _summary(quarantine, "check")},
     )
     yield _reconciliation(log)
+    yield _applied(log)
     logged = read_table(staging_dir(), "delivery_log")
     yield _freshness(logged)
     yield _completeness(logged)
@@ -206,6 +222,22 @@ def _reconciliation(log: pl.DataFrame) -> dg.AssetCheckResult:
                         "file", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"
                     )
                 )
+            ),
+        },
+    )
+
+
+def _applied(log: pl.DataFrame) -> dg.AssetCheckResult:
+    """Held deliveries and deliveries that loaded nothing, by file and reason."""
+    unapplied = log.filter(pl.col("status").is_in(["held", "nothing_loaded"]))
+    return dg.AssetCheckResult(
+        asset_key=LOG_KEY,
+        check_name="deliveries_applied",
+        passed=unapplied.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files": dg.MetadataValue.md(
+                markdown_table(unapplied.select("file", "status", "sha256", "reason"))
             ),
         },
     )

@@ -38,6 +38,8 @@ class Kind:
     sheet: str | None = None
     sheet_columns: tuple[str, ...] = ()
     row_date: str | None = None
+    # A full snapshot lists everything to date: the latest replaces every earlier one.
+    full_snapshot: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -217,6 +219,7 @@ KINDS: dict[str, Kind] = {
             },
             key=("code_digits", "activity", "start"),
             conflict_column="Stundas",
+            full_snapshot=True,
             table="support",
             staging={
                 **_PROVENANCE,

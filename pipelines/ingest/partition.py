@@ -18,7 +18,13 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.ingest import justification
-from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER, kinds_from, partition_source
+from pipelines.ingest.contract import (
+    KINDS,
+    MUNICIPALITY_FOLDER,
+    Kind,
+    kinds_from,
+    partition_source,
+)
 from pipelines.ingest.landing import (
     archive_file,
     landing_files,
@@ -34,7 +40,9 @@ from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.privacy.scan import identifier_findings
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import SchoolCalendar, school_calendar
+from pipelines.reference.rules import max_drop_share
 
+Period = tuple[date, date]
 LOG_SCHEMA = {
     "school_id": pl.String,
     "file": pl.String,
@@ -73,6 +81,7 @@ class Delivery:
     encoding: str | None = None
     period: tuple[date, date] | None = None
     period_source: str | None = None
+    periods: dict[int, tuple[Period, str]] = field(default_factory=dict)  # per table
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -82,9 +91,36 @@ class Delivery:
     reason: str | None = None
     superseded_by: str | None = None
     tolerated: Counter[str] = field(default_factory=Counter)  # variation -> rows
+    held: list[str] = field(default_factory=list)  # why, per kind held back
+    held_replaced_by: str | None = None
 
     def reject(self, reason: str) -> None:
         self.status, self.reason, self.tables = "rejected", reason, []
+
+    def settle(self) -> None:
+        """The status once every kind is applied: what the log says became of the file."""
+        if self.status != "loaded":
+            return
+        self.period = _union([period for period, _ in self.periods.values()])
+        self.period_source = ", ".join(dict.fromkeys(s for _, s in self.periods.values())) or None
+        if self.rows_loaded == 0:
+            self.status = "nothing_loaded"
+            self.reason = (
+                f"no row loaded ({self.rows_quarantined} quarantined, {self.rows_duplicate} "
+                "duplicates): it replaces nothing"
+            )
+        elif self.held and self.held_replaced_by:
+            self.status = "superseded"
+            self.reason = f"held ({'; '.join(self.held)}), then replaced by {self.held_replaced_by}"
+        elif self.held:
+            self.status = "held"
+            self.reason = (
+                f"{'; '.join(self.held)}: the rows in force stay until an operator runs "
+                f"`pmp release {self.sha256} --reason ...` or a later delivery replaces them"
+            )
+        elif self.rows_superseded == self.rows_loaded:
+            self.status = "superseded"
+            self.reason = f"every row replaced by {self.superseded_by}"
 
 
 @dataclass
@@ -96,19 +132,38 @@ class Staged:
     log: pl.DataFrame
 
 
-def _data_period(kind: str, validated: Validated) -> tuple[date, date] | None:
-    column = KINDS[kind].row_date
-    if column is None or validated.valid.height == 0:
-        return None
-    dates = validated.valid[column].drop_nulls()
-    return (dates.min(), dates.max()) if dates.len() else None
-
-
-def _period(delivery: Delivery, table: RawTable) -> tuple[tuple[date, date] | None, str | None]:
+def _declared_period(delivery: Delivery, table: RawTable) -> tuple[Period, str] | None:
+    """The period a table declares: its title row, else a `_YYYYMMDD-YYYYMMDD` name part."""
     if table.title_period:
         return table.title_period, "title row"
     named = period_in_name(Path(delivery.file).name)
-    return (named, "file name") if named else (None, None)
+    return (named, "file name") if named else None
+
+
+def _found_period(kind: str, validated: Validated, received: date) -> tuple[Period, str] | None:
+    """Without a declared period: the first and last date among the loaded rows of a kind
+    whose rows carry a date (none when no row loaded), or the delivery day for a snapshot."""
+    column = KINDS[kind].row_date
+    if column is None:
+        return (received, received), "delivery day (snapshot)"
+    dates = validated.valid[column].drop_nulls()
+    return ((dates.min(), dates.max()), "data") if dates.len() else None
+
+
+def _covers(spec: Kind, period: Period, earlier: Period) -> bool:
+    """Whether a delivery of `period` replaces all of an earlier one of `earlier`."""
+    return spec.full_snapshot or (period[0] <= earlier[0] and earlier[1] <= period[1])
+
+
+def _replaced(spec: Kind, period: Period, old_period: Period, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows in force (of one earlier delivery) that a delivery of `period` replaces."""
+    if spec.row_date:
+        return rows.filter(pl.col(spec.row_date).is_between(*period))
+    return rows if _covers(spec, period, old_period) else rows.clear()
+
+
+def _union(periods: list[Period]) -> Period | None:
+    return (min(p[0] for p in periods), max(p[1] for p in periods)) if periods else None
 
 
 class PartitionIngest:
@@ -122,8 +177,11 @@ class PartitionIngest:
         calendar: SchoolCalendar,
         key: bytes,
         pupils: pl.DataFrame,
+        released: frozenset[str] = frozenset(),
     ):
         self.partition = partition
+        self.released = released
+        self.max_drop_share = max_drop_share()
         self.landing = landing
         self.archive = archive
         self.calendar = calendar
@@ -180,13 +238,17 @@ class PartitionIngest:
         for table in tables:
             delivery.tolerated.update(table.tolerated)
             delivery.tolerated.update(tolerated_forms(table.kind, table.rows))
-        delivery.period, delivery.period_source = _period(delivery, tables[0])
-        if delivery.period and self.school and not self._within_validity(delivery.period):
+        for index, table in enumerate(tables):
+            declared = _declared_period(delivery, table)
+            if declared:
+                delivery.periods[index] = declared
+        declared = _union([period for period, _ in delivery.periods.values()])
+        if declared and self.school and not self._within_validity(declared):
             school = self.school
             until = f"{school.valid_to:%d.%m.%Y}" if school.valid_to else "today"
             delivery.reject(
-                f"period_outside_school_validity: {delivery.period[0]:%d.%m.%Y}–"
-                f"{delivery.period[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
+                f"period_outside_school_validity: {declared[0]:%d.%m.%Y}–"
+                f"{declared[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
                 f"exists ({school.valid_from:%d.%m.%Y}–{until})"
             )
 
@@ -249,10 +311,10 @@ class PartitionIngest:
                 delivery.rows_duplicate += result.duplicates
                 if result.duplicates:
                     delivery.tolerated["identical duplicate rows"] += result.duplicates
-                if delivery.period is None:
-                    period = _data_period(table.kind, result)
-                    delivery.period = period or _snapshot_period(self.calendar, delivery)
-                    delivery.period_source = "data" if period else "delivery date"
+                if t not in delivery.periods:
+                    found = _found_period(table.kind, result, delivery.received_at.date())
+                    if found:
+                        delivery.periods[t] = found
                 if table.kind != "skoleni":
                     self._stage(i, t)
 
@@ -261,12 +323,13 @@ class PartitionIngest:
         delivery = self.deliveries[delivery_index]
         table = delivery.tables[table_index]
         result = self.validated[(delivery_index, table_index)]
+        period, _ = delivery.periods.get(table_index, ((None, None), None))
         result.valid = stage(
             table.kind,
             result.valid.with_columns(
                 delivery_sha=pl.lit(delivery.sha256),
-                period_start=pl.lit(delivery.period[0]),
-                period_end=pl.lit(delivery.period[1]),
+                period_start=pl.lit(period[0], pl.Date),
+                period_end=pl.lit(period[1], pl.Date),
             ),
             self.partition,
             self.key,
@@ -274,40 +337,57 @@ class PartitionIngest:
         table.rows = table.rows.clear()
 
     def supersede(self) -> dict[str, pl.DataFrame]:
-        """Effective valid rows per kind: a later delivery replaces what its period covers."""
+        """The rows in force per kind, applying the deliveries in the order they came.
+
+        A delivery replaces only what its rows prove: the rows in force of its kind whose date
+        lies in its period; for a snapshot, the snapshots whose period its period covers; for
+        a full snapshot (the support register), every earlier one. A delivery that loaded no
+        row replaces nothing. One that would keep fewer than `1 - max_drop_share` of the rows
+        it replaces is held, its rows not applied, until an operator releases it (`pmp
+        release`) or a later delivery replaces what it would have.
+        """
         effective: dict[str, pl.DataFrame] = {}
-        for kind in KINDS:
-            parts = [
-                (self.deliveries[i], v.valid)
-                for (i, t), v in self.validated.items()
-                if self._table(i, t).kind == kind
-            ]
-            kept = []
-            for position, (delivery, rows) in enumerate(parts):
-                later = [d for d, _ in parts[position + 1 :] if d.period]
-                if KINDS[kind].row_date:
-                    day = pl.col(KINDS[kind].row_date)
-                    replacers = [o for o in later if rows.filter(day.is_between(*o.period)).height]
-                    covered = [day.is_between(*o.period) for o in replacers]
-                    remaining = rows.filter(~pl.any_horizontal(covered)) if covered else rows
-                else:
-                    start, end = delivery.period
-                    replacers = [o for o in later if o.period[0] <= start and end <= o.period[1]]
-                    remaining = rows.clear() if replacers else rows
-                delivery.rows_superseded += rows.height - remaining.height
-                if replacers:
-                    delivery.superseded_by = replacers[-1].file
-                kept.append(remaining)
-            effective[kind] = pl.concat(kept, how="diagonal_relaxed") if kept else None
+        for kind, spec in KINDS.items():
+            in_force: list[tuple[Delivery, Period, pl.DataFrame]] = []
+            holds: list[tuple[Delivery, Period]] = []
+            for (i, t), result in self.validated.items():
+                if self._table(i, t).kind != kind or result.valid.height == 0:
+                    continue
+                delivery = self.deliveries[i]
+                period, _ = delivery.periods[t]
+                replaced = [_replaced(spec, period, old, rows) for _, old, rows in in_force]
+                removed, kept = sum(r.height for r in replaced), result.valid.height
+                held = removed and kept < (1 - self.max_drop_share) * removed
+                if held and delivery.sha256 not in self.released:
+                    delivery.held.append(
+                        f"{kind} {period[0]:%d.%m.%Y}–{period[1]:%d.%m.%Y}: would replace "
+                        f"{removed} rows in force with {kept} ({1 - kept / removed:.0%} fewer)"
+                    )
+                    holds.append((delivery, period))
+                    continue
+                for waiting, waiting_period in holds:
+                    if _covers(spec, period, waiting_period):
+                        waiting.held_replaced_by = delivery.file
+                in_force = [
+                    (old, old_period, self._supersede(old, rows, gone, delivery))
+                    for (old, old_period, rows), gone in zip(in_force, replaced, strict=True)
+                ]
+                in_force.append((delivery, period, result.valid))
+            frames = [rows for _, _, rows in in_force]
+            effective[kind] = pl.concat(frames, how="diagonal_relaxed") if frames else None
         for delivery in self.deliveries:
-            if (
-                delivery.status == "loaded"
-                and delivery.rows_loaded
-                and delivery.rows_superseded == delivery.rows_loaded
-            ):
-                delivery.status = "superseded"
-                delivery.reason = f"every row replaced by {delivery.superseded_by}"
+            delivery.settle()
         return effective
+
+    @staticmethod
+    def _supersede(
+        old: Delivery, rows: pl.DataFrame, gone: pl.DataFrame, by: Delivery
+    ) -> pl.DataFrame:
+        if gone.is_empty():
+            return rows
+        old.rows_superseded += gone.height
+        old.superseded_by = by.file
+        return rows.join(gone.select("source_row"), on="source_row", how="anti")
 
     def run(self) -> Staged:
         self.collect()
@@ -394,13 +474,6 @@ class PartitionIngest:
         return pl.DataFrame(rows, schema=LOG_SCHEMA)
 
 
-def _snapshot_period(calendar: SchoolCalendar, delivery: Delivery) -> tuple[date, date]:
-    """A snapshot with no period of its own covers its school year up to its delivery."""
-    day = delivery.received_at.date()
-    year = calendar.year_of(day)
-    return (year.span.start if year else day, day)
-
-
 def justify(absences: pl.DataFrame, notes: pl.DataFrame, calendar: SchoolCalendar) -> pl.DataFrame:
     """Absences with the reason resolved: marks, and for `n` the notes register."""
     resolved = justification.resolve(
@@ -442,15 +515,22 @@ class PartitionReport:
 
 
 def stage_partition(
-    partition: str, landing: Path, archive: Path, staging: Path, key: bytes
+    partition: str,
+    landing: Path,
+    archive: Path,
+    staging: Path,
+    key: bytes,
+    released: frozenset[str] = frozenset(),
 ) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
     A staging table the partition no longer has rows for is removed, so no stale file stays.
+    `released` are the held deliveries (SHA-256) an operator released.
     """
     staged = PartitionIngest(
-        partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging)
-    ).run()
+        partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging),
+        released,
+    ).run()  # fmt: skip
     kinds = kinds_from(partition_source(partition))
     rows, findings = {}, []
     for kind in KINDS.values():
@@ -476,6 +556,7 @@ def stage_partitions(
     staging: Path,
     pseudonym_key: PseudonymKey,
     workers: int,
+    released: frozenset[str] = frozenset(),
 ) -> list[PartitionReport]:
     """Schools in parallel processes (each writes only its own files), the municipality last.
     A key other than the one staging was written with stops it before anything is written."""
@@ -486,11 +567,14 @@ def stage_partitions(
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             stage = partial(
-                stage_partition, landing=landing, archive=archive, staging=staging, key=key
-            )
+                stage_partition, landing=landing, archive=archive, staging=staging, key=key,
+                released=released,
+            )  # fmt: skip
             reports = list(pool.map(stage, schools))
     else:
-        reports = [stage_partition(p, landing, archive, staging, key) for p in schools]
+        reports = [stage_partition(p, landing, archive, staging, key, released) for p in schools]
     if MUNICIPALITY_FOLDER in partitions:
-        reports.append(stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key))
+        reports.append(
+            stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released)
+        )
     return reports

@@ -84,8 +84,10 @@ def backfill(
     database: Path,
     key: PseudonymKey,
     workers: int,
+    released: frozenset[str] = frozenset(),
 ) -> BackfillReport:
-    """Restore, re-ingest every partition and rebuild the warehouse from the semester."""
+    """Restore, re-ingest every partition (applying the `released` held deliveries) and
+    rebuild the warehouse from the semester."""
     semester_dates(semester_id)
     log = read_table(staging, "delivery_log")
     if log is None:
@@ -93,6 +95,6 @@ def backfill(
     covering = deliveries_covering(log, semester_id)
     restored = restore_from_archive(covering, landing, archive)
     partitions = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
-    stage_partitions(partitions, landing, archive, staging, key, workers)
+    stage_partitions(partitions, landing, archive, staging, key, workers, released)
     runs = build(database, staging, rebuild_from=semester_id)
     return BackfillReport(semester_id, restored, covering.height, len(partitions), runs)

@@ -35,6 +35,11 @@ def note_deadline_school_days() -> int:
     return int(rules()["justification"]["note_deadline_school_days"])
 
 
+def max_drop_share() -> float:
+    """The share of the rows in force a delivery may remove before it is held."""
+    return float(rules()["ingest"]["max_drop_share"])
+
+
 def project_period() -> tuple[date, date]:
     """The project's eligible period: its first and last day."""
     project = rules()["project"]
