@@ -33,7 +33,7 @@ class Defect:
     row: int | None = None
     column: str | None = None
     sheet: str | None = None
-    detail: str = ""
+    row_date: str | None = None  # the day of the broken row, for rows that carry a date
 
 
 class DefectInjector:
@@ -92,6 +92,7 @@ class DefectInjector:
                             r,
                             value_column[kind] if conflicting else None,
                             sheet,
+                            _row_date(frame, i),
                         )
                     )
         taken = {d.row for d in defects} | originals
@@ -104,7 +105,11 @@ class DefectInjector:
                 taken.add(i)
                 replacements.setdefault(column, {})[i] = value
                 expected = "loaded" if category == "tolerate" else "quarantined"
-                defects.append(Defect(name, category, relative, expected, i, column, sheet))
+                defects.append(
+                    Defect(
+                        name, category, relative, expected, i, column, sheet, _row_date(frame, i)
+                    )
+                )
         return frame, replacements, defects
 
     def _row_defects(self, kind: str, frame: pl.DataFrame, context: dict):
@@ -188,6 +193,11 @@ class DefectInjector:
         if kind in ("atbalsts", "aktivitates"):
             out.append(("unknown_school", "Skola", "quarantine", lambda f, i: UNKNOWN_SCHOOL_NAME))
         return out
+
+
+def _row_date(frame: pl.DataFrame, index: int) -> str | None:
+    """The clean day of a row that carries one (absences and grades), before any defect."""
+    return str(frame["Datums"][index]) if "Datums" in frame.columns else None
 
 
 def rejected_files(first_code: str, end_date: date) -> dict[str, tuple[str, bytes]]:

@@ -180,6 +180,9 @@ class Manifest:
     arguments: dict
     files: list[FileRecord] = field(default_factory=list)
     defects: list[Defect] = field(default_factory=list)
+    # Clean absence and grade rows delivered per school, kind and month (before any defect):
+    # what staging must hold, less the rows the defects broke.
+    delivered_rows: list[dict] = field(default_factory=list)
 
 
 class DeliveryWriter:

@@ -185,6 +185,7 @@ class Generator:
             events = semester_events(
                 self.rng, self.calendar, self.population, spells, semester, self.end_date
             )
+            self._count_delivered(folder, semester, events)
             for start, end, delivered, mode in self.windows(semester):
                 period = (start, end)
                 context = {"delivered": delivered.date(), "semester": semester, "period": period}
@@ -270,6 +271,17 @@ class Generator:
                             and semester.semester_id == "2025/26-S1"
                         ),
                     )
+
+    def _count_delivered(self, school_id: str, semester: Semester, events) -> None:
+        """Record the clean absence and grade rows this semester's windows deliver, by month."""
+        last = self.windows(semester)[-1][1]
+        for kind, frame in (("kavejumi", events.absences), ("vertejumi", events.grades)):
+            delivered = frame.filter(pl.col("date").is_between(semester.start, last))
+            by_month = delivered.group_by(month=pl.col("date").dt.strftime("%Y-%m")).len()
+            self.manifest.delivered_rows += [
+                {"school_id": school_id, "kind": kind, "month": month, "rows": rows}
+                for month, rows in sorted(by_month.rows())
+            ]
 
     def deliver_e_file(
         self,

@@ -13,7 +13,7 @@ from pipelines.ingest.contract import DROPPED_COLUMNS, KINDS
 from pipelines.ingest.values import parse_date, parse_decimal
 from pipelines.privacy import personal_code
 from pipelines.privacy.pseudonym import pupil_keys
-from pipelines.reference.calendar import SchoolCalendar
+from pipelines.reference.calendar import SchoolCalendar, Semester
 
 
 @dataclass(frozen=True)
@@ -207,15 +207,22 @@ def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
     return frame
 
 
-def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
-    """Whether each support row's pupil fits the activity's target group at its start.
+def _semester_from(calendar: SchoolCalendar, day: date) -> Semester | None:
+    """The semester a support spell starting on `day` is for: the one holding the day, or the
+    next to start (a spell starting in a break is for the semester after it)."""
+    return calendar.semester_of(day) or next((s for s in calendar.semesters if s.start > day), None)
 
-    Pupils not (yet) known to any school register cannot be judged here: the flag is null and
-    the row loads; the warehouse checks again with every register.
+
+def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
+    """Whether each support row's pupil fits the activity's target group at its start, judged
+    from everything the registers of every school know: the age from the birth date in any
+    register delivery, the grade (and repeating) from the register snapshot nearest the start,
+    before or after it. `pupil_known` is false for a pupil no register knows: never a pass.
     """
     semesters = {
-        day: (semester.semester_id if (semester := context.calendar.semester_of(day)) else None)
+        day: semester.semester_id
         for day in frame["start"].drop_nulls().unique().to_list()
+        if (semester := _semester_from(context.calendar, day))
     }
     frame = frame.with_columns(
         pupil_key=pupil_keys(context.key, frame["code"]),
@@ -223,22 +230,30 @@ def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
             semesters, default=None, return_dtype=pl.String
         ),
     )
+    listed = frame.select("row", "pupil_key", "start").join(context.pupils, on="pupil_key")
+    start, first, last = pl.col("start"), pl.col("period_start"), pl.col("period_end")
+    distance = (
+        pl.when(start < first).then(first - start).when(start > last).then(start - last)
+    ).otherwise(pl.duration(days=0))
+    nearest = (
+        listed.with_columns(distance=distance)
+        .sort(["row", "distance", "period_end", "grade"], descending=[False, False, True, True])
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("grade").first(), pl.col("repeating").first())
+    )
+    born = listed.group_by("row").agg(
+        pl.col("birth_year").drop_nulls().first(), pl.col("birth_month").drop_nulls().first()
+    )
     facts = (
-        frame.select("row", "pupil_key", "start", "activity")
-        .join(context.pupils, on="pupil_key")
-        .filter(
-            pl.col("start").is_between(pl.col("period_start"), pl.col("period_end"))
-            & (pl.col("admitted") <= pl.col("start"))
-            & (pl.col("left").is_null() | (pl.col("start") < pl.col("left")))
-        )
-        .group_by("row")
-        .agg(
-            pl.col("grade").max(),
-            pl.col("repeating").any(),
-            age=(pl.col("start").dt.year() - pl.col("birth_year")).first()
-            - (pl.col("start").dt.month() < pl.col("birth_month")).first().cast(pl.Int64),
+        nearest.join(born, on="row", how="left")
+        .join(frame.select("row", "start"), on="row")
+        .with_columns(
+            age=pl.col("start").dt.year().cast(pl.Int64)
+            - pl.col("birth_year")
+            - (pl.col("start").dt.month() < pl.col("birth_month")).cast(pl.Int64)
         )
     )
+    frame = frame.with_columns(pupil_known=pl.col("row").is_in(listed["row"].implode()))
     rules = context.activity_rules
     judged = (
         facts.join(frame.select("row", "activity", "start_semester"), on="row")

@@ -90,6 +90,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "atbalsta aktivitāte neatbilst mērķa grupai",
         "the support activity is outside its target group",
     ),
+    "pupil_in_no_register": (
+        "skolēns nav neviena skolas skolēnu sarakstā",
+        "the pupil is in no school's register, so the target group cannot be judged",
+    ),
     "unknown_school": ("nezināma skola", "the school is not in the reference list"),
     "conflicting_duplicate": (
         "dublēts ieraksts ar atšķirīgām vērtībām",
@@ -340,7 +344,14 @@ class Support(CodedRows):
 
     @pa.check("activity", name="support_outside_target_group")
     def support_outside_target_group(cls, data):
-        return _holds(data, pl.col("in_target_group").fill_null(True))
+        activity = pl.col("activity").str.strip_chars()
+        unjudged = ~pl.col("pupil_known") | pl.col("start").is_null()
+        unjudged = unjudged | ~activity.is_in(SUPPORT_ACTIVITIES).fill_null(False)
+        return _holds(data, unjudged | pl.col("in_target_group").fill_null(False))
+
+    @pa.check("code", name="pupil_in_no_register")
+    def pupil_in_no_register(cls, data):
+        return _holds(data, pl.col("code_problem").is_not_null() | pl.col("pupil_known"))
 
     @pa.check("start_text", name="date_unparseable")
     def date_unparseable(cls, data):

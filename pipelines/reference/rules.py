@@ -10,7 +10,9 @@ import polars as pl
 from pipelines.paths import PROJECT_ROOT
 
 RULES_FILE = PROJECT_ROOT / "models" / "rules.toml"
-PARAMETER_SECTIONS = ("justification", "grades", "project", "composite", "disclosure", "backtest")
+PARAMETER_SECTIONS = (
+    "justification", "grades", "project", "composite", "disclosure", "backtest", "volume",
+)  # fmt: skip
 RULE_COLUMNS = {
     "rule_id": pl.String,
     "version": pl.String,

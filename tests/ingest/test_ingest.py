@@ -377,3 +377,42 @@ def test_every_tolerated_value_form_is_logged_with_its_row_count(tmp_path):
     logged = report.log.filter(pl.col("file").str.contains("vertejumi"))["tolerated"][0]
     found = dict(re.findall(r"([^;(]+?) \((\d+) rows\)", logged))
     assert {k.strip(): int(v) for k, v in found.items()} == {k: v for k, v in expected.items() if v}
+
+
+def test_staging_holds_every_row_the_generator_delivered_less_the_rows_it_broke(demo, ingested):
+    """The generator as oracle: per school, kind and month, the staged absences and grades are
+    the clean rows the generator delivered, less the rows its defects broke (each of those is
+    in the quarantine: `test_every_quarantine_defect_is_quarantined_with_its_check`)."""
+    _, manifest = demo
+    kinds = {
+        **{f["file"]: f["kinds"][0] for f in manifest["files"] if f["kinds"]},
+        **{name: kind.name for name, kind in contract.SHEETS.items()},
+    }
+    broken = (
+        pl.DataFrame(manifest["defects"], infer_schema_length=None)
+        .filter((pl.col("category") == "quarantine") & pl.col("row_date").is_not_null())
+        .with_columns(
+            school_id=pl.col("file").str.split("/").list.first(),
+            kind=pl.coalesce(pl.col("sheet"), pl.col("file")).replace_strict(kinds),
+            month=pl.col("row_date").str.slice(0, 7),
+            # a conflicting duplicate breaks one delivered row into two quarantined ones
+            lost=pl.when(pl.col("defect") == "conflicting_duplicate").then(0.5).otherwise(1.0),
+        )
+        .group_by("school_id", "kind", "month")
+        .agg(pl.col("lost").sum())
+    )
+    expected = (
+        pl.DataFrame(manifest["delivered_rows"])
+        .join(broken, on=["school_id", "kind", "month"], how="left")
+        .select("school_id", "kind", "month", rows=pl.col("rows") - pl.col("lost").fill_null(0))
+    )
+    staged = pl.concat(
+        read_table(ingested, table)
+        .group_by("school_id", month=pl.col("date").dt.strftime("%Y-%m"))
+        .len("staged")
+        .with_columns(kind=pl.lit(kind))
+        for kind, table in (("kavejumi", "absences"), ("vertejumi", "grades"))
+    )
+    compared = expected.join(staged, on=["school_id", "kind", "month"], how="full", coalesce=True)
+    different = compared.filter(pl.col("rows").fill_null(0) != pl.col("staged").fill_null(0))
+    assert different.is_empty(), different.sort("school_id", "kind", "month").rows()

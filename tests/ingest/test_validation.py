@@ -73,6 +73,7 @@ CASES: dict[str, Case] = {
     "class_unknown": Case("kavejumi", "Klase", "5.z"),
     "pupil_not_in_register": Case("vertejumi", "Personas kods", STRANGER),
     "support_outside_target_group": Case("atbalsts", "Aktivitāte", "MENT", date(2026, 2, 1)),
+    "pupil_in_no_register": Case("atbalsts", "Personas kods", STRANGER, date(2026, 2, 1)),
     "unknown_school": Case("aktivitates", "Skola", "Rīgas Valsts 1. ģimnāzija"),
     "conflicting_duplicate": Case("kavejumi", "Atzīme", "ns", duplicate=True),
     "value_not_allowed": Case("zimes", "Iemesls", "atvaļinājums"),
@@ -80,24 +81,29 @@ CASES: dict[str, Case] = {
 }  # fmt: skip
 
 
-def context(received: date) -> Context:
-    """A school (OCP) whose register holds PUPIL in 5.a, seen by the municipality too."""
-    ingest = PartitionIngest(
-        "OCP", None, None, school_calendar(), KEY, pupils(pupil_key(KEY, PUPIL))
-    )
+def context(received: date, known: pl.DataFrame | None = None) -> Context:
+    """A school (OCP) whose register holds PUPIL in 5.a; the municipality knows the `known`
+    register rows of every school (by default PUPIL's)."""
+    known = pupils(pupil_key(KEY, PUPIL)) if known is None else known
+    ingest = PartitionIngest("OCP", None, None, school_calendar(), KEY, known)
     register = pl.DataFrame(
         {"code_digits": [PUPIL.replace("-", "")], "admitted": [date(2025, 9, 1)]},
     ).with_columns(left=pl.lit(None, pl.Date), class_label=pl.lit("5.a"))
     return replace(ingest.context(register), received=received)
 
 
-def pupils(key: str) -> pl.DataFrame:
+def pupils(
+    key: str, *snapshots: tuple[int, date, date], born: tuple[int, int] = (2014, 3)
+) -> pl.DataFrame:
+    """Register rows of one pupil: (grade, period start, period end) per snapshot."""
+    snapshots = snapshots or ((5, date(2025, 9, 1), date(2026, 6, 30)),)
     return pl.DataFrame(
-        {
-            "pupil_key": [key], "grade": [5], "birth_year": [2014], "birth_month": [3],
-            "admitted": [date(2025, 9, 1)], "left": [None], "repeating": [False],
-            "period_start": [date(2025, 9, 1)], "period_end": [date(2026, 6, 30)],
-        },
+        [
+            {"pupil_key": key, "grade": grade, "birth_year": born[0], "birth_month": born[1],
+             "admitted": date(2021, 9, 1), "left": None, "repeating": False,
+             "period_start": first, "period_end": last}
+            for grade, first, last in snapshots
+        ],
         schema_overrides={"birth_year": pl.Int32, "birth_month": pl.Int8, "left": pl.Date},
     )  # fmt: skip
 
@@ -131,4 +137,45 @@ def test_a_broken_value_is_quarantined_with_its_reason(reason):
     assert quarantined.height >= 1, result.quarantine.to_dicts()
     assert quarantined["column"].to_list()[0] == case.column
     assert set(quarantined["reason_en"]) == {REASONS[reason][1]}
+    assert result.valid.is_empty()
+
+
+AFTER_ONLY = ((5, date(2026, 3, 2), date(2026, 3, 2)),)
+TARGET_GROUP_CASES = {
+    "the only snapshot starts after the support date, grade fits": ("KONS", AFTER_ONLY, (2014, 3), None),
+    "the only snapshot starts after the support date, grade does not fit": (
+        "LAS", AFTER_ONLY, (2014, 3), "support_outside_target_group",
+    ),
+    "a mentee of 11, too young for MENT": ("MENT", (), (2014, 3), "support_outside_target_group"),
+    "a mentee of 13 years and 11 months": ("MENT", ((8, date(2025, 9, 1), date(2025, 12, 19)),), (2012, 2), None),
+    "the nearest snapshot, before the start, decides": (
+        "LAS",
+        ((3, date(2025, 9, 1), date(2025, 12, 19)), (4, date(2026, 9, 1), date(2026, 12, 18))),
+        (2017, 5),
+        None,
+    ),
+    "the nearest snapshot, after the start, decides": (
+        "LAS",
+        ((3, date(2025, 9, 1), date(2025, 9, 30)), (4, date(2026, 1, 20), date(2026, 1, 20))),
+        (2016, 5),
+        "support_outside_target_group",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(TARGET_GROUP_CASES))
+def test_the_target_group_is_judged_from_every_register(case):
+    activity, snapshots, born, expected = TARGET_GROUP_CASES[case]
+    known = pupils(pupil_key(KEY, PUPIL), *snapshots, born=born)
+    row = {**GOOD["atbalsts"], "Aktivitāte": activity}
+    result = validate("atbalsts", raw([row]), context(date(2026, 2, 1), known))
+    assert result.quarantine["check"].to_list() == ([expected] if expected else [])
+    assert result.valid.height == (0 if expected else 1)
+
+
+def test_a_pupil_no_register_knows_never_passes_by_default():
+    row = {**GOOD["atbalsts"], "Aktivitāte": "KONS"}
+    nobody = pupils(pupil_key(KEY, PUPIL)).clear()
+    result = validate("atbalsts", raw([row]), context(date(2026, 2, 1), nobody))
+    assert result.quarantine["check"].to_list() == ["pupil_in_no_register"]
     assert result.valid.is_empty()

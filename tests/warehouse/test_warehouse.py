@@ -256,3 +256,26 @@ def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
         ("JOP", "SOCIAL_STATUS", 0, 1, 0),  # the status ended on 31.10
         ("OCP", "MK89_UNJUSTIFIED", 1, 0, 1),  # 21 unjustified lessons, known by 27.10
     ]
+
+
+def test_a_school_whose_export_lost_weeks_is_named_by_the_volume_check(ingested, full, tmp_path):
+    """OCP's absences of the four weeks after the autumn break vanish from staging (as LEP's
+    did): the warning check names OCP and exactly those weeks, and nothing else changes."""
+    (check,) = [c for c in discover_checks() if c.name == "delivery_volume"]
+    assert check.severity == "warn"
+    con = connect_read_only(full, ingested)
+    before = run_check(con, check, sample_rows=10_000).sample
+    con.close()
+    staging = tmp_path / "staging"
+    shutil.copytree(ingested, staging)
+    path = staging / "absences" / "OCP" / "data.parquet"
+    lost = pl.col("date").is_between(date(2025, 10, 27), date(2025, 11, 21))
+    write_table(pl.read_parquet(path).filter(~lost), path)
+    con = connect_read_only(full, staging)
+    after = run_check(con, check, sample_rows=10_000)
+    con.close()
+    new = after.sample.join(before, on=["school_id", "kind", "week"], how="anti")
+    assert set(new.select("school_id", "kind").rows()) == {("OCP", "absences")}
+    weeks = [date(2025, 10, 27), date(2025, 11, 3), date(2025, 11, 10), date(2025, 11, 17)]
+    assert sorted(new["week"]) == weeks
+    assert not after.passed
