@@ -46,9 +46,11 @@ from dagster._scheduler.scheduler import launch_scheduled_runs
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from psycopg2 import sql
 
+from pipelines.definitions import defs
 from pipelines.defs import reference as reference_assets
 from pipelines.defs.jobs import reference_job
 from pipelines.paths import PROJECT_ROOT, landing_dir
+from pipelines.privacy.pseudonym import MissingKey
 from pipelines.reference import tables as reference
 
 pytestmark = pytest.mark.postgres
@@ -239,6 +241,7 @@ def instance(
         "PMP_PG_USER": postgres_server.user,
         "PMP_PG_PASSWORD": postgres_server.password,
         "PMP_PG_DB": database,
+        "PMP_PSEUDONYM_KEY": "test-key",
     }
     with pytest.MonkeyPatch.context() as environment_patch:
         for name, value in environment.items():
@@ -463,3 +466,13 @@ def test_reference_job_runs_through_the_queue(
     ]
     materialised = [key for kind, key in events if kind == "ASSET_MATERIALIZATION"]
     assert sorted(materialised) == sorted(asset.key.to_string() for asset in REFERENCE_ASSETS)
+
+
+def test_the_production_code_location_does_not_start_without_a_key(monkeypatch):
+    """No server needed: the code location itself refuses to load."""
+    monkeypatch.setenv("PMP_PG_HOST", "127.0.0.1")
+    monkeypatch.delenv("PMP_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(MissingKey, match="does not start without PMP_PSEUDONYM_KEY"):
+        defs()
+    monkeypatch.setenv("PMP_PSEUDONYM_KEY", "test-key")
+    assert defs().resolve_job_def("ingest_job")

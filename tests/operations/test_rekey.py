@@ -15,7 +15,7 @@ from pipelines.ingest import contract
 from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.readers import read_delivery
-from pipelines.ingest.staging import PARQUET_NAME
+from pipelines.ingest.staging import KEY_FINGERPRINT_FILE, PARQUET_NAME
 from pipelines.operations.rekey import (
     READY_FILE,
     RekeyError,
@@ -25,7 +25,13 @@ from pipelines.operations.rekey import (
     same_rows,
     work_folder,
 )
-from pipelines.privacy.pseudonym import KEY_VARIABLE, DemoKeyWarning, PseudonymKey, pupil_key
+from pipelines.privacy.pseudonym import (
+    KEY_VARIABLE,
+    DemoKeyWarning,
+    PseudonymKey,
+    key_fingerprint,
+    pupil_key,
+)
 from pipelines.warehouse.build import build
 
 OLD_KEY = b"test-key"  # the key the `ingested` fixture pseudonymises with
@@ -114,9 +120,11 @@ def test_no_old_key_is_left_anywhere(rotated):
     old_ids.discard(None)
     assert old_keys and old_ids
 
-    files = sorted((rotated.after / "staging").rglob("*"))
-    assert all(path.suffix == ".parquet" for path in files if path.is_file())
-    for path in (p for p in files if p.is_file()):
+    fingerprint = rotated.after / "staging" / KEY_FINGERPRINT_FILE
+    assert fingerprint.read_text(encoding="utf-8").strip() == key_fingerprint(NEW_KEY)
+    files = sorted(p for p in (rotated.after / "staging").rglob("*") if p.is_file())
+    assert {path.suffix for path in files if path != fingerprint} == {".parquet"}
+    for path in (p for p in files if p != fingerprint):
         frame = pl.read_parquet(path)
         for column in (name for name, dtype in frame.schema.items() if dtype == pl.String):
             assert not frame[column].is_in(list(old_keys)).any(), f"{path}: {column}"
