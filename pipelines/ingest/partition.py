@@ -34,7 +34,16 @@ from pipelines.ingest.landing import (
 )
 from pipelines.ingest.prepare import Context, tolerated_forms
 from pipelines.ingest.readers import RawTable, RejectedFile, period_in_name, read_delivery
-from pipelines.ingest.staging import guard_key, read_table, stage, staging_file, write_table
+from pipelines.ingest.staging import (
+    KEY_FINGERPRINT_FILE,
+    guard_key,
+    read_table,
+    record_key,
+    stage,
+    staging_file,
+    verify_key,
+    write_table,
+)
 from pipelines.ingest.validation import Validated, validate
 from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.privacy.scan import identifier_findings
@@ -43,6 +52,7 @@ from pipelines.reference.calendar import SchoolCalendar, school_calendar
 from pipelines.reference.rules import max_drop_share
 
 Period = tuple[date, date]
+AS_OF_DELIVERY = "delivery day (snapshot)"
 LOG_SCHEMA = {
     "school_id": pl.String,
     "file": pl.String,
@@ -91,11 +101,12 @@ class Delivery:
     reason: str | None = None
     superseded_by: str | None = None
     tolerated: Counter[str] = field(default_factory=Counter)  # variation -> rows
-    held: list[str] = field(default_factory=list)  # why, per kind held back
-    held_replaced_by: str | None = None
+    held: dict[str, str] = field(default_factory=dict)  # kind held back -> why
+    held_replaced_by: dict[str, str] = field(default_factory=dict)  # kind -> the later file
 
     def reject(self, reason: str) -> None:
         self.status, self.reason, self.tables = "rejected", reason, []
+        self.rows_read, self.tolerated = 0, Counter()
 
     def settle(self) -> None:
         """The status once every kind is applied: what the log says became of the file."""
@@ -109,13 +120,15 @@ class Delivery:
                 f"no row loaded ({self.rows_quarantined} quarantined, {self.rows_duplicate} "
                 "duplicates): it replaces nothing"
             )
-        elif self.held and self.held_replaced_by:
+        elif self.held and self.held.keys() == self.held_replaced_by.keys():
+            replaced = ", ".join(sorted(set(self.held_replaced_by.values())))
             self.status = "superseded"
-            self.reason = f"held ({'; '.join(self.held)}), then replaced by {self.held_replaced_by}"
+            self.reason = f"held ({'; '.join(self.held.values())}), then replaced by {replaced}"
         elif self.held:
+            waiting = [why for kind, why in self.held.items() if kind not in self.held_replaced_by]
             self.status = "held"
             self.reason = (
-                f"{'; '.join(self.held)}: the rows in force stay until an operator runs "
+                f"{'; '.join(waiting)}: the rows in force stay until an operator runs "
                 f"`pmp release {self.sha256} --reason ...` or a later delivery replaces them"
             )
         elif self.rows_superseded == self.rows_loaded:
@@ -145,21 +158,65 @@ def _found_period(kind: str, validated: Validated, received: date) -> tuple[Peri
     whose rows carry a date (none when no row loaded), or the delivery day for a snapshot."""
     column = KINDS[kind].row_date
     if column is None:
-        return (received, received), "delivery day (snapshot)"
+        return (received, received), AS_OF_DELIVERY
     dates = validated.valid[column].drop_nulls()
     return ((dates.min(), dates.max()), "data") if dates.len() else None
 
 
-def _covers(spec: Kind, period: Period, earlier: Period) -> bool:
-    """Whether a delivery of `period` replaces all of an earlier one of `earlier`."""
-    return spec.full_snapshot or (period[0] <= earlier[0] and earlier[1] <= period[1])
+@dataclass
+class Part:
+    """One delivered table's loaded rows, as applied in arrival order."""
+
+    spec: Kind
+    delivery: Delivery
+    period: Period
+    source: str
+    rows: pl.DataFrame
+    calendar: SchoolCalendar
+
+    @property
+    def as_of(self) -> bool:
+        """A snapshot that declared no period: what was true on its delivery day."""
+        return self.source == AS_OF_DELIVERY
+
+    def covers(self, earlier: "Part") -> bool:
+        """Whether this part replaces all of an earlier one. Row dates: its period holds the
+        earlier period. The support register: always (the latest full list is in force). Other
+        snapshots: its period holds the earlier one's, or it is as of its delivery day and the
+        earlier one lies in the same school year up to that day (the latest is in force)."""
+        if earlier.delivery is self.delivery:
+            return False
+        inside = self.period[0] <= earlier.period[0] and earlier.period[1] <= self.period[1]
+        if inside or self.spec.full_snapshot:
+            return True
+        if self.spec.row_date or not self.as_of:
+            return False
+        year_start = _school_year_start(self.calendar, self.period[1])
+        return year_start is not None and year_start <= earlier.period[0]
+
+    def replaces(self, earlier: "Part") -> pl.DataFrame:
+        """The rows in force of an earlier part that this one replaces: the rows dated in its
+        period, or all of a snapshot it covers. Never its own delivery's other tables."""
+        if earlier.delivery is self.delivery:
+            return earlier.rows.clear()
+        if self.spec.row_date:
+            return earlier.rows.filter(pl.col(self.spec.row_date).is_between(*self.period))
+        return earlier.rows if self.covers(earlier) else earlier.rows.clear()
+
+    def without(self, gone: pl.DataFrame, by: Delivery) -> "Part":
+        """This part less the rows a later delivery replaced, counted as superseded."""
+        if gone.is_empty():
+            return self
+        self.delivery.rows_superseded += gone.height
+        self.delivery.superseded_by = by.file
+        rows = self.rows.join(gone.select("source_row"), on="source_row", how="anti")
+        return replace(self, rows=rows)
 
 
-def _replaced(spec: Kind, period: Period, old_period: Period, rows: pl.DataFrame) -> pl.DataFrame:
-    """The rows in force (of one earlier delivery) that a delivery of `period` replaces."""
-    if spec.row_date:
-        return rows.filter(pl.col(spec.row_date).is_between(*period))
-    return rows if _covers(spec, period, old_period) else rows.clear()
+def _school_year_start(calendar: SchoolCalendar, day: date) -> date | None:
+    """The first day of the school year a day belongs to: the latest begun on or before it."""
+    begun = [year.span.start for year in calendar.years if year.span.start <= day]
+    return max(begun) if begun else None
 
 
 def _union(periods: list[Period]) -> Period | None:
@@ -311,10 +368,14 @@ class PartitionIngest:
                 delivery.rows_duplicate += result.duplicates
                 if result.duplicates:
                     delivery.tolerated["identical duplicate rows"] += result.duplicates
-                if t not in delivery.periods:
-                    found = _found_period(table.kind, result, delivery.received_at.date())
-                    if found:
-                        delivery.periods[t] = found
+                found = _found_period(table.kind, result, delivery.received_at.date())
+                declared = delivery.periods.get(t)
+                if declared is None and found:
+                    delivery.periods[t] = found
+                elif declared and found and KINDS[table.kind].row_date:
+                    widened = _union([declared[0], found[0]])
+                    if widened != declared[0]:  # rows outside the period it declared
+                        delivery.periods[t] = (widened, f"{declared[1]}, widened to its rows")
                 if table.kind != "skoleni":
                     self._stage(i, t)
 
@@ -339,55 +400,47 @@ class PartitionIngest:
     def supersede(self) -> dict[str, pl.DataFrame]:
         """The rows in force per kind, applying the deliveries in the order they came.
 
-        A delivery replaces only what its rows prove: the rows in force of its kind whose date
-        lies in its period; for a snapshot, the snapshots whose period its period covers; for
-        a full snapshot (the support register), every earlier one. A delivery that loaded no
-        row replaces nothing. One that would keep fewer than `1 - max_drop_share` of the rows
-        it replaces is held, its rows not applied, until an operator releases it (`pmp
+        A delivery replaces only what its rows prove (`Part.replaces`). A delivery that loaded
+        no row replaces nothing. One that would keep fewer than `1 - max_drop_share` of the
+        rows it replaces is held, its rows not applied, until an operator releases it (`pmp
         release`) or a later delivery replaces what it would have.
         """
         effective: dict[str, pl.DataFrame] = {}
         for kind, spec in KINDS.items():
-            in_force: list[tuple[Delivery, Period, pl.DataFrame]] = []
-            holds: list[tuple[Delivery, Period]] = []
+            in_force: list[Part] = []
+            holds: list[Part] = []
             for (i, t), result in self.validated.items():
                 if self._table(i, t).kind != kind or result.valid.height == 0:
                     continue
                 delivery = self.deliveries[i]
-                period, _ = delivery.periods[t]
-                replaced = [_replaced(spec, period, old, rows) for _, old, rows in in_force]
-                removed, kept = sum(r.height for r in replaced), result.valid.height
-                held = removed and kept < (1 - self.max_drop_share) * removed
-                if held and delivery.sha256 not in self.released:
-                    delivery.held.append(
+                period, source = delivery.periods[t]
+                part = Part(spec, delivery, period, source, result.valid, self.calendar)
+                replaced = [part.replaces(old) for old in in_force]
+                removed, kept = sum(r.height for r in replaced), part.rows.height
+                if (
+                    removed
+                    and kept < (1 - self.max_drop_share) * removed
+                    and (delivery.sha256 not in self.released)
+                ):
+                    delivery.held[kind] = (
                         f"{kind} {period[0]:%d.%m.%Y}–{period[1]:%d.%m.%Y}: would replace "
                         f"{removed} rows in force with {kept} ({1 - kept / removed:.0%} fewer)"
                     )
-                    holds.append((delivery, period))
+                    holds.append(part)
                     continue
-                for waiting, waiting_period in holds:
-                    if _covers(spec, period, waiting_period):
-                        waiting.held_replaced_by = delivery.file
+                for waiting in holds:
+                    if part.covers(waiting):
+                        waiting.delivery.held_replaced_by[kind] = delivery.file
                 in_force = [
-                    (old, old_period, self._supersede(old, rows, gone, delivery))
-                    for (old, old_period, rows), gone in zip(in_force, replaced, strict=True)
+                    old.without(gone, delivery)
+                    for old, gone in zip(in_force, replaced, strict=True)
                 ]
-                in_force.append((delivery, period, result.valid))
-            frames = [rows for _, _, rows in in_force]
+                in_force.append(part)
+            frames = [part.rows for part in in_force]
             effective[kind] = pl.concat(frames, how="diagonal_relaxed") if frames else None
         for delivery in self.deliveries:
             delivery.settle()
         return effective
-
-    @staticmethod
-    def _supersede(
-        old: Delivery, rows: pl.DataFrame, gone: pl.DataFrame, by: Delivery
-    ) -> pl.DataFrame:
-        if gone.is_empty():
-            return rows
-        old.rows_superseded += gone.height
-        old.superseded_by = by.file
-        return rows.join(gone.select("source_row"), on="source_row", how="anti")
 
     def run(self) -> Staged:
         self.collect()
@@ -512,6 +565,7 @@ class PartitionReport:
     findings: list[str]
     log: pl.DataFrame
     quarantine: pl.DataFrame
+    key_verified: bool = False
 
 
 def stage_partition(
@@ -521,16 +575,21 @@ def stage_partition(
     staging: Path,
     key: bytes,
     released: frozenset[str] = frozenset(),
+    verify: bool = False,
 ) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
     A staging table the partition no longer has rows for is removed, so no stale file stays.
-    `released` are the held deliveries (SHA-256) an operator released.
+    `released` are the held deliveries (SHA-256) an operator released. With `verify` (staging
+    without a key fingerprint), the partition's pupils must keep their staged keys.
     """
     staged = PartitionIngest(
         partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging),
         released,
     ).run()  # fmt: skip
+    verified = verify and verify_key(
+        read_table(staging, "pupils", [partition]), staged.frames.get("pupils"), partition
+    )
     kinds = kinds_from(partition_source(partition))
     rows, findings = {}, []
     for kind in KINDS.values():
@@ -546,7 +605,7 @@ def stage_partition(
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
     findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")
-    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine)
+    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine, verified)
 
 
 def stage_partitions(
@@ -559,8 +618,9 @@ def stage_partitions(
     released: frozenset[str] = frozenset(),
 ) -> list[PartitionReport]:
     """Schools in parallel processes (each writes only its own files), the municipality last.
-    A key other than the one staging was written with stops it before anything is written."""
-    guard_key(staging, pseudonym_key)
+    A key other than the one staging was written with stops it before anything is written;
+    the key's fingerprint is recorded once it is known to be right."""
+    known = guard_key(staging, pseudonym_key)
     key = pseudonym_key.secret
     schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
     if workers > 1 and len(schools) > 1:
@@ -568,13 +628,18 @@ def stage_partitions(
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             stage = partial(
                 stage_partition, landing=landing, archive=archive, staging=staging, key=key,
-                released=released,
+                released=released, verify=not known,
             )  # fmt: skip
             reports = list(pool.map(stage, schools))
     else:
-        reports = [stage_partition(p, landing, archive, staging, key, released) for p in schools]
+        reports = [
+            stage_partition(p, landing, archive, staging, key, released, not known) for p in schools
+        ]
     if MUNICIPALITY_FOLDER in partitions:
         reports.append(
             stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released)
         )
+    unrecorded = not (staging / KEY_FINGERPRINT_FILE).exists()
+    if unrecorded and (known or any(report.key_verified for report in reports)):
+        record_key(staging, key)
     return reports

@@ -18,20 +18,38 @@ class WrongKey(RuntimeError):
     """The pseudonym key is not the one staging was written with."""
 
 
-def guard_key(staging: Path, key: PseudonymKey) -> None:
-    """Refuse, before anything is written, a key other than the one staging was written with;
-    a first ingest records the key's fingerprint (never the key)."""
+def guard_key(staging: Path, key: PseudonymKey) -> bool:
+    """Refuse, before anything is written, a key other than the one staging was written with.
+    True when the key is known to be right (its fingerprint is recorded, or staging is empty);
+    False for staging written before fingerprints were kept, which the ingest must verify
+    against the pupils staged already before it writes (`verify_key`)."""
     recorded = staging / KEY_FINGERPRINT_FILE
-    if not recorded.exists():
-        record_key(staging, key.secret)
-        return
-    if recorded.read_text(encoding="utf-8").strip() != key_fingerprint(key.secret):
+    if recorded.exists():
+        if recorded.read_text(encoding="utf-8").strip() != key_fingerprint(key.secret):
+            raise WrongKey(
+                f"the pseudonym key from {key.source} is not the key {staging} was written "
+                f"with (its fingerprint is in {recorded}): ingest stopped before writing "
+                "anything, as every pupil would get a new key. Set the key in use; to change "
+                "keys, run `pmp rotate-key` (docs/operations.md)"
+            )
+        return True
+    return not any(staging.glob(f"*/*/{PARQUET_NAME}"))
+
+
+def verify_key(staged: pl.DataFrame | None, fresh: pl.DataFrame | None, partition: str) -> bool:
+    """For staging without a fingerprint: whether a partition's pupils keep their keys under
+    the key of this ingest. None of them keeping it stops the ingest: the key is wrong."""
+    if staged is None or fresh is None or staged.is_empty() or fresh.is_empty():
+        return False
+    kept = staged["pupil_key"].is_in(fresh["pupil_key"].implode()).sum()
+    if kept == 0:
         raise WrongKey(
-            f"the pseudonym key from {key.source} is not the key {staging} was written with "
-            f"(its fingerprint is in {recorded}): ingest stopped before writing anything, as "
-            "every pupil would get a new key. Set the key in use; to change keys, run "
-            "`pmp rotate-key` (docs/operations.md)"
+            f"staging was written before key fingerprints were kept, and none of the "
+            f"{staged['pupil_key'].n_unique()} pupils staged for {partition} keeps the key "
+            "under the key of this ingest: it stopped before writing. Set the key staging "
+            "was written with; to change keys, run `pmp rotate-key` (docs/operations.md)"
         )
+    return True
 
 
 def record_key(staging: Path, secret: bytes) -> None:

@@ -298,3 +298,90 @@ def test_any_delivery_sequence_leaves_what_the_contract_says(tmp_path, sequence)
     } if in_force.height else set()  # fmt: skip
     assert found == oracle(files), [name for name, _, _ in files]
     assert log.height == len(files) + 1
+
+
+# -- found by review: each a sequence that once went wrong ------------------------------------
+
+
+def register(repeating: str, rows: int | None = None) -> bytes:
+    """The fixture register without its title row (no declared period), all pupils marked."""
+    lines = REGISTER.splitlines()[1:]
+    body = [";".join([*line.split(";")[:10], repeating]) for line in lines[1:]][:rows]
+    return ("\n".join([lines[0], *body]) + "\n").encode()
+
+
+def test_a_later_register_of_the_year_is_in_force_alone(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, "skoleni.csv", register("Jā"), evening(date(2025, 9, 8)))
+    deliver(landing, "skoleni_labots.csv", register("Nē", rows=2), evening(date(2025, 9, 9)))
+    stage_partition(SCHOOL, landing, tmp_path / "archive", tmp_path / "staging", KEY)
+    pupils = read_table(tmp_path / "staging", "pupils")
+    assert pupils.height == 2 and not pupils["repeating"].any()
+    assert set(pupils["period_start"]) == {date(2025, 9, 9)}
+
+
+def test_a_workbook_held_for_two_kinds_stays_held_until_both_are_replaced(tmp_path):
+    landing = tmp_path / "landing"
+    days = SCHOOL_DAYS[:40]
+    title = f"{days[0]:%d.%m.%Y}.–{days[-1]:%d.%m.%Y}."
+    full = [Absence(FIFTH_GRADERS[i % 2], day, 1 + i % 5) for i, day in enumerate(days)]
+    deliver(landing, "w1.xlsx", workbook(True, full, title), evening(days[-1]))
+    sheets = [
+        Sheet("Skolēni", title, list(KINDS["skoleni"].sheet_columns),
+              [["A B", FIFTH_GRADERS[0], "14.03.2015", "S", "5.a", "21011111", "01.09.2021",
+                None, None, "Nē"]]),
+        Sheet("Kavējumi", title, list(KINDS["kavejumi"].sheet_columns),
+              [["A B", a.code, "5.a", f"{a.day:%d.%m.%Y}", a.lesson, "Matemātika",
+                "Neattaisnots"] for a in full[:2]]),
+    ]  # fmt: skip
+    deliver(landing, "w2.xlsx", xlsx_bytes(sheets), evening(days[-1]) + timedelta(days=1))
+    name = f"kavejumi_{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.csv"
+    deliver(landing, name, csv(full), evening(days[-1]) + timedelta(days=2))
+    _, log = staged(tmp_path)
+    (w2,) = log.filter(pl.col("file") == f"{SCHOOL}/w2.xlsx").iter_rows(named=True)
+    assert w2["status"] == "held"
+    assert w2["reason"].startswith("skoleni ") and "kavejumi" not in w2["reason"]
+
+
+def test_a_file_rejected_for_its_period_reconciles(tmp_path):
+    landing = tmp_path / "landing"
+    path = landing / "MRV" / "kavejumi_20250901-20251219.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(csv([Absence(FIFTH_GRADERS[0], d, 1) for d in SCHOOL_DAYS[:3]]))
+    report = stage_partition("MRV", landing, tmp_path / "archive", tmp_path / "staging", KEY)
+    (row,) = report.log.iter_rows(named=True)
+    assert row["status"] == "rejected" and row["reason"].startswith("period_outside")
+    assert row["rows_read"] == 0
+
+
+def test_two_sheets_of_one_kind_in_a_workbook_do_not_replace_each_other(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, "s.csv", REGISTER.encode(), evening(date(2025, 9, 5)))
+    days = SCHOOL_DAYS[10:20]
+    rows = [["A B", FIFTH_GRADERS[0], "5.a", f"{d:%d.%m.%Y}", n, "Matemātika", "Neattaisnots"]
+            for d in days for n in (1, 2)]  # fmt: skip
+    columns = list(KINDS["kavejumi"].sheet_columns)
+    sheets = [
+        Sheet("Kavējumi", None, columns, rows[::2]),
+        Sheet("Kavējumi ", None, columns, rows[1::2]),
+    ]
+    deliver(landing, "e.xlsx", xlsx_bytes(sheets), evening(days[-1]))
+    absences, log = staged(tmp_path)
+    assert absences.height == len(rows)
+    assert log.filter(pl.col("file") == f"{SCHOOL}/e.xlsx")["rows_superseded"][0] == 0
+
+
+def test_rows_outside_a_declared_period_widen_it(tmp_path):
+    landing = with_register(tmp_path)
+    september = [d for d in SCHOOL_DAYS if d.month == 9]
+    both = [d for d in SCHOOL_DAYS if d.month in (9, 10)]
+    name = f"kavejumi_{both[0]:%Y%m%d}-{both[-1]:%Y%m%d}.csv"
+    deliver(landing, name, csv([Absence(FIFTH_GRADERS[0], d, 1) for d in both]), evening(both[-1]))
+    narrow = f"kavejumi_{september[0]:%Y%m%d}-{september[-1]:%Y%m%d}.csv"
+    again = [Absence(FIFTH_GRADERS[0], d, 1, "ns") for d in both]
+    deliver(landing, narrow, csv(again), evening(both[-1]) + timedelta(days=1))
+    absences, log = staged(tmp_path)
+    assert absences.height == len(both) and set(absences["mark"]) == {"ns"}
+    (row,) = log.filter(pl.col("file") == f"{SCHOOL}/{narrow}").iter_rows(named=True)
+    assert (row["period_start"], row["period_end"]) == (both[0], both[-1])
+    assert row["period_source"] == "file name, widened to its rows"

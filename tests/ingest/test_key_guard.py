@@ -111,3 +111,16 @@ def test_only_pmp_generate_creates_a_demo_key(tmp_path, monkeypatch):
         assert load_key(demo_key) == PseudonymKey(
             demo_key.read_text(encoding="utf-8").encode(), f"the demo key file {demo_key}"
         )
+
+
+def test_staging_from_before_fingerprints_is_verified_against_its_pupils(data, monkeypatch):
+    """Staging written before fingerprints were kept: a wrong key is caught because no staged
+    pupil keeps its key under it; the right key is accepted and its fingerprint recorded."""
+    fingerprint = data / "staging" / KEY_FINGERPRINT_FILE
+    fingerprint.unlink()
+    before = tree_hashes(data / "staging")
+    with pytest.raises(WrongKey, match="none of the 3 pupils staged for TIS keeps the key"):
+        stage(PseudonymKey(b"a-wrong-key", "a test"))
+    assert tree_hashes(data / "staging") == before
+    stage(PseudonymKey(KEY.encode(), "a test"))
+    assert fingerprint.exists()
