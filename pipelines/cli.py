@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
+from pipelines.ingest.contract import MUNICIPALITY_FOLDER
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import WrongKey
 from pipelines.operations.backfill import backfill
@@ -88,11 +89,13 @@ def _release(args: argparse.Namespace) -> None:
         entry = release(args.sha256, args.reason, staging_dir(), release_log_file())
     except ReleaseError as error:
         raise SystemExit(f"pmp release: {error}") from None
-    (report,) = stage_partitions(
-        [entry.school_id], landing_dir(), archive_dir(), staging_dir(), load_key(demo_key_file()),
+    partitions = list(dict.fromkeys([entry.school_id, MUNICIPALITY_FOLDER]))  # support follows
+    reports = stage_partitions(
+        partitions, landing_dir(), archive_dir(), staging_dir(), load_key(demo_key_file()),
         workers=1, released=released_deliveries(release_log_file()),
     )  # fmt: skip
-    (row,) = report.log.filter(pl.col("sha256") == entry.sha256).iter_rows(named=True)
+    log = pl.concat([report.log for report in reports])
+    (row,) = log.filter(pl.col("sha256") == entry.sha256).iter_rows(named=True)
     print(
         f"released {entry.file}: {row['status']}, {row['rows_loaded']} rows; audit entry in "
         f"{release_log_file()}. The warehouse takes it at its next build."

@@ -241,8 +241,10 @@ def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
         .group_by("row", maintain_order=True)
         .agg(pl.col("grade").first(), pl.col("repeating").first())
     )
-    born = listed.group_by("row").agg(
-        pl.col("birth_year").drop_nulls().first(), pl.col("birth_month").drop_nulls().first()
+    born = (  # the latest register's birth date, should two registers disagree
+        listed.sort(["row", "period_end"], descending=[False, True])
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("birth_year").drop_nulls().first(), pl.col("birth_month").drop_nulls().first())
     )
     facts = (
         nearest.join(born, on="row", how="left")

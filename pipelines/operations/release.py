@@ -57,11 +57,18 @@ def release(sha256: str, reason: str, staging: Path, log: Path) -> Release:
         raise ReleaseError(f"no delivery {sha256} in the delivery log under {staging}")
     if found["sha256"].n_unique() > 1:
         raise ReleaseError(f"{sha256} is the start of several deliveries: give more of it")
-    row = found.row(0, named=True)
-    if row["status"] != "held":
+    held = found.filter(pl.col("status") == "held")
+    if held.is_empty():
+        row = found.row(0, named=True)
         raise ReleaseError(
             f"{row['file']} ({row['sha256'][:12]}) is {row['status']}, not held: nothing to release"
         )
+    if held.height > 1:  # the same bytes held in several folders: released everywhere at once
+        raise ReleaseError(
+            f"{sha256} is held in {held.height} folders ({', '.join(held['file'])}): the same "
+            "bytes were delivered to several schools; ask which school they belong to"
+        )
+    row = held.row(0, named=True)
     entry = Release(
         row["sha256"], row["file"], row["school_id"], reason.strip(), getpass.getuser(),
         datetime.now(UTC).isoformat(timespec="seconds"),
