@@ -137,7 +137,10 @@ def complementary_suppression(
     threshold. Greedy, in rounds: each weak cell of a two-way table (keys ending in row and
     column) gets the cheapest rectangle of inner cells through it (the fewest pupils hidden),
     any other weak cell the smallest published cell sharing a constraint with it (a part
-    before a total); then the attack runs again."""
+    before a total, a non-zero cell before a zero); when every cell around it is suppressed,
+    the whole margins through it; then the attack runs again. It never fails: a round that
+    finds nothing more to suppress around its weak cells suppresses every cell, and with
+    nothing published no cell can be narrowed at all."""
     suppressed = set(primary)
     totals = {c.total for c in constraints}
     check = set(primary)
@@ -148,9 +151,14 @@ def complementary_suppression(
             return suppressed - primary
         before = set(suppressed)
         for cell in sorted(weak, key=repr):
-            suppressed |= _rectangle(cell, counts, suppressed, totals) or _partner(
-                cell, counts, suppressed, constraints, totals
+            suppressed |= (
+                _rectangle(cell, counts, suppressed, totals)
+                or _partner(cell, counts, suppressed, constraints, totals, zeros=False)
+                or _partner(cell, counts, suppressed, constraints, totals, zeros=True)
+                or _margins(cell, constraints) - suppressed
             )
+        if suppressed == before:
+            suppressed = set(counts)
         check = set(weak) | (suppressed - before)
 
 
@@ -192,10 +200,12 @@ def _partner(
     suppressed: set[Key],
     constraints: Sequence[Constraint],
     totals: set[Key],
+    zeros: bool,
 ) -> set[Key]:
-    """The smallest published, non-zero cell of a constraint where `cell` is the only
-    suppressed one; else of any constraint through it; else, when every cell around is
-    suppressed already, of the constraints one step further out, and so on."""
+    """The smallest published cell (non-zero, unless `zeros`) of a constraint where `cell` is
+    the only suppressed one; else of any constraint through it; else, when every cell around
+    is suppressed already, of the constraints one step further out, and so on. Empty when
+    there is none."""
     around = [c for c in constraints if cell == c.total or cell in c.parts]
     lonely = [c for c in around if sum(k in suppressed for k in (c.total, *c.parts)) < 2]
     reached, frontier, searched = {cell}, lonely or around, set()
@@ -204,7 +214,7 @@ def _partner(
             key
             for c in frontier
             for key in (c.total, *c.parts)
-            if key not in suppressed and counts[key] > 0
+            if key not in suppressed and (zeros or counts[key] > 0)
         }
         if partners:
             return {min(partners, key=lambda k: (k in totals, counts[k], repr(k)))}
@@ -213,7 +223,17 @@ def _partner(
         frontier = [
             c for c in constraints if id(c) not in searched and reached & {c.total, *c.parts}
         ]
-    raise ValueError(f"cell {cell!r} cannot be protected: every cell it relates to is suppressed")
+    return set()
+
+
+def _margins(cell: Key, constraints: Sequence[Constraint]) -> set[Key]:
+    """Every cell of the constraints through `cell`: its whole margins."""
+    return {
+        key
+        for c in constraints
+        if cell == c.total or cell in c.parts
+        for key in (c.total, *c.parts)
+    }
 
 
 def table_constraints(
