@@ -35,7 +35,6 @@ from pipelines.ingest.landing import (
 from pipelines.ingest.prepare import Context, tolerated_forms
 from pipelines.ingest.readers import RawTable, RejectedFile, period_in_name, read_delivery
 from pipelines.ingest.staging import (
-    KEY_FINGERPRINT_FILE,
     guard_key,
     read_table,
     record_key,
@@ -565,7 +564,6 @@ class PartitionReport:
     findings: list[str]
     log: pl.DataFrame
     quarantine: pl.DataFrame
-    key_verified: bool = False
 
 
 def stage_partition(
@@ -575,21 +573,16 @@ def stage_partition(
     staging: Path,
     key: bytes,
     released: frozenset[str] = frozenset(),
-    verify: bool = False,
 ) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
     A staging table the partition no longer has rows for is removed, so no stale file stays.
-    `released` are the held deliveries (SHA-256) an operator released. With `verify` (staging
-    without a key fingerprint), the partition's pupils must keep their staged keys.
+    `released` are the held deliveries (SHA-256) an operator released.
     """
     staged = PartitionIngest(
         partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging),
         released,
     ).run()  # fmt: skip
-    verified = verify and verify_key(
-        read_table(staging, "pupils", [partition]), staged.frames.get("pupils"), partition
-    )
     kinds = kinds_from(partition_source(partition))
     rows, findings = {}, []
     for kind in KINDS.values():
@@ -605,7 +598,7 @@ def stage_partition(
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
     findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")
-    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine, verified)
+    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine)
 
 
 def stage_partitions(
@@ -620,26 +613,40 @@ def stage_partitions(
     """Schools in parallel processes (each writes only its own files), the municipality last.
     A key other than the one staging was written with stops it before anything is written;
     the key's fingerprint is recorded once it is known to be right."""
-    known = guard_key(staging, pseudonym_key)
     key = pseudonym_key.secret
+    if not guard_key(staging, pseudonym_key):
+        _verify_unrecorded_key(partitions, landing, archive, staging, key)
+        record_key(staging, key)
     schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
     if workers > 1 and len(schools) > 1:
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             stage = partial(
                 stage_partition, landing=landing, archive=archive, staging=staging, key=key,
-                released=released, verify=not known,
+                released=released,
             )  # fmt: skip
             reports = list(pool.map(stage, schools))
     else:
-        reports = [
-            stage_partition(p, landing, archive, staging, key, released, not known) for p in schools
-        ]
+        reports = [stage_partition(p, landing, archive, staging, key, released) for p in schools]
     if MUNICIPALITY_FOLDER in partitions:
         reports.append(
             stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released)
         )
-    unrecorded = not (staging / KEY_FINGERPRINT_FILE).exists()
-    if unrecorded and (known or any(report.key_verified for report in reports)):
-        record_key(staging, key)
     return reports
+
+
+def _verify_unrecorded_key(
+    partitions: list[str], landing: Path, archive: Path, staging: Path, key: bytes
+) -> None:
+    """Staging written before key fingerprints were kept: before anything is written, ingest
+    (in memory) the first school that has pupils staged already, and stop if none of them
+    keeps its key under this key."""
+    for partition in partitions:
+        staged = read_table(staging, "pupils", [partition])
+        if staged is None or partition == MUNICIPALITY_FOLDER:
+            continue
+        fresh = PartitionIngest(
+            partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging)
+        ).run()
+        if verify_key(staged, fresh.frames.get("pupils"), partition):
+            return

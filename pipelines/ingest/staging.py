@@ -20,9 +20,10 @@ class WrongKey(RuntimeError):
 
 def guard_key(staging: Path, key: PseudonymKey) -> bool:
     """Refuse, before anything is written, a key other than the one staging was written with.
-    True when the key is known to be right (its fingerprint is recorded, or staging is empty);
-    False for staging written before fingerprints were kept, which the ingest must verify
-    against the pupils staged already before it writes (`verify_key`)."""
+    True when the key is known to be right: its fingerprint is recorded, or staging is empty
+    (then the fingerprint is recorded now);
+    False for staging written before fingerprints were kept, which ingest verifies against
+    the pupils staged already before it writes anything (`verify_key`)."""
     recorded = staging / KEY_FINGERPRINT_FILE
     if recorded.exists():
         if recorded.read_text(encoding="utf-8").strip() != key_fingerprint(key.secret):
@@ -33,13 +34,17 @@ def guard_key(staging: Path, key: PseudonymKey) -> bool:
                 "keys, run `pmp rotate-key` (docs/operations.md)"
             )
         return True
-    return not any(staging.glob(f"*/*/{PARQUET_NAME}"))
+    if any(staging.glob(f"*/*/{PARQUET_NAME}")):
+        return False
+    record_key(staging, key.secret)
+    return True
 
 
-def verify_key(staged: pl.DataFrame | None, fresh: pl.DataFrame | None, partition: str) -> bool:
+def verify_key(staged: pl.DataFrame, fresh: pl.DataFrame | None, partition: str) -> bool:
     """For staging without a fingerprint: whether a partition's pupils keep their keys under
-    the key of this ingest. None of them keeping it stops the ingest: the key is wrong."""
-    if staged is None or fresh is None or staged.is_empty() or fresh.is_empty():
+    the key of this ingest (False when there is nothing to compare). None of them keeping it
+    stops the ingest: the key is wrong."""
+    if fresh is None or staged.is_empty() or fresh.is_empty():
         return False
     kept = staged["pupil_key"].is_in(fresh["pupil_key"].implode()).sum()
     if kept == 0:
