@@ -95,10 +95,15 @@ def _release(args: argparse.Namespace) -> None:
         workers=1, released=released_deliveries(release_log_file()),
     )  # fmt: skip
     log = pl.concat([report.log for report in reports])
-    (row,) = log.filter(pl.col("sha256") == entry.sha256).iter_rows(named=True)
+    now = log.filter((pl.col("sha256") == entry.sha256) & (pl.col("status") != "duplicate"))
+    outcome = (
+        f"{now['status'][0]}, {now['rows_loaded'][0]} rows"
+        if now.height
+        else "its file is no longer in landing: the release applies when it is delivered again"
+    )
     print(
-        f"released {entry.file}: {row['status']}, {row['rows_loaded']} rows; audit entry in "
-        f"{release_log_file()}. The warehouse takes it at its next build."
+        f"released {entry.file}: {outcome}; audit entry in {release_log_file()}. "
+        "The warehouse takes it at its next build."
     )
 
 

@@ -41,6 +41,12 @@ class Kind:
     # A full snapshot lists everything to date: the latest replaces every earlier one.
     full_snapshot: bool = False
 
+    @property
+    def staged_key(self) -> list[str]:
+        """The key that tells a row apart, in staging's columns."""
+        renamed = {"code_digits": "pupil_key", "school_text": "school_id"}
+        return [renamed.get(column, column) for column in self.key]
+
 
 KINDS: dict[str, Kind] = {
     kind.name: kind

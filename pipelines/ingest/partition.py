@@ -195,12 +195,27 @@ class Part:
 
     def replaces(self, earlier: "Part") -> pl.DataFrame:
         """The rows in force of an earlier part that this one replaces: the rows dated in its
-        period, or all of a snapshot it covers. Never its own delivery's other tables."""
+        period, and the rows with the same key as one of its rows dated outside its declared
+        period (that row corrects that lesson, not its whole day); or all of a snapshot it
+        covers. Never its own delivery's other tables."""
         if earlier.delivery is self.delivery:
             return earlier.rows.clear()
-        if self.spec.row_date:
-            return earlier.rows.filter(pl.col(self.spec.row_date).is_between(*self.period))
-        return earlier.rows if self.covers(earlier) else earlier.rows.clear()
+        if not self.spec.row_date:
+            return earlier.rows if self.covers(earlier) else earlier.rows.clear()
+        dated = pl.col(self.spec.row_date).is_between(*self.period)
+        key = self.spec.staged_key
+        outside = self.rows.filter(~dated).select(key).unique()
+        return earlier.rows.filter(
+            dated | pl.struct(key).is_in(outside.select(pl.struct(key)).to_series().implode())
+        )
+
+    def kept_of(self, replaced: pl.DataFrame) -> int:
+        """How many of its rows stand where the replaced ones stood: for dated rows, those on
+        the days the replaced rows were on (new days do not make up for emptied ones)."""
+        if not self.spec.row_date or replaced.is_empty():
+            return self.rows.height
+        days = replaced[self.spec.row_date].unique().implode()
+        return self.rows.filter(pl.col(self.spec.row_date).is_in(days)).height
 
     def without(self, gone: pl.DataFrame, by: Delivery) -> "Part":
         """This part less the rows a later delivery replaced, counted as superseded."""
@@ -367,14 +382,10 @@ class PartitionIngest:
                 delivery.rows_duplicate += result.duplicates
                 if result.duplicates:
                     delivery.tolerated["identical duplicate rows"] += result.duplicates
-                found = _found_period(table.kind, result, delivery.received_at.date())
-                declared = delivery.periods.get(t)
-                if declared is None and found:
-                    delivery.periods[t] = found
-                elif declared and found and KINDS[table.kind].row_date:
-                    widened = _union([declared[0], found[0]])
-                    if widened != declared[0]:  # rows outside the period it declared
-                        delivery.periods[t] = (widened, f"{declared[1]}, widened to its rows")
+                if t not in delivery.periods:
+                    found = _found_period(table.kind, result, delivery.received_at.date())
+                    if found:
+                        delivery.periods[t] = found
                 if table.kind != "skoleni":
                     self._stage(i, t)
 
@@ -415,7 +426,8 @@ class PartitionIngest:
                 period, source = delivery.periods[t]
                 part = Part(spec, delivery, period, source, result.valid, self.calendar)
                 replaced = [part.replaces(old) for old in in_force]
-                removed, kept = sum(r.height for r in replaced), part.rows.height
+                removed = sum(r.height for r in replaced)
+                kept = part.kept_of(pl.concat(replaced)) if removed else part.rows.height
                 if (
                     removed
                     and kept < (1 - self.max_drop_share) * removed
@@ -423,7 +435,8 @@ class PartitionIngest:
                 ):
                     delivery.held[kind] = (
                         f"{kind} {period[0]:%d.%m.%Y}–{period[1]:%d.%m.%Y}: would replace "
-                        f"{removed} rows in force with {kept} ({1 - kept / removed:.0%} fewer)"
+                        f"{removed} rows in force with {kept} on the same days "
+                        f"({1 - kept / removed:.0%} fewer)"
                     )
                     holds.append(part)
                     continue
@@ -610,14 +623,18 @@ def stage_partitions(
     workers: int,
     released: frozenset[str] = frozenset(),
 ) -> list[PartitionReport]:
-    """Schools in parallel processes (each writes only its own files), the municipality last.
-    A key other than the one staging was written with stops it before anything is written;
-    the key's fingerprint is recorded once it is known to be right."""
+    """Schools in parallel processes (each writes only its own files), then the municipality,
+    always: its support register is judged against every school's register, so a school's
+    new register re-judges it. A key other than the one staging was written with stops it
+    before anything is written; the key's fingerprint is recorded once it is known right."""
     key = pseudonym_key.secret
-    if not guard_key(staging, pseudonym_key):
-        _verify_unrecorded_key(partitions, landing, archive, staging, key)
-        record_key(staging, key)
     schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
+    if schools and MUNICIPALITY_FOLDER not in partitions:
+        # The municipality's feeds are judged against every school's register: re-judge them.
+        partitions = [*schools, MUNICIPALITY_FOLDER]
+    if not guard_key(staging, pseudonym_key):
+        _verify_unrecorded_key(landing, archive, staging, key)
+        record_key(staging, key)
     if workers > 1 and len(schools) > 1:
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
@@ -635,18 +652,28 @@ def stage_partitions(
     return reports
 
 
-def _verify_unrecorded_key(
-    partitions: list[str], landing: Path, archive: Path, staging: Path, key: bytes
-) -> None:
+def _verify_unrecorded_key(landing: Path, archive: Path, staging: Path, key: bytes) -> None:
     """Staging written before key fingerprints were kept: before anything is written, ingest
-    (in memory) the first school that has pupils staged already, and stop if none of them
-    keeps its key under this key."""
-    for partition in partitions:
-        staged = read_table(staging, "pupils", [partition])
-        if staged is None or partition == MUNICIPALITY_FOLDER:
+    in memory the first partition whose pupils are staged already (a school's register, else
+    the municipality's support and statuses), and stop if none of them keeps its key."""
+    schools = sorted(
+        p.name for p in (staging / "pupils").glob("*/") if p.name != MUNICIPALITY_FOLDER
+    )
+    for partition in [*schools, MUNICIPALITY_FOLDER]:
+        tables = ["pupils"] if partition != MUNICIPALITY_FOLDER else ["support", "social_status"]
+        staged = _pupil_keys({t: read_table(staging, t, [partition]) for t in tables})
+        if staged.is_empty():
             continue
         fresh = PartitionIngest(
             partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging)
         ).run()
-        if verify_key(staged, fresh.frames.get("pupils"), partition):
+        if verify_key(staged, _pupil_keys(fresh.frames), partition):
             return
+
+
+def _pupil_keys(frames: dict[str, pl.DataFrame | None]) -> pl.DataFrame:
+    """The distinct pupil keys of the frames that have them."""
+    keys = [
+        f.select("pupil_key") for f in frames.values() if f is not None and "pupil_key" in f.columns
+    ]
+    return pl.concat(keys).unique() if keys else pl.DataFrame(schema={"pupil_key": pl.String})

@@ -40,11 +40,11 @@ def guard_key(staging: Path, key: PseudonymKey) -> bool:
     return True
 
 
-def verify_key(staged: pl.DataFrame, fresh: pl.DataFrame | None, partition: str) -> bool:
-    """For staging without a fingerprint: whether a partition's pupils keep their keys under
-    the key of this ingest (False when there is nothing to compare). None of them keeping it
-    stops the ingest: the key is wrong."""
-    if fresh is None or staged.is_empty() or fresh.is_empty():
+def verify_key(staged: pl.DataFrame, fresh: pl.DataFrame, partition: str) -> bool:
+    """For staging without a fingerprint: whether a partition's pupils (`pupil_key`) keep
+    their keys under the key of this ingest (False when there is nothing to compare). None
+    of them keeping it stops the ingest: the key is wrong."""
+    if staged.is_empty() or fresh.is_empty():
         return False
     kept = staged["pupil_key"].is_in(fresh["pupil_key"].implode()).sum()
     if kept == 0:
@@ -65,7 +65,7 @@ def record_key(staging: Path, secret: bytes) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Replace a text file in one step."""
-    temporary = path.with_name(path.name + ".part")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
 
@@ -75,9 +75,10 @@ def staging_file(staging: Path, table: str, partition: str) -> Path:
 
 
 def write_table(frame: pl.DataFrame, path: Path) -> None:
-    """Replace a Parquet file in one step: readers see the old file or the new one."""
+    """Replace a Parquet file in one step: readers see the old file or the new one (and two
+    writers of the same file each write their own temporary file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".part")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.part")
     frame.write_parquet(temporary, statistics=True)
     os.replace(temporary, path)
 

@@ -5,7 +5,7 @@ until released, and the rows in force are what the contract says after any seque
 import json
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,10 +15,10 @@ import pytest
 from pipelines.cli import main
 from pipelines.demo.files import Sheet, xlsx_bytes
 from pipelines.ingest.contract import KINDS
-from pipelines.ingest.partition import stage_partition
+from pipelines.ingest.partition import stage_partition, stage_partitions
 from pipelines.ingest.readers import period_in_name
 from pipelines.ingest.staging import read_table
-from pipelines.privacy.pseudonym import KEY_VARIABLE, pupil_key
+from pipelines.privacy.pseudonym import KEY_VARIABLE, PseudonymKey, pupil_key
 from pipelines.reference.calendar import school_calendar
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "tolerated"
@@ -185,9 +185,11 @@ def test_a_correction_that_removes_most_rows_is_held_until_released(tmp_path, mo
     assert absences.height == len(term)
     (held,) = log.filter(pl.col("status") == "held").iter_rows(named=True)
     assert held["file"].endswith("_labots.csv")
-    assert "would replace 40 rows in force with 4 (90% fewer)" in held["reason"]
+    assert "would replace 40 rows in force with 4 on the same days (90% fewer)" in held["reason"]
     assert "pmp release" in held["reason"]
 
+    again = landing / SCHOOL / "kavejumi_atkartoti.csv"  # the same bytes sent again: a duplicate
+    again.write_bytes((landing / held["file"]).read_bytes())
     main(["release", held["sha256"][:16], "--reason", "the school confirmed the correction"])
     said = capsys.readouterr().out
     assert said.startswith(f"released {held['file']}: loaded, 4 rows")
@@ -240,7 +242,8 @@ def oracle(files: list[tuple[str, list[Absence], bool]]) -> set[tuple[str, date,
         named = period_in_name(name)
         start, end = named or (min(a.day for a in absences), max(a.day for a in absences))
         covered = {row for row in in_force if start <= row[1] <= end}
-        if len(absences) < 0.5 * len(covered):  # held: it would remove more than half
+        on_those_days = [a for a in absences if a.day in {row[1] for row in covered}]
+        if len(on_those_days) < 0.5 * len(covered):  # held: it would empty half of them
             continue
         in_force = (in_force - covered) | {(a.code, a.day, a.lesson, a.mark) for a in absences}
     return in_force
@@ -371,7 +374,7 @@ def test_two_sheets_of_one_kind_in_a_workbook_do_not_replace_each_other(tmp_path
     assert log.filter(pl.col("file") == f"{SCHOOL}/e.xlsx")["rows_superseded"][0] == 0
 
 
-def test_rows_outside_a_declared_period_widen_it(tmp_path):
+def test_rows_outside_a_declared_period_replace_only_their_own_lessons(tmp_path):
     landing = with_register(tmp_path)
     september = [d for d in SCHOOL_DAYS if d.month == 9]
     both = [d for d in SCHOOL_DAYS if d.month in (9, 10)]
@@ -383,5 +386,45 @@ def test_rows_outside_a_declared_period_widen_it(tmp_path):
     absences, log = staged(tmp_path)
     assert absences.height == len(both) and set(absences["mark"]) == {"ns"}
     (row,) = log.filter(pl.col("file") == f"{SCHOOL}/{narrow}").iter_rows(named=True)
-    assert (row["period_start"], row["period_end"]) == (both[0], both[-1])
-    assert row["period_source"] == "file name, widened to its rows"
+    assert (row["period_start"], row["period_end"]) == (september[0], september[-1])
+
+
+def test_one_misdated_row_does_not_empty_a_day_another_file_delivered(tmp_path):
+    """A nightly file with one row dated the day before: that lesson is corrected, the rest of
+    that day stays; a file that would empty a day it does not really deliver is held."""
+    landing = with_register(tmp_path)
+    monday, tuesday = SCHOOL_DAYS[30], SCHOOL_DAYS[31]
+    day_one = [Absence(FIFTH_GRADERS[i % 2], monday, 1 + i // 2) for i in range(12)]
+    deliver(landing, f"kavejumi_{monday:%Y%m%d}-{monday:%Y%m%d}.csv", csv(day_one), evening(monday))
+    named = f"kavejumi_{tuesday:%Y%m%d}-{tuesday:%Y%m%d}.csv"
+    day_two = [Absence(FIFTH_GRADERS[0], tuesday, n) for n in range(1, 8)]
+    deliver(landing, named, csv([*day_two, replace(day_one[0], mark="ns")]), evening(tuesday))
+    unnamed = [Absence(FIFTH_GRADERS[1], SCHOOL_DAYS[32], n) for n in range(1, 8)]
+    unnamed.append(Absence(FIFTH_GRADERS[0], monday, 9))
+    deliver(landing, "kavejumi_nakts.csv", csv(unnamed), evening(SCHOOL_DAYS[32]))
+    absences, log = staged(tmp_path)
+    monday_rows = absences.filter(pl.col("date") == monday)
+    assert monday_rows.height == len(day_one)
+    assert monday_rows.filter(pl.col("lesson") == 1)["mark"].to_list().count("ns") == 1
+    statuses = dict(log.select("file", "status").iter_rows())
+    assert statuses[f"{SCHOOL}/kavejumi_nakts.csv"] == "held"
+
+
+def test_support_judged_before_the_registers_came_is_judged_again_with_them(tmp_path):
+    """The municipality's run came first and found no register: its support rows were
+    quarantined. Staging any school re-stages the municipality after it, with the registers."""
+    landing = tmp_path / "landing"
+    header = ";".join(KINDS["atbalsts"].columns)
+    row = f"{FIFTH_GRADERS[0]};{SCHOOL};KONS;12.01.2026;;4;psihologs;Nē"
+    path = landing / "_municipality" / "atbalsts_20260112-20260130.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    moment = datetime(2026, 2, 1, 18, tzinfo=UTC).timestamp()
+    os.utime(path, (moment, moment))
+    key = PseudonymKey(KEY, "a test")
+    (first,) = stage_partitions(["_municipality"], landing, tmp_path / "a", tmp_path / "s", key, 1)
+    assert first.quarantine["check"].to_list() == ["pupil_in_no_register"]
+    deliver(landing, "skoleni_20250901-20251219.csv", REGISTER.encode(), evening(date(2025, 9, 5)))
+    reports = stage_partitions([SCHOOL], landing, tmp_path / "a", tmp_path / "s", key, 1)
+    assert [r.partition for r in reports] == [SCHOOL, "_municipality"]
+    assert read_table(tmp_path / "s", "support").height == 1

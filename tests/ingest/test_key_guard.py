@@ -119,8 +119,11 @@ def test_staging_from_before_fingerprints_is_verified_against_its_pupils(data, m
     fingerprint = data / "staging" / KEY_FINGERPRINT_FILE
     fingerprint.unlink()
     before = tree_hashes(data / "staging")
+    wrong = PseudonymKey(b"a-wrong-key", "a test")
     with pytest.raises(WrongKey, match="none of the 3 pupils staged for TIS keeps the key"):
-        stage(PseudonymKey(b"a-wrong-key", "a test"))
+        stage(wrong)
+    with pytest.raises(WrongKey):  # a run of the municipality alone is checked the same way
+        stage_partitions(["_municipality"], landing_dir(), archive_dir(), staging_dir(), wrong, 1)
     assert tree_hashes(data / "staging") == before
     stage(PseudonymKey(KEY.encode(), "a test"))
     assert fingerprint.exists()
