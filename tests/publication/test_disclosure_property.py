@@ -17,7 +17,7 @@ from pipelines.publication.disclosure import (
 )
 
 SEED = 15
-TABLES = 2_000
+TABLES = 1_000
 BATCHES = 20
 THRESHOLD = 5
 SHAPES = ("sparse", "dense", "all zero", "single pupil", "small counts", "one-way")
