@@ -19,7 +19,7 @@ from pipelines.ingest import contract
 from pipelines.ingest.completeness import LATE_AFTER, completeness, late_partitions
 from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.landing import file_hashes, partition_digests
-from pipelines.ingest.partition import stage_partitions
+from pipelines.ingest.partition import stage_partitions, unapplied, unreconciled
 from pipelines.ingest.staging import WrongKey, read_table
 from pipelines.operations.release import released_deliveries
 from pipelines.paths import (
@@ -202,13 +202,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
 
 
 def _reconciliation(log: pl.DataFrame) -> dg.AssetCheckResult:
-    off = log.filter(
-        (pl.col("status") != "rejected")
-        & (
-            pl.col("rows_read")
-            != pl.col("rows_loaded") + pl.col("rows_quarantined") + pl.col("rows_duplicate")
-        )
-    )
+    off = unreconciled(log)
     return dg.AssetCheckResult(
         asset_key=LOG_KEY,
         check_name="rows_reconcile",
@@ -229,15 +223,15 @@ def _reconciliation(log: pl.DataFrame) -> dg.AssetCheckResult:
 
 def _applied(log: pl.DataFrame) -> dg.AssetCheckResult:
     """Held deliveries and deliveries that loaded nothing, by file and reason."""
-    unapplied = log.filter(pl.col("status").is_in(["held", "nothing_loaded"]))
+    held = unapplied(log)
     return dg.AssetCheckResult(
         asset_key=LOG_KEY,
         check_name="deliveries_applied",
-        passed=unapplied.is_empty(),
+        passed=held.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "files": dg.MetadataValue.md(
-                markdown_table(unapplied.select("file", "status", "sha256", "reason"))
+                markdown_table(held.select("file", "status", "sha256", "reason"))
             ),
         },
     )

@@ -76,6 +76,19 @@ LOG_SCHEMA = {
 }
 
 
+def unreconciled(log: pl.DataFrame) -> pl.DataFrame:
+    """Delivery-log rows of files read whose rows do not add up: read = loaded + quarantined +
+    duplicate. Empty when nothing was lost."""
+    accounted = pl.col("rows_loaded") + pl.col("rows_quarantined") + pl.col("rows_duplicate")
+    return log.filter((pl.col("status") != "rejected") & (pl.col("rows_read") != accounted))
+
+
+def unapplied(log: pl.DataFrame) -> pl.DataFrame:
+    """Delivery-log rows of files read but not applied: held by the drop guard, or with no
+    row loaded."""
+    return log.filter(pl.col("status").is_in(["held", "nothing_loaded"]))
+
+
 @dataclass
 class Delivery:
     """One delivered file and what became of it."""
