@@ -10,7 +10,6 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
-from pipelines.ingest.contract import MUNICIPALITY_FOLDER
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import WrongKey
 from pipelines.operations.backfill import backfill
@@ -89,9 +88,8 @@ def _release(args: argparse.Namespace) -> None:
         entry = release(args.sha256, args.reason, staging_dir(), release_log_file())
     except ReleaseError as error:
         raise SystemExit(f"pmp release: {error}") from None
-    partitions = list(dict.fromkeys([entry.school_id, MUNICIPALITY_FOLDER]))  # support follows
     reports = stage_partitions(
-        partitions, landing_dir(), archive_dir(), staging_dir(), load_key(demo_key_file()),
+        [entry.school_id], landing_dir(), archive_dir(), staging_dir(), load_key(demo_key_file()),
         workers=1, released=released_deliveries(release_log_file()),
     )  # fmt: skip
     log = pl.concat([report.log for report in reports])
