@@ -23,14 +23,15 @@ from pipelines.paths import (
 from pipelines.publication.gate import data_docs_index, run_gate
 from pipelines.publication.publish import (
     MARTS,
+    attack_stored,
     disclosure_settings,
+    earlier_versions,
     prepare,
     store,
     stored,
     write_extracts,
 )
-from pipelines.publication.releases import current_release, load
-from pipelines.publication.tables import suppression_counts
+from pipelines.publication.releases import LEDGER, current_release, load
 
 GROUP = "publication"
 OWNERS = ["team:education-analytics"]
@@ -48,26 +49,61 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
     deps=[dg.AssetKey(["warehouse", "publication", t]) for t in (*MARTS, "semesters")],
     description="The tables that may leave the municipality: indicators per semester, school "
     "and grade band, support per school and activity, the project to date, each cell with "
-    "its value or a suppression flag and reason. Small counts are suppressed, and enough "
-    "others that no suppressed value can be worked out from the margins (proved by an "
-    "integer-programming attack). Written to data/publication/.",
+    "its value or a suppression flag. Small counts, and counts that cover their whole group, "
+    "are suppressed, and enough others that no suppressed value can be narrowed below the "
+    "threshold from everything published, this release and every revision sent before "
+    "(proved by an integer-programming attack, docs/disclosure.md). Written to "
+    "data/publication/.",
 )
 def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    prepared = prepare(warehouse_file(), staging_dir())
+    versions = earlier_versions(exports_dir(), publication_dir() / LEDGER)
+    prepared = prepare(warehouse_file(), staging_dir(), versions)
     store(prepared, publication_dir())
-    counts = suppression_counts(prepared.tables)
     indicators = prepared.tables["school_indicators"]
+    loss = pl.DataFrame(prepared.protection["information_loss"])
     context.log.info(f"narrowest interval found by the attack: {prepared.narrowest_interval}")
     return dg.MaterializeResult(
         metadata={
             **frame_metadata(indicators),
-            "cells_by_suppression": dg.MetadataValue.md(markdown_table(counts)),
+            "suppressed_cells": dg.MetadataValue.md(markdown_table(loss)),
+            "attack": dg.MetadataValue.md(
+                markdown_table(pl.DataFrame(prepared.protection["attack"]))
+            ),
+            "earlier_versions_attacked_with": len(versions),
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
             "final_periods": ", ".join(prepared.final_periods),
             "folder": dg.MetadataValue.path(str(publication_dir())),
             "dashboard": dg.MetadataValue.url((reports_dir() / "dashboard.html").as_uri()),
             "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
         }
+    )
+
+
+@dg.asset_check(
+    asset=PUBLISHED,
+    blocking=True,
+    description="The attack of docs/disclosure.md on the release in force, as stored: from "
+    "every published cell of it and of every revision sent before, every relation the "
+    "definitions imply, and that a suppressed count is not zero, the interval of every "
+    "suppressed count, by integer programming. Fails when one is narrower than the threshold; "
+    "nothing is then sent.",
+)
+def disclosure_attack() -> dg.AssetCheckResult:
+    found, threshold = attack_stored(publication_dir(), exports_dir())
+    narrow = found.filter(pl.col("width") < threshold)
+    per_table = found.group_by("table").agg(
+        attacked=pl.len(),
+        narrowest=pl.col("width").min(),
+        narrowed=(pl.col("width") < threshold).sum(),
+    )
+    return dg.AssetCheckResult(
+        passed=narrow.is_empty(),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "attack": dg.MetadataValue.md(markdown_table(per_table.sort("table"))),
+            "narrowest_interval": float(found["width"].min()) if found.height else "none",
+            "narrowed_cells": narrow.height,
+        },
     )
 
 
@@ -119,7 +155,7 @@ def publication_quality_gate():
 )
 def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     prepared = stored(warehouse_file(), staging_dir(), publication_dir())
-    written = write_extracts(prepared, exports_dir())
+    written = write_extracts(prepared, exports_dir(), publication_dir() / LEDGER)
     files = pl.DataFrame(
         [
             {"revision": f"{r.period} r{r.number}", "file": p.name, "bytes": p.stat().st_size}

@@ -6,6 +6,7 @@ from pipelines.publication.gate import data_docs_index, run_gate
 from pipelines.publication.publish import (
     MARTS,
     disclosure_settings,
+    earlier_versions,
     prepare,
     publish,
     store,
@@ -13,7 +14,7 @@ from pipelines.publication.publish import (
     write_extracts,
 )
 from pipelines.publication.releases import current_release, load, previous_release, release_facts
-from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE, suppression_counts
+from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
 
 __all__ = [
     "ALL_BANDS",
@@ -23,6 +24,7 @@ __all__ = [
     "current_release",
     "data_docs_index",
     "disclosure_settings",
+    "earlier_versions",
     "load",
     "prepare",
     "previous_release",
@@ -31,6 +33,5 @@ __all__ = [
     "run_gate",
     "store",
     "stored",
-    "suppression_counts",
     "write_extracts",
 ]

@@ -1,33 +1,72 @@
-"""Statistical disclosure control for published count tables.
+"""Statistical disclosure control for linked count tables, against the attacker of
+`docs/disclosure.md`.
 
-A table is a set of cells (any hashable key) with non-negative integer counts, and additive
-constraints: a total cell equals the sum of its part cells (a row or column margin, or the
-pupils of a cell split by risk level). Three steps:
+A *system* is a set of cells (any hashable key) with true values and linear relations
+between them (`Relation`: a total and its parts, a subset and its superset, a rate times its
+denominator). Counts are non-negative integers; continuous cells (lesson sums) are never
+published and only link others. Three steps:
 
-- primary suppression: counts below the threshold (1-4 by default; zero is published, as
-  "nobody" discloses nothing about a person unless configured otherwise);
-- complementary suppression: further cells, until the attack below can pin no suppressed cell
-  to an interval narrower than the threshold;
-- the attack: knowing every published cell and every constraint, the smallest and largest
-  value each suppressed cell can take, by linear programming (`scipy.optimize.linprog`, HiGHS)
-  or, with `integer=True`, integer programming (`milp`). scipy is imported on first use,
-  not when the Dagster definitions load.
+- `attack`: knowing every published cell and every relation, the smallest and largest value
+  each suppressed count can take, by exact integer programming (HiGHS). Each bound is solved
+  as a linear programme first; when the optimum is fractional it is solved again with
+  integrality, so the interval is the integer one.
+- `protect`: complementary suppression. Every suppressed cell gets the cheapest perturbation
+  of the table that moves it up and down by the threshold in all while every relation still
+  holds and no count falls below its floor (the sequential heuristic of Fischetti and Salazar,
+  "Models and algorithms for the 2-dimensional cell suppression problem", 1999: one linear
+  programme each way per cell, suppressed cells cost nothing), and the cells it moves are
+  suppressed. A perturbation in whole numbers is a table the attacker cannot rule out, so it
+  proves the cell's protection; the exact attack checks every cell without such a proof, and
+  the cells it finds weak go round again. Costs make totals expensive, so parts are
+  suppressed before margins.
+- It never fails: a weak cell the perturbation cannot protect gets its whole margins
+  suppressed; a round that suppresses nothing new suppresses every cell that may be.
+
+highspy is imported on first use, not when the Dagster definitions load.
 """
 
-from collections.abc import Hashable, Mapping, Sequence
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 Key = Hashable
+TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
-class Constraint:
-    """`total` equals the sum of `parts`."""
+class Relation:
+    """Σ coefficient × cell `sense` `bound`, where `sense` is `==` or `<=`."""
 
-    total: Key
-    parts: tuple[Key, ...]
+    terms: tuple[tuple[Key, float], ...]
+    sense: str
+    bound: float = 0.0
+
+    @property
+    def cells(self) -> tuple[Key, ...]:
+        return tuple(key for key, _ in self.terms)
+
+    def holds(self, values: Mapping[Key, float]) -> bool:
+        total = sum(coefficient * values[key] for key, coefficient in self.terms)
+        if self.sense == "==":
+            return abs(total - self.bound) <= TOLERANCE * max(1.0, abs(self.bound))
+        return total <= self.bound + TOLERANCE * max(1.0, abs(self.bound))
+
+
+def sum_of(total: Key, parts: Iterable[Key]) -> Relation:
+    """`total` equals the sum of `parts`."""
+    return Relation(((total, -1.0), *((part, 1.0) for part in parts)), "==")
+
+
+def at_most(part: Key, wholes: Iterable[Key]) -> Relation:
+    """`part` is at most the sum of `wholes` (a subset, or an ordering)."""
+    return Relation(((part, 1.0), *((whole, -1.0) for whole in wholes)), "<=")
+
+
+def renamed(relation: Relation, name: Mapping[Key, Key]) -> Relation:
+    """The relation over other names for its cells."""
+    return Relation(tuple((name[k], c) for k, c in relation.terms), relation.sense, relation.bound)
 
 
 @dataclass(frozen=True)
@@ -40,6 +79,10 @@ class Interval:
         return self.high - self.low
 
 
+class AttackInfeasible(RuntimeError):
+    """The published cells contradict the relations: the model of the tables is wrong."""
+
+
 def primary_suppression(
     counts: Mapping[Key, int], threshold: int, suppress_zero: bool = False
 ) -> set[Key]:
@@ -48,201 +91,394 @@ def primary_suppression(
     return {key for key, count in counts.items() if low <= count < threshold}
 
 
+def group_disclosure(counts: Mapping[Key, int], part: Key, group: Sequence[Key]) -> bool:
+    """Whether a count of pupils with an attribute equals its group's total (the sum of the
+    group's cells) and that total is not zero: everybody in the group has the attribute."""
+    total = sum(counts[g] for g in group)
+    return total > 0 and counts[part] == total
+
+
+class _Programme:
+    """Variables with bounds and linear rows in HiGHS, solved for one objective at a time."""
+
+    def __init__(self, lower: np.ndarray, upper: np.ndarray, rows: list[tuple[dict, float, float]]):
+        import highspy  # only when used
+
+        self._highspy = highspy
+        # The core class: `highspy.Highs` adds Python logging callbacks that print HiGHS's
+        # banner to stdout before any option can silence it.
+        self.solver = highspy._Highs()
+        self.solver.setOptionValue("output_flag", False)
+        self.size = len(lower)
+        self.solver.addVars(self.size, lower, np.minimum(upper, highspy.kHighsInf))
+        starts, indices, values, low, high = [], [], [], [], []
+        for row, row_low, row_high in rows:
+            starts.append(len(indices))
+            indices += list(row)
+            values += list(row.values())
+            low.append(max(row_low, -highspy.kHighsInf))
+            high.append(min(row_high, highspy.kHighsInf))
+        if rows:
+            self.solver.addRows(
+                len(rows), np.array(low), np.array(high), len(indices),
+                np.array(starts, dtype=np.int32), np.array(indices, dtype=np.int32),
+                np.array(values, dtype=float),
+            )  # fmt: skip
+        self.columns = np.arange(self.size, dtype=np.int32)
+        self.integer = False
+
+    def minimise(self, cost: np.ndarray, integral: np.ndarray | None = None):
+        """The optimum and solution of min cost·x (None, None when infeasible; -inf when
+        unbounded). With `integral`, those variables are integers."""
+        highspy = self._highspy
+        self.solver.changeColsCost(self.size, self.columns, cost.astype(float))
+        if integral is not None or self.integer:  # a change of integrality drops the basis
+            kinds = np.full(self.size, highspy.HighsVarType.kContinuous)
+            if integral is not None:
+                kinds[integral] = highspy.HighsVarType.kInteger
+            self.solver.changeColsIntegrality(self.size, self.columns, kinds)
+            self.integer = integral is not None
+        self.solver.run()
+        status = self.solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnknown:  # a warm start gone astray: start cold
+            self.solver.clearSolver()
+            self.solver.run()
+            status = self.solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:  # presolve cannot tell
+            self.solver.setOptionValue("presolve", "off")
+            self.solver.run()
+            self.solver.setOptionValue("presolve", "choose")
+            status = self.solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return None, None
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return -math.inf, None
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"HiGHS stopped with {status}")
+        solution = np.array(self.solver.getSolution().col_value)
+        return float(self.solver.getInfo().objective_function_value), solution
+
+    def bound(self, index: int, lower: float, upper: float) -> None:
+        self.solver.changeColBounds(index, lower, min(upper, self._highspy.kHighsInf))
+
+
+def _components(unknown: Sequence[Key], relations: Sequence[Relation]) -> list[set[Key]]:
+    """Unknown cells grouped by the relations that link them."""
+    parent = {key: key for key in unknown}
+
+    def find(key: Key) -> Key:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for relation in relations:
+        linked = [k for k in relation.cells if k in parent]
+        for key in linked[1:]:
+            parent[find(key)] = find(linked[0])
+    groups: dict[Key, set[Key]] = {}
+    for key in unknown:
+        groups.setdefault(find(key), set()).add(key)
+    return list(groups.values())
+
+
 def attack(
-    counts: Mapping[Key, int],
-    suppressed: set[Key],
-    constraints: Sequence[Constraint],
-    integer: bool = False,
-    only: set[Key] | None = None,
+    known: Mapping[Key, float],
+    unknown: Iterable[Key],
+    relations: Sequence[Relation],
+    continuous: Iterable[Key] = (),
+    targets: Iterable[Key] | None = None,
+    floor: int = 0,
+    enough: tuple[dict[Key, Interval], float] | None = None,
 ) -> dict[Key, Interval]:
-    """The interval each suppressed cell (of `only`, if given) can take, given the published
-    cells and constraints and nothing else (counts are non-negative)."""
-    unknown = sorted(suppressed, key=repr)
-    if not unknown:
-        return {}
-    index = {key: i for i, key in enumerate(unknown)}
-    rows, right = [], []
-    for constraint in constraints:
-        cells = [(constraint.total, -1.0)] + [(part, 1.0) for part in constraint.parts]
-        row = np.zeros(len(unknown))
-        known = 0.0
-        for key, sign in cells:
-            if key in index:
-                row[index[key]] += sign
-            else:
-                known += sign * counts[key]
-        if row.any():
-            rows.append(row)
-            right.append(-known)
-    matrix = np.array(rows) if rows else np.zeros((0, len(unknown)))
-    intervals = {}
-    for key, i in index.items():
-        if only is not None and key not in only:
+    """The interval each unknown count (of `targets`, if given) can take, given the `known`
+    cells, the relations, and that unknown counts are integers of at least `floor` (1 when
+    zeros are published: a suppressed count is not zero), continuous cells non-negative
+    reals. Raises `AttackInfeasible` when no table fits what is known.
+
+    `enough` is for a defender who only asks whether each interval is at least a width: the
+    spans of values seen so far in integer tables that fit what is known (`Interval`s, at
+    least the true value of every target), and the width. A cell is solved only until its
+    span reaches the width, and gets its span, an interval inside the attacker's and wide
+    enough; a narrower interval is exact. Every integer solution found widens the spans."""
+    unknown = sorted(set(unknown), key=repr)
+    continuous = set(continuous)
+    wanted = set(unknown if targets is None else targets) - continuous
+    reduced = []
+    for relation in relations:
+        terms = {k: c for k, c in relation.terms if k not in known}
+        if not terms:
             continue
-        bounds_found = []
-        for sense in (1.0, -1.0):
-            objective = np.zeros(len(unknown))
-            objective[i] = sense
-            bounds_found.append(sense * _optimum(objective, matrix, np.array(right), integer))
-        intervals[key] = Interval(bounds_found[0], bounds_found[1])
+        constant = sum(c * known[k] for k, c in relation.terms if k in known)
+        reduced.append((terms, relation.sense, relation.bound - constant))
+    by_cell: dict[Key, list[int]] = {}
+    for number, (terms, _, _) in enumerate(reduced):
+        for key in terms:
+            by_cell.setdefault(key, []).append(number)
+    intervals = {}
+    for component in _components(unknown, [Relation(tuple(t.items()), s) for t, s, _ in reduced]):
+        if not component & wanted:
+            continue
+        cells = sorted(component, key=repr)
+        intervals |= _attack_component(cells, reduced, by_cell, continuous, wanted, floor, enough)
     return intervals
 
 
-def _optimum(objective: np.ndarray, matrix: np.ndarray, right: np.ndarray, integer: bool) -> float:
-    """The minimum of objective·x subject to matrix·x = right and x ≥ 0 (inf if unbounded)."""
-    from scipy.optimize import Bounds, LinearConstraint, linprog, milp  # 2 s: only when used
+def _attack_component(
+    cells: list[Key],
+    reduced: list[tuple[dict, str, float]],
+    by_cell: dict[Key, list[int]],
+    continuous: set[Key],
+    wanted: set[Key],
+    floor: int,
+    enough: tuple[dict[Key, Interval], float] | None,
+) -> dict[Key, Interval]:
+    index = {key: i for i, key in enumerate(cells)}
+    numbers = sorted({n for key in cells for n in by_cell.get(key, [])})
+    rows = []
+    for n in numbers:
+        terms, sense, bound = reduced[n]
+        row = {index[k]: c for k, c in terms.items()}
+        rows.append((row, bound if sense == "==" else -math.inf, bound))
+    integral = np.array([key not in continuous for key in cells])
+    programme = _Programme(
+        np.where(integral, float(floor), 0.0), np.full(len(cells), math.inf), rows
+    )
+    targets = sorted(set(cells) & wanted, key=repr)
+    spans, width = enough if enough else ({}, math.inf)
 
-    if integer:
-        constraints = [LinearConstraint(matrix, right, right)] if len(matrix) else []
-        result = milp(
-            objective,
-            constraints=constraints,
-            integrality=np.ones(len(objective)),
-            bounds=Bounds(0, np.inf),
-        )
-    else:
-        result = linprog(
-            objective,
-            A_eq=matrix if len(matrix) else None,
-            b_eq=right if len(matrix) else None,
-            bounds=(0, None),
-            method="highs",
-        )
-    if result.status == 3 or result.x is None:  # unbounded
-        return -np.inf
-    return float(result.fun)
+    def seen(solution: np.ndarray | None) -> None:
+        if enough and solution is not None:
+            for key in targets:
+                _widen(spans, key, round(solution[index[key]]))
+
+    intervals = {}
+    for key in targets:
+        if key in spans and spans[key].width >= width:
+            intervals[key] = spans[key]
+            continue
+        cost = np.zeros(len(cells))
+        cost[index[key]] = 1.0
+        optimum, solution = _extreme(programme, -cost, integral, key)
+        seen(solution)
+        high = math.floor(-optimum + TOLERANCE) if math.isfinite(optimum) else math.inf
+        if key in spans and high - spans[key].low >= width:
+            intervals[key] = Interval(spans[key].low, high)
+            continue
+        optimum, solution = _extreme(programme, cost, integral, key)
+        seen(solution)
+        intervals[key] = Interval(math.ceil(optimum - TOLERANCE), high)
+    return intervals
+
+
+def _widen(spans: dict[Key, Interval], key: Key, value: float) -> None:
+    span = spans[key]
+    if not span.low <= value <= span.high:
+        spans[key] = Interval(min(span.low, value), max(span.high, value))
+
+
+def _extreme(
+    programme: _Programme, cost: np.ndarray, integral: np.ndarray, key: Key
+) -> tuple[float, np.ndarray | None]:
+    """The minimum of cost·x over the integer points (the linear programme's, unless its
+    optimum is fractional), and an integer point where it is reached (None if unbounded)."""
+    optimum, solution = programme.minimise(cost)
+    if optimum is None:
+        raise AttackInfeasible(f"no table fits the published cells around {key!r}")
+    if solution is not None and not _integral(solution[integral]):
+        optimum, solution = programme.minimise(cost, integral)
+    return optimum, solution
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values)) <= TOLERANCE))
 
 
 def weak_cells(
-    counts: Mapping[Key, int],
+    values: Mapping[Key, float],
     suppressed: set[Key],
-    constraints: Sequence[Constraint],
+    relations: Sequence[Relation],
     threshold: int,
-    integer: bool = False,
-    only: set[Key] | None = None,
+    continuous: Iterable[Key] = (),
+    targets: Iterable[Key] | None = None,
+    floor: int = 0,
+    spans: dict[Key, Interval] | None = None,
 ) -> dict[Key, Interval]:
-    """Suppressed cells (of `only`) the attack pins to an interval narrower than the
-    threshold."""
-    found = attack(counts, suppressed, constraints, integer, only)
-    return {key: interval for key, interval in found.items() if interval.width < threshold}
+    """Suppressed counts (of `targets`) the attack pins to an interval narrower than the
+    threshold, knowing every other count, with the intervals it finds. `spans` (see
+    `attack`) carry what is known to fit from one call to the next, while only more is
+    suppressed."""
+    continuous = set(continuous)
+    hidden = suppressed | continuous
+    known = {k: v for k, v in values.items() if k not in hidden}
+    wanted = suppressed if targets is None else targets
+    spans = _spans(values) if spans is None else spans
+    found = attack(known, hidden, relations, continuous, wanted, floor, (spans, threshold))
+    return {key: i for key, i in found.items() if i.width < threshold}
 
 
-def complementary_suppression(
-    counts: Mapping[Key, int],
+def _spans(values: Mapping[Key, float]) -> dict[Key, Interval]:
+    """The true table, the first that fits."""
+    return {key: Interval(value, value) for key, value in values.items()}
+
+
+def protect(
+    values: Mapping[Key, float],
+    relations: Sequence[Relation],
     primary: set[Key],
-    constraints: Sequence[Constraint],
     threshold: int,
+    cost: Mapping[Key, float],
+    continuous: Iterable[Key] = (),
+    fixed: Iterable[Key] = (),
+    floor: int = 0,
 ) -> set[Key]:
-    """Further cells to suppress so that no suppressed cell can be narrowed below the
-    threshold. Greedy, in rounds: each weak cell of a two-way table (keys ending in row and
-    column) gets the cheapest rectangle of inner cells through it (the fewest pupils hidden),
-    any other weak cell the smallest published cell sharing a constraint with it (a part
-    before a total, a non-zero cell before a zero); when every cell around it is suppressed,
-    the whole margins through it; then the attack runs again. It never fails: a round that
-    finds nothing more to suppress around its weak cells suppresses every cell, and with
-    nothing published no cell can be narrowed at all."""
-    suppressed = set(primary)
-    totals = {c.total for c in constraints}
-    check = set(primary)
-    while True:
-        # Suppressing more only widens intervals: a cell found safe stays safe.
-        weak = weak_cells(counts, suppressed, constraints, threshold, only=check)
-        if not weak:
-            return suppressed - primary
+    """Primary cells plus the complementary cells that protect every suppressed cell: no
+    suppressed count can be narrowed below `threshold` by the attack. `fixed` cells are known
+    to the attacker whatever is decided (published before): never suppressed, never moved.
+    Counts below `floor` are published (zeros, when zeros are published), and the attacker
+    knows every suppressed count is at least `floor`. Relations must hold on `values`."""
+    continuous = frozenset(continuous)
+    fixed = frozenset(fixed) | {k for k, v in values.items() if v < floor and k not in continuous}
+    movable = set(values) - fixed - continuous
+    suppressed = set(primary) - fixed
+    perturb = _Perturbation(values, relations, continuous, fixed, floor)
+    # Integer tables that fit what the attacker knows: they stay fitting as more is
+    # suppressed, so a cell they span the threshold for is protected for good.
+    spans = _spans(values)
+    pending, weak = set(suppressed), {}
+    while pending:
         before = set(suppressed)
-        for cell in sorted(weak, key=repr):
-            suppressed |= (
-                _rectangle(cell, counts, suppressed, totals)
-                or _partner(cell, counts, suppressed, constraints, totals, zeros=False)
-                or _partner(cell, counts, suppressed, constraints, totals, zeros=True)
-                or _margins(cell, constraints) - suppressed
-            )
-        if suppressed == before:
-            suppressed = set(counts)
-        check = set(weak) | (suppressed - before)
-
-
-def _rectangle(
-    cell: Key, counts: Mapping[Key, int], suppressed: set[Key], totals: set[Key]
-) -> set[Key]:
-    """The cheapest rectangle of inner cells through `cell` in its two-way table (keys
-    `(*table, row, column)`) that adds at least one cell, as the cells it adds. Zero cells
-    are never added: a zero hides nobody and its margins often give it away."""
-    if not isinstance(cell, tuple) or len(cell) < 2 or cell in totals:
-        return set()
-    *table, row, column = cell
-    inner = {
-        k
-        for k in counts
-        if isinstance(k, tuple) and len(k) == len(cell) and list(k[:-2]) == table
-        and k not in totals
-    }  # fmt: skip
-    best: tuple[int, str, set[Key]] | None = None
-    for other_row in {k[-2] for k in inner} - {row}:
-        for other_column in {k[-1] for k in inner} - {column}:
-            corners = {
-                (*table, row, other_column),
-                (*table, other_row, column),
-                (*table, other_row, other_column),
-            }
-            new = corners - suppressed
-            if not corners <= inner or not new or any(counts[k] == 0 for k in new):
+        for cell in sorted(pending, key=repr):
+            if spans[cell].width >= threshold:
                 continue
-            cost = (sum(counts[k] for k in new), repr(sorted(new, key=repr)))
-            if best is None or cost < best[:2]:
-                best = (*cost, new)
-    return best[2] if best else set()
+            moved = perturb.cells_to_move(cell, suppressed, threshold, cost, spans)
+            if moved is None or (cell in weak and moved <= suppressed | continuous):
+                moved = {k for r in relations if cell in r.cells for k in r.cells} & movable
+            suppressed |= moved - continuous
+        unproved = {cell for cell in suppressed if spans[cell].width < threshold}
+        weak = weak_cells(
+            values, suppressed, relations, threshold, continuous, unproved, floor, spans
+        )
+        if weak and suppressed == before:
+            suppressed |= movable
+        # Nothing new suppressed: what is still weak is fixed knowledge, for the caller's attack.
+        pending = set(weak) | (suppressed - before) if suppressed != before else set()
+    return suppressed
 
 
-def _partner(
-    cell: Key,
-    counts: Mapping[Key, int],
-    suppressed: set[Key],
-    constraints: Sequence[Constraint],
-    totals: set[Key],
-    zeros: bool,
-) -> set[Key]:
-    """The smallest published cell (non-zero, unless `zeros`) of a constraint where `cell` is
-    the only suppressed one; else of any constraint through it; else, when every cell around
-    is suppressed already, of the constraints one step further out, and so on. Empty when
-    there is none."""
-    around = [c for c in constraints if cell == c.total or cell in c.parts]
-    lonely = [c for c in around if sum(k in suppressed for k in (c.total, *c.parts)) < 2]
-    reached, frontier, searched = {cell}, lonely or around, set()
-    while frontier:
-        partners = {
-            key
-            for c in frontier
-            for key in (c.total, *c.parts)
-            if key not in suppressed and (zeros or counts[key] > 0)
-        }
-        if partners:
-            return {min(partners, key=lambda k: (k in totals, counts[k], repr(k)))}
-        searched |= {id(c) for c in frontier}
-        reached |= {key for c in frontier for key in (c.total, *c.parts)}
-        frontier = [
-            c for c in constraints if id(c) not in searched and reached & {c.total, *c.parts}
-        ]
-    return set()
+class _Perturbation:
+    """The cheapest change to the suppressed cells that moves one cell by a given amount while
+    every relation still holds and every count stays at or above the floor."""
 
+    def __init__(
+        self,
+        values: Mapping[Key, float],
+        relations: Sequence[Relation],
+        continuous: frozenset[Key],
+        fixed: frozenset[Key],
+        floor: int,
+    ):
+        self.values = values
+        self.continuous = continuous
+        self.cells = sorted((k for k in values if k not in fixed), key=repr)
+        self.index = {key: i for i, key in enumerate(self.cells)}
+        size = len(self.cells)
+        # Variables: the rise of each cell, then its fall; both non-negative.
+        rows = []
+        for relation in relations:
+            row: dict[int, float] = {}
+            for key, coefficient in relation.terms:
+                if key in self.index:
+                    i = self.index[key]
+                    row[i] = row.get(i, 0.0) + coefficient
+                    row[size + i] = row.get(size + i, 0.0) - coefficient
+            if not row:
+                continue
+            if relation.sense == "==":
+                rows.append((row, 0.0, 0.0))
+            else:
+                slack = relation.bound - sum(c * values[k] for k, c in relation.terms)
+                rows.append((row, -math.inf, max(slack, 0.0)))
+        # How far each cell can fall: to zero, or to `floor` for a count.
+        self.room = [float(values[k]) - (0 if k in continuous else floor) for k in self.cells]
+        self.integer = np.array([k not in continuous for k in self.cells], dtype=bool)
+        upper = np.concatenate([np.full(size, math.inf), np.array(self.room)])
+        self.programme = _Programme(np.zeros(2 * size), upper, rows) if size else None
 
-def _margins(cell: Key, constraints: Sequence[Constraint]) -> set[Key]:
-    """Every cell of the constraints through `cell`: its whole margins."""
-    return {
-        key
-        for c in constraints
-        if cell == c.total or cell in c.parts
-        for key in (c.total, *c.parts)
-    }
+    def cells_to_move(
+        self,
+        cell: Key,
+        suppressed: set[Key],
+        threshold: int,
+        cost: Mapping[Key, float],
+        spans: dict[Key, Interval],
+    ) -> set[Key] | None:
+        """The cells a perturbation moves to give `cell` room of `threshold` (up plus down),
+        or None when no perturbation of the cells that may move can. A perturbation in whole
+        numbers is a table that fits once its cells are suppressed: it widens the `spans`."""
+        if self.programme is None or cell not in self.index:
+            return None
+        free = suppressed | self.continuous
+        unit = np.array([0.0 if k in free else cost[k] / threshold for k in self.cells])
+        objective = np.concatenate([unit, unit])
+        i = self.index[cell]
+        down = min(int(self.room[i]), threshold // 2)
+        changes = self._changes(i, threshold - down, down, objective)
+        if changes is None:  # not that way: as far up as it goes, the rest down
+            up = math.floor(min(threshold, self._reach(i, rise=True)) + TOLERANCE)
+            if threshold - up > self._reach(i, rise=False) + TOLERANCE:
+                return None
+            changes = self._changes(i, up, threshold - up, objective)
+        if changes is None:
+            return None
+        moved = set()
+        for change in changes:
+            changed = np.flatnonzero(np.abs(change) > TOLERANCE)
+            moved |= {self.cells[j] for j in changed}
+            if _integral(change[self.integer]):
+                for j in changed:
+                    if self.cells[j] in spans:
+                        key = self.cells[j]
+                        _widen(spans, key, round(self.values[key] + change[j]))
+        return moved - {cell}
 
+    def _changes(
+        self, i: int, up: float, down: float, objective: np.ndarray
+    ) -> list[np.ndarray] | None:
+        """The cheapest changes that move cell `i` up by `up` and down by `down` (None when
+        either cannot be)."""
+        changes = []
+        for rise, fall in ((up, 0.0), (0.0, down)):
+            if rise or fall:
+                solution = self._solve(i, (rise, rise), (fall, fall), objective)
+                if solution is None:
+                    return None
+                changes.append(solution)
+        return changes
 
-def table_constraints(
-    rows: Sequence[Key], columns: Sequence[Key], total_row: Key, total_column: Key
-) -> list[Constraint]:
-    """The margins of a two-way table whose cells are keyed (row, column): each row's total
-    column, each column's total row, and the grand total both ways."""
-    inner_rows = [r for r in rows if r != total_row]
-    inner_columns = [c for c in columns if c != total_column]
-    by_row = [Constraint((r, total_column), tuple((r, c) for c in inner_columns)) for r in rows]
-    by_column = [Constraint((total_row, c), tuple((r, c) for r in inner_rows)) for c in columns]
-    return by_row + by_column
+    def _reach(self, i: int, rise: bool) -> float:
+        """How far cell `i` can move up (or down), whatever it costs."""
+        size = len(self.cells)
+        objective = np.zeros(2 * size)
+        objective[i if rise else size + i] = -1.0
+        bounds = ((0.0, math.inf), (0.0, 0.0)) if rise else ((0.0, 0.0), (0.0, self.room[i]))
+        optimum, _ = self._bounded(i, *bounds, objective)
+        return 0.0 if optimum is None else -optimum
+
+    def _solve(self, i: int, rise: tuple, fall: tuple, objective: np.ndarray) -> np.ndarray | None:
+        """The change (rise − fall per cell) of the cheapest perturbation with cell `i`'s rise
+        and fall in the given bounds, or None."""
+        optimum, solution = self._bounded(i, rise, fall, objective)
+        if optimum is None or solution is None:
+            return None
+        size = len(self.cells)
+        return solution[:size] - solution[size:]
+
+    def _bounded(self, i: int, rise: tuple, fall: tuple, objective: np.ndarray):
+        size = len(self.cells)
+        self.programme.bound(i, *rise)
+        self.programme.bound(size + i, *fall)
+        found = self.programme.minimise(objective)
+        self.programme.bound(i, 0.0, math.inf)
+        self.programme.bound(size + i, 0.0, self.room[i])
+        return found

@@ -1,9 +1,11 @@
 """Publication in three steps, shared by `pmp publish` and the publication assets:
 
-1. `prepare`: read the publication marts (read-only), suppress, and prove the protection by
-   attacking the published cells (integer programming);
+1. `prepare`: read the publication marts (read-only), suppress jointly with every revision
+   already sent, and prove the protection by attacking the published cells with everything
+   the attacker holds (integer programming);
 2. the quality gate (`pipelines.publication.gate.run_gate`), which must pass;
-3. `write_extracts`: a new revision per final reporting period whose numbers changed.
+3. `write_extracts`: a new revision per final reporting period whose numbers changed, and
+   its true values in the private ledger, so the next release is protected jointly with it.
 """
 
 import json
@@ -19,19 +21,30 @@ from pipelines.ingest.completeness import MAX_MISSING_SHARE, Completeness, compl
 from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import text_findings
-from pipelines.publication.extracts import Revision, revisions, write_revision
+from pipelines.publication.extracts import Revision, period_folder, revisions, write_revision
 from pipelines.publication.gate import GateResult, run_gate
+from pipelines.publication.protection import (
+    Cell,
+    Version,
+    attack_release,
+    information_loss,
+    published_cells,
+    release_values,
+    suppress_release,
+)
 from pipelines.publication.releases import (
     CURRENT,
+    LEDGER,
+    PRIVATE,
     RELEASE_FILE,
     RELEASES,
+    VALUES_FILE,
     current_release,
     load,
     release_facts,
 )
 from pipelines.publication.tables import (
     MUNICIPALITY_NAME,
-    attack_published,
     data_dictionary,
     for_period,
     published_tables,
@@ -75,6 +88,8 @@ class Prepared:
     pupil_keys: set[str]
     threshold: int
     narrowest_interval: float
+    values: dict[Cell, float]  # the true counts behind the tables: kept privately
+    protection: dict  # what disclosure control did and what the attack found, per table
 
     @property
     def data_cutoff(self) -> date:
@@ -93,7 +108,7 @@ def disclosure_settings() -> tuple[int, bool]:
 MARTS = ("school_indicators", "school_support", "project_to_date", "weekly_absence")
 
 
-def _warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) -> dict:
+def warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) -> dict:
     """What publication reads from the warehouse: the given marts, the semesters, the rule
     versions, the loaded deliveries (for the changelog) and the pupil keys (for the
     identifier scan)."""
@@ -111,25 +126,99 @@ def _warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ())
     return facts
 
 
-def prepare(database: Path, staging: Path) -> Prepared:
-    """Check last night's deliveries are complete enough, suppress the marts and prove the
-    protection by attacking the published cells."""
+def prepare(database: Path, staging: Path, versions: list[Version] | None = None) -> Prepared:
+    """Check last night's deliveries are complete enough, suppress the marts jointly with the
+    earlier `versions` (see `earlier_versions`) and prove the protection by attacking the
+    published cells with everything the attacker holds."""
     hold_if_incomplete(staging)
-    threshold, suppress_zero = disclosure_settings()
-    facts = _warehouse_facts(database, staging, MARTS)
-    tables = published_tables(*(facts[name] for name in MARTS), threshold, suppress_zero)
-    narrowest = min(
-        attack_published(tables["school_indicators"])["width"].min() or float("inf"),
-        attack_published(tables["school_support"])["width"].min() or float("inf"),
-    )
-    if narrowest < threshold:
-        raise ProtectionFailed(
-            f"a suppressed cell can be narrowed to an interval of {narrowest:g} (< {threshold})"
-        )
+    facts = warehouse_facts(database, staging, MARTS)
+    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [])
     return Prepared(
-        tables, facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
-        threshold, narrowest,
+        protected.tables, facts["semesters"], facts["rules"], facts["deliveries"],
+        facts["keys"], protected.threshold, protected.narrowest, protected.values,
+        protected.report,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Protected:
+    tables: dict[str, pl.DataFrame]
+    values: dict[Cell, float]
+    threshold: int
+    narrowest: float
+    report: dict
+
+
+def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Protected:
+    """The published tables of the marts, suppressed jointly with the earlier `versions`, and
+    the attack on them with everything the attacker holds; `ProtectionFailed`, naming the
+    cells, if it narrows one below the threshold."""
+    threshold, suppress_zero = disclosure_settings()
+    frames = [marts[name] for name in MARTS]
+    values = release_values(*frames[:3])
+    protection = suppress_release(values, threshold, suppress_zero, versions)
+    tables = published_tables(*frames, protection.hidden, threshold)
+    found = attack_release(values, *published_cells(tables), suppress_zero, versions)
+    narrowest = found["width"].min() if found.height else float("inf")
+    if narrowest < threshold:
+        weak = found.filter(pl.col("width") < threshold).sort("width").head(5)
+        cells = "; ".join(
+            f"{r['table']} {r['semester_id']} {r['measure']} {r['school_id']} {r['dimension']}"
+            f" in [{r['low']:g}, {r['high']:g}]"
+            for r in weak.iter_rows(named=True)
+        )
+        raise ProtectionFailed(
+            f"nothing published: the attack narrows a suppressed cell to an interval of "
+            f"{narrowest:g} (< {threshold}): {cells}"
+        )
+    report = {
+        "attack": found.group_by("table")
+        .agg(attacked=pl.len(), narrowest=pl.col("width").min())
+        .sort("table")
+        .to_dicts(),
+        "information_loss": information_loss(values, protection.hidden).to_dicts(),
+        "published_before": len(protection.public),
+        "relations_not_holding": protection.broken,
+        "earlier_versions": len(versions),
+    }
+    return Protected(tables, values, threshold, narrowest, report)
+
+
+def earlier_versions(exports: Path, ledger: Path) -> list[Version]:
+    """Every revision already sent, as the attacker holds it (its published counts and rates)
+    with the true values behind it from the ledger. A revision with no ledger (sent before
+    the ledger was kept) contributes what it published."""
+    versions = []
+    for manifest in sorted(exports.glob("*/r*/manifest.json")):
+        folder = manifest.parent
+        period = json.loads(manifest.read_text(encoding="utf-8"))["period"]
+        tables = {t: pl.read_parquet(folder / f"{t}.parquet") for t in MARTS[:3]}
+        published, rates = published_cells(tables)
+        truth = ledger / period_folder(period) / f"{folder.name}.parquet"
+        values = _cell_values(truth) if truth.exists() else dict(published)
+        versions.append(Version(f"{period} {folder.name}", values, published, rates))
+    return versions
+
+
+VALUE_COLUMNS = ["table", "semester_id", "measure", "school_id", "dimension", "value"]
+
+
+def _values_frame(values: dict[Cell, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(*cell, value) for cell, value in values.items()], schema=VALUE_COLUMNS, orient="row"
+    )
+
+
+def _cell_values(path: Path) -> dict[Cell, float]:
+    return {tuple(row[:5]): row[5] for row in pl.read_parquet(path).iter_rows()}
+
+
+def _write_ledger(prepared: Prepared, revision: Revision, ledger: Path) -> None:
+    """The true values behind a revision, kept privately beside the releases (never sent)."""
+    values = {cell: v for cell, v in prepared.values.items() if cell[1] <= revision.period}
+    path = ledger / period_folder(revision.period) / f"{revision.path.name}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _values_frame(values).write_parquet(path)
 
 
 def store(prepared: Prepared, folder: Path) -> Path:
@@ -148,10 +237,13 @@ def store(prepared: Prepared, folder: Path) -> Path:
     partial.mkdir()
     for table, frame in prepared.tables.items():
         frame.write_parquet(partial / f"{table}.parquet")
+    (partial / PRIVATE).mkdir()
+    _values_frame(prepared.values).write_parquet(partial / PRIVATE / VALUES_FILE)
     release = {
         "min_count": prepared.threshold,
         "narrowest": prepared.narrowest_interval,
         "data_cutoff": prepared.data_cutoff.isoformat(),
+        "protection": prepared.protection,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (partial / RELEASE_FILE).write_text(json.dumps(release), encoding="utf-8")
@@ -167,13 +259,25 @@ def store(prepared: Prepared, folder: Path) -> Path:
 
 def stored(database: Path, staging: Path, folder: Path) -> Prepared:
     """The tables as stored (the ones the gate passed) with the warehouse's facts."""
-    facts = _warehouse_facts(database, staging)
+    facts = warehouse_facts(database, staging)
     current = current_release(folder)
     release = release_facts(current)
+    values = _cell_values(current / PRIVATE / VALUES_FILE)
     return Prepared(
         load(current), facts["semesters"], facts["rules"], facts["deliveries"], facts["keys"],
-        release["min_count"], release["narrowest"],
+        release["min_count"], release["narrowest"], values, release["protection"],
     )  # fmt: skip
+
+
+def attack_stored(folder: Path, exports: Path) -> tuple[pl.DataFrame, int]:
+    """The attack on the release in force, as stored, with every revision sent before it: the
+    interval of every suppressed count, and the threshold they must be as wide as."""
+    threshold, suppress_zero = disclosure_settings()
+    current = current_release(folder)
+    values = _cell_values(current / PRIVATE / VALUES_FILE)
+    versions = earlier_versions(exports, folder / LEDGER)
+    published = published_cells(load(current))
+    return attack_release(values, *published, suppress_zero, versions), threshold
 
 
 def gate(prepared: Prepared, quality_dir: Path) -> list[GateResult]:
@@ -213,8 +317,9 @@ def _why(prepared: Prepared, exports: Path, semester_id: str) -> list[str]:
             f"{files}{more}"]  # fmt: skip
 
 
-def write_extracts(prepared: Prepared, exports: Path) -> list[Revision]:
-    """A new revision for every final period whose published numbers changed."""
+def write_extracts(prepared: Prepared, exports: Path, ledger: Path) -> list[Revision]:
+    """A new revision for every final period whose published numbers changed, with its true
+    values in the `ledger`."""
     schools = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
     dictionary = data_dictionary(prepared.rules)
     metadata = {
@@ -238,6 +343,7 @@ def write_extracts(prepared: Prepared, exports: Path) -> list[Revision]:
             _why(prepared, exports, semester_id),
         )
         if revision is not None:
+            _write_ledger(prepared, revision, ledger)
             written.append(revision)
     return written
 
@@ -246,9 +352,10 @@ def publish(
     database: Path, staging: Path, tables_dir: Path, quality_dir: Path, exports: Path
 ) -> list[Revision]:
     """All three steps: nothing is written unless the protection holds and the gate passes."""
-    prepared = prepare(database, staging)
+    ledger = tables_dir / LEDGER
+    prepared = prepare(database, staging, earlier_versions(exports, ledger))
     failed = [r for r in gate(prepared, quality_dir) if not r.success]
     if failed:
         raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
     store(prepared, tables_dir)
-    return write_extracts(prepared, exports)
+    return write_extracts(prepared, exports, ledger)

@@ -1,5 +1,6 @@
 """Reading stored releases: `data/publication/releases/<time>/`, the `current` link to the one
-in force, the one before it, and the facts and tables of each. `publish.store` writes them.
+in force, the one before it, and the facts and tables of each. `publish.store` writes them;
+`data/publication/ledger/` keeps the true values behind every revision sent.
 """
 
 import json
@@ -8,12 +9,13 @@ from pathlib import Path
 import polars as pl
 
 RELEASE_FILE = "release.json"
-
-
 RELEASES = "releases"
-
-
 CURRENT = "current"
+# Kept privately, never sent: the true values behind a release (for the extracts' ledger),
+# and behind every revision sent (so the next release is protected jointly with it).
+PRIVATE = "private"
+VALUES_FILE = "values.parquet"
+LEDGER = "ledger"
 
 
 def current_release(folder: Path) -> Path:

@@ -1,32 +1,21 @@
 """What leaves the municipality: the warehouse's aggregates with disclosure control applied.
 
 Input: the `publication` marts (a grid per semester, school and grade band with margins, and
-support per semester, school and activity). Output: long tables, one row per published cell,
-where a suppressed cell has no value, a flag and a reason, never a zero. Counts are
-suppressed by `pipelines.publication.disclosure`; a rate is suppressed with any count it is built from,
-or when its numerator or denominator is below the threshold.
+support per semester, school and activity) and the cells disclosure control suppresses
+(`pipelines.publication.protection`). Output: long tables, one row per published cell, where
+a suppressed cell has no value and a flag, never a zero, and no reason: the flag is all the
+attacker gets. A rate is suppressed with any count it is built from, or when its numerator or
+denominator is below the threshold; hours are suppressed with their pupils.
 """
 
 from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.publication.disclosure import (
-    Constraint,
-    attack,
-    complementary_suppression,
-    primary_suppression,
-    table_constraints,
-)
-
 MUNICIPALITY = "ALL"
 MUNICIPALITY_NAME = "Ogres novads"
 ALL_BANDS = "all"
 NOT_YET_DUE = "not yet due"
-PRIMARY = "primary: a count below {threshold}"
-COMPLEMENTARY = "complementary: protects a suppressed cell"
-RATE = "rate: built from a suppressed count or one below {threshold}"
-FOLLOWS_PUPILS = "follows the suppressed pupil count of its cell"
 
 
 @dataclass(frozen=True)
@@ -40,6 +29,7 @@ class Measure:
     denominator: tuple[str, ...] = ()  # rates: summed
     guards: tuple[str, ...] = ()  # rates: counts whose suppression suppresses the rate
     unit: str | None = None  # support: the activities it applies to (pupil or group)
+    follows: str | None = None  # suppressed with this count of its cell
 
     @property
     def is_rate(self) -> bool:
@@ -134,6 +124,7 @@ SUPPORT_MEASURES: tuple[Measure, ...] = (
     Measure(
         "hours", "stundas", "hours",
         "hours of support delivered, a spell's hours spread evenly over its days", unit="pupil",
+        follows="pupils_supported",
     ),
     Measure("events", "pasākumi", "events", "group activities held", unit="group"),
     Measure(
@@ -181,137 +172,29 @@ CELL_COLUMNS = {
     "measure": pl.String,
     "value": pl.Float64,
     "suppressed": pl.Boolean,
-    "suppression": pl.String,
 }
 
 
-def _counts(frame: pl.DataFrame, names: tuple[str, ...], dimension: str) -> dict:
-    return {
-        (name, row["school_id"], row[dimension]): int(row[name])
-        for row in frame.iter_rows(named=True)
-        for name in names
-        if row[name] is not None
-    }
-
-
-def indicator_constraints(schools: list[str], bands: list[str]) -> list[Constraint]:
-    """Each count's margins (schools × grade bands), and pupils = the four risk levels."""
-    constraints = []
-    for measure in (m.name for m in INDICATOR_MEASURES if not m.is_rate):
-        for c in table_constraints(schools, bands, MUNICIPALITY, ALL_BANDS):
-            constraints.append(
-                Constraint((measure, *c.total), tuple((measure, *p) for p in c.parts))
-            )
-    for school in schools:
-        for band in bands:
-            levels = tuple((level, school, band) for level in RISK_LEVELS)
-            constraints.append(Constraint(("pupils", school, band), levels))
-    return constraints
-
-
-def support_constraints(schools: list[str], activities: list[str]) -> list[Constraint]:
-    """Pupils supported per activity: the municipality is the sum of the schools (pupils are
-    counted once per activity, so the activities do not add up to a total)."""
-    inner = [s for s in schools if s != MUNICIPALITY]
-    return [
-        Constraint(
-            ("pupils_supported", MUNICIPALITY, activity),
-            tuple(("pupils_supported", school, activity) for school in inner),
-        )
-        for activity in activities
-    ]
-
-
-def _blocks(constraints: list[Constraint]) -> list[list[Constraint]]:
-    """Constraints that share no cell, grouped, so each group is attacked on its own."""
-    parent: dict = {}
-
-    def find(key):
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    for c in constraints:
-        for part in c.parts:
-            parent[find(part)] = find(c.total)
-    groups: dict = {}
-    for c in constraints:
-        groups.setdefault(find(c.total), []).append(c)
-    return list(groups.values())
-
-
-def suppress(
-    counts: dict, constraints: list[Constraint], threshold: int, suppress_zero: bool
-) -> dict:
-    """The reason for every suppressed cell: primary, or complementary."""
-    primary = primary_suppression(counts, threshold, suppress_zero)
-    reasons = {key: PRIMARY.format(threshold=threshold) for key in primary}
-    for block in _blocks(constraints):
-        cells = {k for c in block for k in (c.total, *c.parts)}
-        block_counts = {k: counts[k] for k in cells}
-        added = complementary_suppression(block_counts, primary & cells, block, threshold)
-        reasons |= {key: COMPLEMENTARY for key in added}
-    return reasons
-
-
-def publish_indicators(grid: pl.DataFrame, threshold: int, suppress_zero: bool) -> pl.DataFrame:
-    """The indicator grid as published cells, suppressed semester by semester."""
-    frames = []
-    count_names = tuple(m.name for m in INDICATOR_MEASURES if not m.is_rate)
+def publish_indicators(grid: pl.DataFrame, hidden: set, threshold: int) -> pl.DataFrame:
+    """The indicator grid as published cells."""
     grid = grid.with_columns(attended_lessons=pl.col("expected_lessons") - pl.col("missed_lessons"))
-    for _, semester in grid.group_by("semester_id", maintain_order=True):
-        status = semester["status"][0]
-        reasons: dict = {}
-        if status != NOT_YET_DUE:
-            counts = _counts(semester, count_names, "grade_band")
-            constraints = indicator_constraints(
-                semester["school_id"].unique(maintain_order=True).to_list(),
-                semester["grade_band"].unique(maintain_order=True).to_list(),
-            )
-            reasons = suppress(counts, constraints, threshold, suppress_zero)
-        frames.append(_cells(semester, INDICATOR_MEASURES, "grade_band", reasons, threshold))
-    return pl.concat(frames)
+    return _cells(grid, "school_indicators", INDICATOR_MEASURES, "grade_band", hidden, threshold)
 
 
-def publish_support(support: pl.DataFrame, threshold: int, suppress_zero: bool) -> pl.DataFrame:
-    """Support per semester, school and activity as published cells: pupil counts suppressed
-    (hours with their pupils); group events and participants published as they are, since
-    they count people at open events, not pupils in need."""
-    frames = []
-    for _, semester in support.group_by("semester_id", maintain_order=True):
-        reasons: dict = {}
-        if semester["status"][0] != NOT_YET_DUE:
-            individual = semester.filter(pl.col("unit") == "pupil")
-            counts = _counts(individual, ("pupils_supported",), "activity")
-            constraints = support_constraints(
-                semester["school_id"].unique(maintain_order=True).to_list(),
-                individual["activity"].unique(maintain_order=True).to_list(),
-            )
-            reasons = suppress(counts, constraints, threshold, suppress_zero)
-            reasons |= {
-                ("hours", school, activity): FOLLOWS_PUPILS
-                for (_, school, activity) in list(reasons)
-            }
-        frames.append(_cells(semester, SUPPORT_MEASURES, "activity", reasons, threshold))
-    return pl.concat(frames)
+def publish_support(support: pl.DataFrame, hidden: set, threshold: int) -> pl.DataFrame:
+    """Support per semester, school and activity as published cells: pupil counts as disclosure
+    control decided, hours with their pupils; group events and participants as they are,
+    since they count people at open events, not pupils in need."""
+    return _cells(support, "school_support", SUPPORT_MEASURES, "activity", hidden, threshold)
 
 
-def publish_project(project: pl.DataFrame, threshold: int, suppress_zero: bool) -> pl.DataFrame:
-    """The project to date per semester and activity as published cells: unique pupil counts
-    below the threshold suppressed, with their hours (no margin relates them)."""
+def publish_project(project: pl.DataFrame, hidden: set, threshold: int) -> pl.DataFrame:
+    """The project to date per semester and activity, for the municipality, as published
+    cells."""
     frame = project.with_columns(
         school_id=pl.lit(MUNICIPALITY), school_name=pl.lit(MUNICIPALITY_NAME)
     )
-    frames = []
-    for _, semester in frame.group_by("semester_id", maintain_order=True):
-        individual = semester.filter(pl.col("unit") == "pupil")
-        primary = primary_suppression(
-            _counts(individual, ("pupils_supported",), "activity"), threshold, suppress_zero
-        )
-        reasons = {key: PRIMARY.format(threshold=threshold) for key in primary}
-        reasons |= {("hours", school, activity): FOLLOWS_PUPILS for _, school, activity in primary}
-        frames.append(_cells(semester, SUPPORT_MEASURES, "activity", reasons, threshold))
-    return pl.concat(frames)
+    return _cells(frame, "project_to_date", SUPPORT_MEASURES, "activity", hidden, threshold)
 
 
 def publish_weekly(weekly: pl.DataFrame, threshold: int) -> pl.DataFrame:
@@ -320,18 +203,19 @@ def publish_weekly(weekly: pl.DataFrame, threshold: int) -> pl.DataFrame:
     or when its lessons are below the threshold."""
     frame = weekly.with_columns(week=pl.col("week_start").cast(pl.String))
     small = frame.filter(pl.col("pupils").is_between(1, threshold - 1, closed="both"))
-    reasons = {
-        ("pupils", school, week): PRIMARY.format(threshold=threshold)
-        for school, week in small.select("school_id", "week").iter_rows()
+    hidden = {
+        ("weekly_absence", semester, "pupils", school, week)
+        for semester, school, week in small.select("semester_id", "school_id", "week").iter_rows()
     }
-    return _cells(frame, WEEKLY_MEASURES, "week", reasons, threshold)
+    return _cells(frame, "weekly_absence", WEEKLY_MEASURES, "week", hidden, threshold)
 
 
 def _cells(
     frame: pl.DataFrame,
+    table: str,
     measures: tuple[Measure, ...],
     dimension: str,
-    reasons: dict,
+    hidden: set,
     threshold: int,
 ) -> pl.DataFrame:
     rows = []
@@ -339,8 +223,8 @@ def _cells(
         for measure in measures:
             if measure.unit is not None and measure.unit != row["unit"]:
                 continue
-            key = (measure.name, row["school_id"], row[dimension])
-            value, reason = _value(measure, row, key, reasons, threshold)
+            key = (table, row["semester_id"], measure.name, row["school_id"], row[dimension])
+            value, suppressed = _value(measure, row, key, hidden, threshold)
             rows.append(
                 {
                     "semester_id": row["semester_id"],
@@ -349,86 +233,31 @@ def _cells(
                     "school_name": row["school_name"],
                     "dimension": row[dimension],
                     "measure": measure.name,
-                    "value": None if reason else value,
-                    "suppressed": reason is not None,
-                    "suppression": reason,
+                    "value": None if suppressed else value,
+                    "suppressed": suppressed,
                 }
             )
     return pl.DataFrame(rows, schema=CELL_COLUMNS)
 
 
 def _value(
-    measure: Measure, row: dict, key: tuple, reasons: dict, threshold: int
-) -> tuple[float | None, str | None]:
+    measure: Measure, row: dict, key: tuple, hidden: set, threshold: int
+) -> tuple[float | None, bool]:
     if row["status"] == NOT_YET_DUE:
-        return None, None
+        return None, False
+    table, semester, _, school, dimension = key
     if not measure.is_rate:
         value = row.get(measure.name)
-        return (None if value is None else float(value)), reasons.get(key)
-    school, dimension = key[1], key[2]
-    guarded = any((g, school, dimension) in reasons for g in measure.guards)
+        follows = (table, semester, measure.follows, school, dimension)
+        return (None if value is None else float(value)), key in hidden or follows in hidden
+    guarded = any((table, semester, g, school, dimension) in hidden for g in measure.guards)
     numerator = row[measure.numerator] or 0
     denominator = sum(row[d] or 0 for d in measure.denominator)
     if guarded or 0 < denominator < threshold or 0 < numerator < threshold:
-        return None, RATE.format(threshold=threshold)
+        return None, True
     if denominator == 0:
-        return None, None
-    rate = numerator / denominator
-    return round(rate, 4), None
-
-
-def attack_published(cells: pl.DataFrame, integer: bool = True) -> pl.DataFrame:
-    """The attacker's view: from the published cells alone (values, suppression flags and the
-    table's structure), the interval each suppressed count can take. One row per suppressed
-    count cell: semester, measure, school, dimension, low, high."""
-    rows = []
-    counts_measures = {m.name for m in (*INDICATOR_MEASURES, *SUPPORT_MEASURES) if not m.is_rate}
-    for (semester_id,), semester in cells.group_by("semester_id", maintain_order=True):
-        counted = semester.filter(pl.col("measure").is_in(list(counts_measures)))
-        known = {
-            (r["measure"], r["school_id"], r["dimension"]): int(r["value"] or 0)
-            for r in counted.iter_rows(named=True)
-        }
-        hidden = {
-            (r["measure"], r["school_id"], r["dimension"])
-            for r in counted.filter(pl.col("suppressed")).iter_rows(named=True)
-        }
-        schools = semester["school_id"].unique(maintain_order=True).to_list()
-        dimensions = semester["dimension"].unique(maintain_order=True).to_list()
-        if "pupils_supported" in counted["measure"]:
-            constraints = support_constraints(schools, dimensions)
-        else:
-            constraints = indicator_constraints(schools, dimensions)
-        constraints = [c for c in constraints if {c.total, *c.parts} <= set(known)]
-        for block in _blocks(constraints):
-            cells_in = {k for c in block for k in (c.total, *c.parts)}
-            found = attack(known, hidden & cells_in, block, integer=integer)
-            rows += [
-                {
-                    "semester_id": semester_id,
-                    "measure": key[0],
-                    "school_id": key[1],
-                    "dimension": key[2],
-                    "low": interval.low,
-                    "high": interval.high,
-                }
-                for key, interval in found.items()
-            ]
-        unconstrained = hidden - {k for c in constraints for k in (c.total, *c.parts)}
-        rows += [
-            {"semester_id": semester_id, "measure": m, "school_id": s, "dimension": d,
-             "low": 0.0, "high": float("inf")}
-            for (m, s, d) in unconstrained
-        ]  # fmt: skip
-    schema = {
-        "semester_id": pl.String,
-        "measure": pl.String,
-        "school_id": pl.String,
-        "dimension": pl.String,
-        "low": pl.Float64,
-        "high": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema).with_columns(width=pl.col("high") - pl.col("low"))
+        return None, False
+    return round(numerator / denominator, 4), False
 
 
 TABLE_DIMENSIONS = {
@@ -454,7 +283,6 @@ COLUMN_LABELS = {
     "measure": ("rādītājs", "measure", "the measure's code, see the rows of kind measure"),
     "value": ("vērtība", "value", "empty when suppressed or not yet due, never a zero for either"),
     "suppressed": ("slēpts", "suppressed", "1 when disclosure control withheld the value"),
-    "suppression": ("slēpšanas iemesls", "suppression reason", "why the value is withheld"),
 }
 
 
@@ -463,14 +291,14 @@ def published_tables(
     support: pl.DataFrame,
     project: pl.DataFrame,
     weekly: pl.DataFrame,
+    hidden: set,
     threshold: int,
-    suppress_zero: bool,
 ) -> dict[str, pl.DataFrame]:
-    """The four published tables from their marts, suppressed."""
+    """The four published tables from their marts, with the `hidden` cells suppressed."""
     tables = {
-        "school_indicators": publish_indicators(indicators, threshold, suppress_zero),
-        "school_support": publish_support(support, threshold, suppress_zero),
-        "project_to_date": publish_project(project, threshold, suppress_zero),
+        "school_indicators": publish_indicators(indicators, hidden, threshold),
+        "school_support": publish_support(support, hidden, threshold),
+        "project_to_date": publish_project(project, hidden, threshold),
         "weekly_absence": publish_weekly(weekly, threshold),
     }
     return {
@@ -488,7 +316,6 @@ def for_period(tables: dict[str, pl.DataFrame], semester_id: str) -> dict[str, p
             status=pl.when(later).then(pl.lit(NOT_YET_DUE)).otherwise(pl.col("status")),
             value=pl.when(later).then(None).otherwise(pl.col("value")),
             suppressed=pl.when(later).then(False).otherwise(pl.col("suppressed")),
-            suppression=pl.when(later).then(None).otherwise(pl.col("suppression")),
         )
         for name, frame in tables.items()
     }
@@ -511,18 +338,3 @@ def data_dictionary(rules: pl.DataFrame) -> pl.DataFrame:
         for m in measures
     ]  # fmt: skip
     return pl.DataFrame(rows, schema={c: pl.String for c in rows[0]})
-
-
-def suppression_counts(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Cells per table and suppression reason (published cells have none)."""
-    return (
-        pl.concat(
-            frame.filter(pl.col("status") != NOT_YET_DUE)
-            .group_by("suppression")
-            .len()
-            .with_columns(table=pl.lit(name))
-            for name, frame in tables.items()
-        )
-        .select("table", "suppression", cells="len")
-        .sort("table", "suppression", nulls_last=True)
-    )

@@ -47,9 +47,10 @@ BREAK_COLOUR = "#dbe9f6"
 FUTURE_FILL = "rgba(160, 160, 160, 0.15)"
 SUPPRESSION_NOTE = (
     "Slēpts (pelēks vai uzskaitīts zem attēla): vērtība nav publicēta, jo tā balstās uz mazāk "
-    "nekā {min_count} skolēniem vai aizsargā šādu vērtību. Tā nav nulle. / Suppressed (grey, or "
-    "listed under the chart): the value is not published because it rests on fewer than "
-    "{min_count} pupils or protects such a value. It is not a zero."
+    "nekā {min_count} skolēniem, attiecas uz visiem grupas skolēniem vai aizsargā šādu vērtību. "
+    "Tā nav nulle. / Suppressed (grey, or listed under the chart): the value is not published "
+    "because it rests on fewer than {min_count} pupils, covers every pupil of its group, or "
+    "protects such a value. It is not a zero."
 )
 
 

@@ -12,8 +12,11 @@ import pytest
 import pipelines.defs.publication as publication_defs
 from pipelines.privacy.scan import text_findings
 from pipelines.publication.extracts import IdentifierFound, extract_text, write_revision
+from pipelines.publication.protection import COUNT_MEASURES, attack_release, published_cells
 from pipelines.publication.publish import Prepared, gate, write_extracts
-from pipelines.publication.tables import NOT_YET_DUE, attack_published, data_dictionary
+from pipelines.publication.tables import NOT_YET_DUE, data_dictionary
+
+COUNTED = [*COUNT_MEASURES, "pupils_supported"]
 
 SEMESTERS = 8
 
@@ -24,31 +27,47 @@ def exports(prepared, tmp_path_factory) -> Path:
     results = gate(prepared, root / "quality")
     assert all(r.success for r in results), [r.failures for r in results]
     assert (root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site").is_dir()
-    written = write_extracts(prepared, root / "exports")
+    written = write_extracts(prepared, root / "exports", root / "ledger")
     assert [(r.period, r.number) for r in written] == [("2025/26-S1", 1), ("2025/26-S2", 1)]
     return root / "exports"
 
 
 def test_no_suppressed_cell_of_the_demo_can_be_narrowed_below_five(prepared):
-    for table in ("school_indicators", "school_support"):
-        found = attack_published(prepared.tables[table], integer=True)
-        suppressed = prepared.tables[table].filter(
-            pl.col("suppressed") & pl.col("measure").is_in(found["measure"].unique().to_list())
-        )
-        assert found.height > 0
-        assert found["width"].min() >= 5, found.sort("width").head()
-        assert (found["high"] > found["low"]).all()  # no unique value
-        assert suppressed.height >= found.height
+    found = attack_release(prepared.values, *published_cells(prepared.tables), False)
+    suppressed = {
+        table: frame.filter(pl.col("suppressed") & pl.col("measure").is_in(COUNTED)).height
+        for table, frame in prepared.tables.items()
+    }
+    attacked = dict(found.group_by("table").len().iter_rows())
+    assert attacked == {t: n for t, n in suppressed.items() if n}
+    assert attacked["school_indicators"] > 100 and attacked["school_support"] > 10
+    assert found["width"].min() >= 5, found.sort("width").head()
+    assert (found["low"] >= 1).all()  # zeros are published: a suppressed count is not zero
+    assert prepared.narrowest_interval == found["width"].min()
+    reported = {r["table"]: r["narrowest"] for r in prepared.protection["attack"]}
+    assert reported == dict(found.group_by("table").agg(pl.col("width").min()).iter_rows())
 
 
-def test_suppressed_cells_have_a_reason_and_no_value(prepared):
+def test_suppressed_cells_have_a_flag_and_no_value_and_no_reason(prepared):
     for frame in prepared.tables.values():
         hidden = frame.filter(pl.col("suppressed"))
         assert hidden["value"].null_count() == hidden.height
-        assert hidden["suppression"].null_count() == 0
-    indicators = prepared.tables["school_indicators"]
-    reasons = set(indicators["suppression"].drop_nulls())
-    assert {r.split(":")[0] for r in reasons} == {"primary", "complementary", "rate"}
+        assert "suppression" not in frame.columns  # a reason per cell would narrow it
+    loss = pl.DataFrame(prepared.protection["information_loss"])
+    indicators = prepared.tables["school_indicators"].filter(pl.col("status") != NOT_YET_DUE)
+    hidden = indicators.filter(pl.col("suppressed") & pl.col("measure").is_in(COUNTED))
+    assert loss.filter(pl.col("table") == "school_indicators")["suppressed"].sum() == hidden.height
+
+
+def test_no_municipality_figure_is_suppressed_where_a_school_cell_would_do(prepared):
+    """The municipality's cells cost a hundred times a school's: the ones suppressed are small
+    themselves, or equal to a school's (the only non-zero school), or a complement no school
+    cell can give."""
+    indicators = prepared.tables["school_indicators"].filter(pl.col("status") != NOT_YET_DUE)
+    risk = indicators.filter(
+        (pl.col("school_id") == "ALL") & pl.col("measure").is_in(["risk_medium", "risk_high"])
+    )
+    assert not risk["suppressed"].any()  # every band, every semester
 
 
 def test_the_series_runs_to_2029_with_future_semesters_not_yet_due(prepared):
@@ -139,11 +158,12 @@ def test_the_scan_blocks_a_file_with_an_identifier(prepared, tmp_path):
 
 
 def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
-    assert write_extracts(prepared, exports) == []  # identical numbers: nothing new
+    ledger = exports.parent / "ledger"
+    assert write_extracts(prepared, exports, ledger) == []  # identical numbers: nothing new
     assert sorted(p.name for p in (exports / "2025-26-S1").iterdir()) == ["r1"]
 
     changed = with_municipality_pupils_plus_one(prepared, pl.col("semester_id") == "2025/26-S1")
-    written = write_extracts(changed, exports)
+    written = write_extracts(changed, exports, ledger)
     assert [(r.period, r.number) for r in written] == [("2025/26-S1", 2), ("2025/26-S2", 2)]
     changelog = (exports / "2025-26-S1" / "r2" / "changelog.md").read_text(encoding="utf-8")
     assert "revision 2 replaces revision 1" in changelog

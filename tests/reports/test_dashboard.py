@@ -198,6 +198,22 @@ def test_suppressed_cells_are_drawn_as_suppressed_never_as_zero(drawn, prepared)
         assert absence.z[i][j] is None
         assert hidden.z[i][j] == 1
         assert row["dimension"] in " ".join(drawn["heatmap"].notes)
+
+
+def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
+    """The demo suppresses no municipality risk level (a school cell always does as a
+    complement), so one is planted: its share is the grey 'suppressed' bar, never a zero."""
+    cells = release.tables["school_indicators"]
+    planted = (
+        (pl.col("school_id") == MUNICIPALITY) & (pl.col("semester_id") == "2025/26-S1")
+        & (pl.col("dimension") == "7-9") & pl.col("measure").is_in(["risk_high", "risk_medium"])
+    )  # fmt: skip
+    cells = cells.with_columns(
+        value=pl.when(planted).then(None).otherwise(pl.col("value")),
+        suppressed=planted | pl.col("suppressed"),
+    )
+    tables = {**release.tables, "school_indicators": cells}
+    drawn = {v.anchor: v for v in views(replace(release, tables=tables))}
     composition = drawn["composition"].figure.data
     suppressed = [t for t in composition if t.name == "slēpts / suppressed"]
     high = [t for t in composition if t.name == "augsts / high"]
@@ -207,11 +223,12 @@ def test_suppressed_cells_are_drawn_as_suppressed_never_as_zero(drawn, prepared)
         for band, share in zip(trace.x, trace.y, strict=True)
         if share is not None
     ]
-    assert shown_as_suppressed, "the demo suppresses some municipality risk cells"
+    assert [band for _, band in shown_as_suppressed] == ["7-9"]
     for trace in high:
         for band, share in zip(trace.x, trace.y, strict=True):
             if (trace.xaxis, band) in shown_as_suppressed:
-                assert share != 0
+                assert share is None
+    assert "7-9" in " ".join(drawn["composition"].notes)
 
 
 def test_the_heatmap_shows_breaks_and_the_winter_wave(drawn):

@@ -1,0 +1,443 @@
+"""The attacker model of `docs/disclosure.md` over a release: its cells, the relations between
+them, the primary cells, the costs of suppression, and the earlier versions the attacker holds.
+
+A cell is `(table, semester_id, measure, school_id, dimension)`. The protected counts are the
+pupil counts of `school_indicators`, `school_support` and `project_to_date`; the unjustified
+lessons of each indicator cell are a continuous cell, never published, that the published
+rate per pupil ties to its pupils. Every relation below is one the definitions imply; a
+relation the true values do not satisfy (a pupil counted at two schools, say) is left out and
+counted, since an attacker who assumes it learns nothing true from it.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.publication.disclosure import (
+    Relation,
+    at_most,
+    attack,
+    group_disclosure,
+    primary_suppression,
+    protect,
+    renamed,
+    sum_of,
+)
+from pipelines.publication.tables import (
+    ALL_BANDS,
+    INDICATOR_MEASURES,
+    MUNICIPALITY,
+    NOT_YET_DUE,
+    RISK_LEVELS,
+)
+from pipelines.reference import tables as reference
+
+Cell = tuple[str, str, str, str, str]
+INDICATORS, SUPPORT, PROJECT = "school_indicators", "school_support", "project_to_date"
+COUNT_MEASURES = tuple(m.name for m in INDICATOR_MEASURES if not m.is_rate)
+PUPILS_SUPPORTED = "pupils_supported"
+LESSONS = "unjustified_lessons"
+# Counts of pupils with an attribute, each a subset of the pupils of its cell.
+SUBSETS_OF_PUPILS = (
+    "risk_low", "risk_medium", "risk_high", "mk89_crossings", "chronic_absence",
+    "insufficient_grade", "promotion_at_risk", "repeaters", "at_risk_supported",
+)  # fmt: skip
+RATE_ROUNDING = 0.00005  # rates are published to 4 decimals
+# What suppressing a cell costs: parts before school totals, school cells before the
+# municipality's, so a municipality figure is suppressed only when no school cell will do.
+LEVEL_WEIGHT = {
+    (False, False): 1.0,
+    (False, True): 10.0,
+    (True, False): 100.0,
+    (True, True): 1000.0,
+}
+
+
+def release_values(
+    indicators: pl.DataFrame, support: pl.DataFrame, project: pl.DataFrame
+) -> dict[Cell, float]:
+    """The true value of every protected count of the due semesters, and the unjustified
+    lessons of every indicator cell."""
+    values: dict[Cell, float] = {}
+    due = pl.col("status") != NOT_YET_DUE
+    for row in indicators.filter(due).iter_rows(named=True):
+        for name in (*COUNT_MEASURES, LESSONS):
+            key = (INDICATORS, row["semester_id"], name, row["school_id"], row["grade_band"])
+            values[key] = float(row[name] or 0)
+    for table, frame in ((SUPPORT, support), (PROJECT, project)):
+        individual = frame.filter(due & (pl.col("unit") == "pupil"))
+        for row in individual.iter_rows(named=True):
+            school = row.get("school_id", MUNICIPALITY)
+            key = (table, row["semester_id"], PUPILS_SUPPORTED, school, row["activity"])
+            values[key] = float(row[PUPILS_SUPPORTED] or 0)
+    return values
+
+
+@dataclass(frozen=True)
+class Relations:
+    """The relations that hold on the true values, the subsets among them (for group
+    disclosure), and how many definitional relations the true values break."""
+
+    holding: list[Relation]
+    subsets: list[tuple[Cell, tuple[Cell, ...]]]
+    broken: int
+
+
+def _by_table_and_semester(cells: Iterable[Cell]) -> dict[tuple[str, str], list[Cell]]:
+    found: dict[tuple[str, str], list[Cell]] = {}
+    for cell in cells:
+        found.setdefault((cell[0], cell[1]), []).append(cell)
+    return dict(sorted(found.items()))
+
+
+def margin_relations(cells: Iterable[Cell]) -> list[Relation]:
+    """The additive relations of the tables with schools: the municipality is the sum of the
+    schools, a school's `all` the sum of its grade bands, and pupils the sum of the risk
+    levels."""
+    equalities = []
+    for (table, semester), members in _by_table_and_semester(cells).items():
+        if table not in (INDICATORS, SUPPORT):
+            continue
+        schools = sorted({c[3] for c in members} - {MUNICIPALITY})
+        dimensions = sorted({c[4] for c in members} - {ALL_BANDS})
+        margins = [ALL_BANDS] if table == INDICATORS else []
+        for measure in sorted({c[2] for c in members}):
+            for dimension in [*dimensions, *margins]:
+                parts = [(table, semester, measure, s, dimension) for s in schools]
+                equalities.append(
+                    sum_of((table, semester, measure, MUNICIPALITY, dimension), parts)
+                )
+            for school in [*schools, MUNICIPALITY] if margins else []:
+                parts = [(table, semester, measure, school, d) for d in dimensions]
+                equalities.append(sum_of((table, semester, measure, school, ALL_BANDS), parts))
+        if table == INDICATORS:
+            for school in [*schools, MUNICIPALITY]:
+                for dimension in [*dimensions, ALL_BANDS]:
+                    levels = [(table, semester, r, school, dimension) for r in RISK_LEVELS]
+                    equalities.append(
+                        sum_of((table, semester, "pupils", school, dimension), levels)
+                    )
+    return equalities
+
+
+def release_relations(
+    values: Mapping[Cell, float], rates: Mapping[Cell, float] | None = None
+) -> Relations:
+    """Every relation the definitions imply between the release's cells: margins, pupils by
+    risk level, subsets, support against the indicators, the project to date across semesters,
+    and each published rate (`rates`) times its denominator."""
+    cells = set(values)
+    subsets, orderings = [], []
+    for (table, semester), members in _by_table_and_semester(cells).items():
+        schools = sorted({c[3] for c in members} - {MUNICIPALITY})
+        dimensions = sorted({c[4] for c in members} - {ALL_BANDS})
+        if table == INDICATORS:
+            for school in [*schools, MUNICIPALITY]:
+                for dimension in [*dimensions, ALL_BANDS]:
+                    here = {m: (table, semester, m, school, dimension) for m in COUNT_MEASURES}
+                    subsets += [(here[m], (here["pupils"],)) for m in SUBSETS_OF_PUPILS]
+                    subsets.append((here["promotion_at_risk"], (here["insufficient_grade"],)))
+                    subsets.append(
+                        (here["at_risk_supported"], (here["risk_medium"], here["risk_high"]))
+                    )
+        if table == SUPPORT:
+            subsets += _support_subsets(semester, schools, dimensions, cells)
+        if table == PROJECT:
+            orderings += _project_orderings(semester, dimensions, cells)
+    relations = [
+        *margin_relations(cells),
+        *(at_most(part, wholes) for part, wholes in subsets),
+        *orderings,
+        *_rate_relations(values, rates or {}),
+    ]
+    relations = [r for r in relations if set(r.cells) <= cells]
+    holding = [r for r in relations if r.holds(values)]
+    held = set(holding)
+    kept = {(part, wholes) for part, wholes in subsets if at_most(part, wholes) in held}
+    return Relations(holding, sorted(kept), len(relations) - len(holding))
+
+
+def _support_subsets(
+    semester: str, schools: list[str], activities: list[str], cells: set[Cell]
+) -> list[tuple[Cell, tuple[Cell, ...]]]:
+    """At-risk pupils supported in a band are among the pupils of the activities that serve
+    it; the pupils of an activity for repeaters are among the repeaters of its grades."""
+    serving = _activities_serving()
+    serving[ALL_BANDS] = set().union(*serving.values())
+    found = []
+    for school in [*schools, MUNICIPALITY]:
+        for dimension, served_by in serving.items():
+            parts = tuple(
+                (SUPPORT, semester, PUPILS_SUPPORTED, school, a)
+                for a in sorted(served_by)
+                if a in activities
+            )
+            if parts:
+                found.append(
+                    ((INDICATORS, semester, "at_risk_supported", school, dimension), parts)
+                )
+        for activity, bands in _for_repeaters().items():
+            if activity in activities:
+                repeaters = tuple((INDICATORS, semester, "repeaters", school, b) for b in bands)
+                found.append(((SUPPORT, semester, PUPILS_SUPPORTED, school, activity), repeaters))
+    return [(part, wholes) for part, wholes in found if {part, *wholes} <= cells]
+
+
+def _for_repeaters() -> dict[str, list[str]]:
+    """The activities only for pupils repeating a grade, with the grade bands of their grades
+    (R9: 7-9)."""
+    only = reference.activities().filter(pl.col("repeaters_only") & (pl.col("unit") == "pupil"))
+    return {
+        activity: sorted(
+            {
+                reference.grade_band(g)
+                for low, high in grades.select("grade_min", "grade_max").rows()
+                for g in range(low, high + 1)
+            }
+        )
+        for (activity,), grades in only.group_by("activity")
+    }
+
+
+def _activities_serving() -> dict[str, set[str]]:
+    """The activities for individual pupils whose grades meet each grade band."""
+    individual = reference.activities().filter(pl.col("unit") == "pupil")
+    return {
+        band: set(
+            individual.filter((pl.col("grade_min") <= high) & (pl.col("grade_max") >= low))[
+                "activity"
+            ].to_list()
+        )
+        for band, (low, high) in reference.GRADE_BANDS.items()
+    }
+
+
+def _project_orderings(semester: str, activities: list[str], cells: set[Cell]) -> list[Relation]:
+    """The project's unique pupils to date never fall, include the semester's municipality
+    pupils, and grow at most by them."""
+    earlier = sorted({c[1] for c in cells if c[0] == PROJECT and c[1] < semester})
+    found = []
+    for activity in activities:
+        to_date = (PROJECT, semester, PUPILS_SUPPORTED, MUNICIPALITY, activity)
+        in_semester = (SUPPORT, semester, PUPILS_SUPPORTED, MUNICIPALITY, activity)
+        found.append(at_most(in_semester, [to_date]))
+        if earlier:
+            before = (PROJECT, earlier[-1], PUPILS_SUPPORTED, MUNICIPALITY, activity)
+            found.append(at_most(before, [to_date]))
+            found.append(Relation(((to_date, 1.0), (before, -1.0), (in_semester, -1.0)), "<="))
+        else:
+            found.append(at_most(to_date, [in_semester]))
+    return found
+
+
+def _rate_relations(values: Mapping[Cell, float], rates: Mapping[Cell, float]) -> list[Relation]:
+    """A published rate r = numerator / denominator, rounded: the numerator lies within
+    (r ± the rounding) × the denominator."""
+    found = []
+    for (table, semester, measure, school, dimension), rate in rates.items():
+        parts = {
+            "unjustified_per_pupil": (LESSONS, ("pupils",)),
+            "support_coverage": ("at_risk_supported", ("risk_medium", "risk_high")),
+        }.get(measure)
+        if parts is None:
+            continue
+        numerator = (table, semester, parts[0], school, dimension)
+        denominator = [(table, semester, d, school, dimension) for d in parts[1]]
+        high, low = rate + RATE_ROUNDING, rate - RATE_ROUNDING
+        found.append(Relation(((numerator, 1.0), *((d, -high) for d in denominator)), "<="))
+        found.append(Relation(((numerator, -1.0), *((d, low) for d in denominator)), "<="))
+    return [r for r in found if set(r.cells) <= set(values)]
+
+
+def primary_cells(
+    values: Mapping[Cell, float], relations: Relations, threshold: int, suppress_zero: bool
+) -> set[Cell]:
+    """Counts below the threshold, and counts of pupils with an attribute that equal their
+    group's total."""
+    counts = {k: round(v) for k, v in values.items() if k[2] != LESSONS}
+    small = primary_suppression(counts, threshold, suppress_zero)
+    whole = {part for part, wholes in relations.subsets if group_disclosure(counts, part, wholes)}
+    return small | whole
+
+
+def floor(suppress_zero: bool) -> int:
+    """The least a suppressed count can be: 1 when zeros are published, as the attacker
+    knows."""
+    return 0 if suppress_zero else 1
+
+
+def cost(cell: Cell, value: float) -> float:
+    """What suppressing a cell loses: its pupils, weighted by its level."""
+    table, _, measure, school, dimension = cell
+    total_dimension = dimension == ALL_BANDS or table == PROJECT
+    weight = LEVEL_WEIGHT[(school == MUNICIPALITY, total_dimension)]
+    return (1.0 + value) * weight * (2.0 if measure == "pupils" else 1.0)
+
+
+@dataclass(frozen=True)
+class Version:
+    """A release the attacker already holds: the true values behind it (kept privately in the
+    ledger) and what it published."""
+
+    name: str
+    values: dict[Cell, float]
+    published: dict[Cell, float]
+    rates: dict[Cell, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """The current release with the earlier versions: a cell that has not changed since a
+    version is the same unknown in both; a changed one is an unknown of its own in that
+    version, named `(cell, version name)`."""
+
+    values: dict
+    relations: list[Relation]
+    fixed: set  # known to the attacker from an earlier version
+    hidden_before: set  # suppressed in an earlier version and changed since
+
+
+def stacked(
+    values: Mapping[Cell, float], relations: list[Relation], versions: Iterable[Version]
+) -> Stacked:
+    """The release's cells and relations with every version's: what each version published
+    is known, what it suppressed and has changed since stays unknown, and its own relations
+    hold between its cells."""
+    all_values: dict = dict(values)
+    all_relations = list(relations)
+    fixed, hidden = set(), set()
+    for version in versions:
+        name = {
+            cell: cell if values.get(cell) == value else (cell, version.name)
+            for cell, value in version.values.items()
+        }
+        for cell, value in version.values.items():
+            all_values[name[cell]] = value
+            if cell in version.published:
+                fixed.add(name[cell])
+            elif cell[2] != LESSONS and name[cell] != cell:
+                hidden.add(name[cell])
+        earlier = release_relations(version.values, version.rates).holding
+        all_relations += [renamed(r, name) for r in earlier]
+    unique = list(dict.fromkeys(all_relations))
+    return Stacked(all_values, unique, fixed, hidden - fixed)
+
+
+def lessons(values: Iterable) -> set:
+    return {k for k in values if _cell(k)[2] == LESSONS}
+
+
+def _cell(key) -> Cell:
+    """The cell of a stacked key (a cell, or a cell and the version it was published in)."""
+    return key if isinstance(key[0], str) else key[0]
+
+
+@dataclass(frozen=True)
+class Protection:
+    """What disclosure control decided for a release."""
+
+    hidden: set[Cell]  # suppressed
+    public: set[Cell]  # primary, but published by an earlier version already
+    broken: int  # definitional relations the true values do not satisfy
+
+
+def suppress_release(
+    values: Mapping[Cell, float],
+    threshold: int,
+    suppress_zero: bool,
+    versions: Iterable[Version] = (),
+) -> Protection:
+    """The release's suppressed cells, protecting it jointly with every earlier version."""
+    relations = release_relations(values)
+    primary = primary_cells(values, relations, threshold, suppress_zero)
+    joint = stacked(values, relations.holding, versions)
+    public = primary & joint.fixed
+    suppressed = protect(
+        joint.values,
+        joint.relations,
+        (primary - public) | joint.hidden_before,
+        threshold,
+        {k: cost(_cell(k), v) for k, v in joint.values.items()},
+        continuous=lessons(joint.values),
+        fixed=joint.fixed,
+        floor=floor(suppress_zero),
+    )
+    return Protection({k for k in suppressed if k in values}, public, relations.broken)
+
+
+def published_cells(tables: Mapping[str, pl.DataFrame]) -> tuple[dict, dict]:
+    """What a release publishes of the protected counts, and of the rates built on them."""
+    counts, rates = {}, {}
+    rate_names = ("unjustified_per_pupil", "support_coverage")
+    for table in (INDICATORS, SUPPORT, PROJECT):
+        frame = tables[table].filter(~pl.col("suppressed") & pl.col("value").is_not_null())
+        for row in frame.iter_rows(named=True):
+            cell = (table, row["semester_id"], row["measure"], row["school_id"], row["dimension"])
+            if row["measure"] in (*COUNT_MEASURES, PUPILS_SUPPORTED):
+                counts[cell] = row["value"]
+            elif row["measure"] in rate_names:
+                rates[cell] = row["value"]
+    return counts, rates
+
+
+def attack_release(
+    values: Mapping[Cell, float],
+    published: Mapping[Cell, float],
+    rates: Mapping[Cell, float],
+    suppress_zero: bool,
+    versions: Iterable[Version] = (),
+) -> pl.DataFrame:
+    """The attacker's interval for every suppressed count of the release and of the earlier
+    versions, from everything published (this release's counts and rates, and every earlier
+    version's) and every relation. The true `values` only name the cells, pick the relations
+    that hold and are reported beside the intervals; the attacker is given none of them."""
+    relations = release_relations(values, rates)
+    joint = stacked(values, relations.holding, versions)
+    known = {**published, **{k: joint.values[k] for k in joint.fixed}}
+    unknown = set(joint.values) - set(known)
+    continuous = lessons(joint.values)
+    targets = unknown - continuous
+    found = attack(known, unknown, joint.relations, continuous, targets, floor(suppress_zero))
+    return intervals_frame(found, joint.values)
+
+
+def intervals_frame(found: Mapping, values: Mapping) -> pl.DataFrame:
+    """The attack's intervals as rows: table, semester, measure, school, dimension, version
+    (empty for this release), the true value, low, high and width."""
+    rows = []
+    for key, interval in found.items():
+        cell = _cell(key)
+        rows.append(
+            {"table": cell[0], "semester_id": cell[1], "measure": cell[2], "school_id": cell[3],
+             "dimension": cell[4], "version": None if key == cell else key[1],
+             "value": values[key], "low": interval.low, "high": interval.high}
+        )  # fmt: skip
+    schema = {"table": pl.String, "semester_id": pl.String, "measure": pl.String,
+              "school_id": pl.String, "dimension": pl.String, "version": pl.String,
+              "value": pl.Float64, "low": pl.Float64, "high": pl.Float64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema).with_columns(width=pl.col("high") - pl.col("low"))
+
+
+def information_loss(values: Mapping[Cell, float], suppressed: set[Cell]) -> pl.DataFrame:
+    """Per table and measure: cells, suppressed cells, and the share of pupils behind the
+    suppressed school cells (of the pupils in all school cells of the measure)."""
+    rows = [
+        {"table": c[0], "measure": c[2], "suppressed": c in suppressed,
+         "inner": c[3] != MUNICIPALITY and c[4] != ALL_BANDS, "value": v}
+        for c, v in values.items()
+        if c[2] != LESSONS
+    ]  # fmt: skip
+    frame = pl.DataFrame(rows)
+    inner = pl.col("inner")
+    return (
+        frame.group_by("table", "measure")
+        .agg(
+            cells=pl.len(),
+            suppressed=pl.col("suppressed").sum(),
+            pupils_hidden=pl.col("value").filter(inner & pl.col("suppressed")).sum(),
+            pupils=pl.col("value").filter(inner).sum(),
+        )
+        .with_columns(share_hidden=(pl.col("pupils_hidden") / pl.col("pupils")).fill_nan(0.0))
+        .sort("table", "measure")
+    )
