@@ -331,12 +331,16 @@ def protect(
     continuous: Iterable[Key] = (),
     fixed: Iterable[Key] = (),
     floor: int = 0,
-) -> set[Key]:
+) -> tuple[set[Key], set[Key]]:
     """Primary cells plus the complementary cells that protect every suppressed cell: no
     suppressed count can be narrowed below `threshold` by the attack. `fixed` cells are known
     to the attacker whatever is decided (published before): never suppressed, never moved.
     Counts below `floor` are published (zeros, when zeros are published), and the attacker
-    knows every suppressed count is at least `floor`. Relations must hold on `values`."""
+    knows every suppressed count is at least `floor`. Relations must hold on `values`.
+
+    Returns the suppressed cells, and the suppressed cells no suppression can protect: the
+    fixed cells and the relations alone pin them (nothing else moves them far enough), so
+    they were disclosed before; empty when nothing is fixed but zeros."""
     continuous = frozenset(continuous)
     fixed = frozenset(fixed) | {k for k, v in values.items() if v < floor and k not in continuous}
     movable = set(values) - fixed - continuous
@@ -345,25 +349,45 @@ def protect(
     # Integer tables that fit what the attacker knows: they stay fitting as more is
     # suppressed, so a cell they span the threshold for is protected for good.
     spans = _spans(values)
-    pending, weak = set(suppressed), {}
+    pending, weak, pinned = set(suppressed), {}, set()
     while pending:
         before = set(suppressed)
-        for cell in sorted(pending, key=repr):
+        for cell in sorted(pending - pinned, key=repr):
             if spans[cell].width >= threshold:
                 continue
             moved = perturb.cells_to_move(cell, suppressed, threshold, cost, spans)
-            if moved is None or (cell in weak and moved <= suppressed | continuous):
+            if moved is None:
+                pinned.add(cell)
+                continue
+            if cell in weak and moved <= suppressed | continuous:  # whole numbers fall short
                 moved = {k for r in relations if cell in r.cells for k in r.cells} & movable
             suppressed |= moved - continuous
-        unproved = {cell for cell in suppressed if spans[cell].width < threshold}
+        unproved = {cell for cell in suppressed - pinned if spans[cell].width < threshold}
         weak = weak_cells(
             values, suppressed, relations, threshold, continuous, unproved, floor, spans
         )
         if weak and suppressed == before:
             suppressed |= movable
-        # Nothing new suppressed: what is still weak is fixed knowledge, for the caller's attack.
+        # Nothing new suppressed: what is still weak is left for the caller's attack to find.
         pending = set(weak) | (suppressed - before) if suppressed != before else set()
-    return suppressed
+    return suppressed, pinned
+
+
+def unprotectable(
+    values: Mapping[Key, float],
+    relations: Sequence[Relation],
+    cells: Iterable[Key],
+    threshold: int,
+    continuous: Iterable[Key] = (),
+    fixed: Iterable[Key] = (),
+    floor: int = 0,
+) -> set[Key]:
+    """The `cells` that no suppression can protect: even with every cell but the `fixed`
+    suppressed, no change of the table moves them up and down by `threshold` in all."""
+    continuous = frozenset(continuous)
+    fixed = frozenset(fixed) | {k for k, v in values.items() if v < floor and k not in continuous}
+    perturb = _Perturbation(values, relations, continuous, fixed, floor)
+    return {cell for cell in cells if perturb.reach(cell) < threshold - TOLERANCE}
 
 
 class _Perturbation:
@@ -455,6 +479,14 @@ class _Perturbation:
                     return None
                 changes.append(solution)
         return changes
+
+    def reach(self, cell: Key) -> float:
+        """How far the cell can move up and down in all, whatever moves with it (0 when it is
+        fixed)."""
+        if self.programme is None or cell not in self.index:
+            return 0.0
+        i = self.index[cell]
+        return self._reach(i, rise=True) + self._reach(i, rise=False)
 
     def _reach(self, i: int, rise: bool) -> float:
         """How far cell `i` can move up (or down), whatever it costs."""

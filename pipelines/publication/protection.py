@@ -23,6 +23,7 @@ from pipelines.publication.disclosure import (
     protect,
     renamed,
     sum_of,
+    unprotectable,
 )
 from pipelines.publication.tables import (
     ALL_BANDS,
@@ -339,6 +340,7 @@ class Protection:
 
     hidden: set[Cell]  # suppressed
     public: set[Cell]  # primary, but published by an earlier version already
+    pinned: set  # suppressed, but pinned by what earlier versions published: nothing can help
     broken: int  # definitional relations the true values do not satisfy
 
 
@@ -353,7 +355,7 @@ def suppress_release(
     primary = primary_cells(values, relations, threshold, suppress_zero)
     joint = stacked(values, relations.holding, versions)
     public = primary & joint.fixed
-    suppressed = protect(
+    suppressed, pinned = protect(
         joint.values,
         joint.relations,
         (primary - public) | joint.hidden_before,
@@ -363,7 +365,29 @@ def suppress_release(
         fixed=joint.fixed,
         floor=floor(suppress_zero),
     )
-    return Protection({k for k in suppressed if k in values}, public, relations.broken)
+    return Protection({k for k in suppressed if k in values}, public, pinned, relations.broken)
+
+
+def disclosed_before(
+    values: Mapping[Cell, float],
+    cells: Iterable,
+    threshold: int,
+    suppress_zero: bool,
+    versions: Iterable[Version],
+) -> set:
+    """The suppressed `cells` (stacked keys) that what earlier versions published pins,
+    whatever this release suppresses: they were disclosed by a revision already sent."""
+    relations = release_relations(values)
+    joint = stacked(values, relations.holding, versions)
+    return unprotectable(
+        joint.values,
+        joint.relations,
+        cells,
+        threshold,
+        lessons(joint.values),
+        joint.fixed,
+        floor(suppress_zero),
+    )
 
 
 def published_cells(tables: Mapping[str, pl.DataFrame]) -> tuple[dict, dict]:

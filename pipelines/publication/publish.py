@@ -27,6 +27,7 @@ from pipelines.publication.protection import (
     Cell,
     Version,
     attack_release,
+    disclosed_before,
     information_loss,
     published_cells,
     release_values,
@@ -158,19 +159,19 @@ def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Pr
     values = release_values(*frames[:3])
     protection = suppress_release(values, threshold, suppress_zero, versions)
     tables = published_tables(*frames, protection.hidden, threshold)
-    found = attack_release(values, *published_cells(tables), suppress_zero, versions)
-    narrowest = found["width"].min() if found.height else float("inf")
-    if narrowest < threshold:
-        weak = found.filter(pl.col("width") < threshold).sort("width").head(5)
+    outcome = judged_attack(values, published_cells(tables), threshold, suppress_zero, versions)
+    if not outcome.narrow.is_empty():
         cells = "; ".join(
             f"{r['table']} {r['semester_id']} {r['measure']} {r['school_id']} {r['dimension']}"
             f" in [{r['low']:g}, {r['high']:g}]"
-            for r in weak.iter_rows(named=True)
+            for r in outcome.narrow.sort("width").head(5).iter_rows(named=True)
         )
         raise ProtectionFailed(
-            f"nothing published: the attack narrows a suppressed cell to an interval of "
-            f"{narrowest:g} (< {threshold}): {cells}"
+            f"nothing published: the attack narrows {outcome.narrow.height} suppressed cells "
+            f"below {threshold}: {cells}"
         )
+    found = outcome.intervals
+    narrowest = outcome.narrowest
     report = {
         "attack": found.group_by("table")
         .agg(attacked=pl.len(), narrowest=pl.col("width").min())
@@ -178,6 +179,7 @@ def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Pr
         .to_dicts(),
         "information_loss": information_loss(values, protection.hidden).to_dicts(),
         "published_before": len(protection.public),
+        "disclosed_before": outcome.disclosed_before,
         "relations_not_holding": protection.broken,
         "earlier_versions": len(versions),
     }
@@ -269,15 +271,59 @@ def stored(database: Path, staging: Path, folder: Path) -> Prepared:
     )  # fmt: skip
 
 
-def attack_stored(folder: Path, exports: Path) -> tuple[pl.DataFrame, int]:
-    """The attack on the release in force, as stored, with every revision sent before it: the
-    interval of every suppressed count, and the threshold they must be as wide as."""
+@dataclass(frozen=True)
+class AttackOutcome:
+    """The attack's interval for every suppressed count, the ones narrower than the threshold
+    that this release could have protected, and the cells that revisions sent before pin
+    whatever this release does (named, for the data protection officer)."""
+
+    intervals: pl.DataFrame
+    narrow: pl.DataFrame
+    disclosed_before: list[str]
+
+    @property
+    def narrowest(self) -> float:
+        widths = self.intervals.filter(~pl.col("disclosed_before"))["width"]
+        return float(widths.min()) if widths.len() else float("inf")
+
+
+def judged_attack(
+    values: dict[Cell, float],
+    published: tuple[dict, dict],
+    threshold: int,
+    suppress_zero: bool,
+    versions: list[Version],
+) -> AttackOutcome:
+    """Attack the release with everything published, and tell the cells this release failed
+    to protect from the ones revisions sent before had disclosed already."""
+    found = attack_release(values, *published, suppress_zero, versions)
+    weak = [_key(r) for r in found.filter(pl.col("width") < threshold).iter_rows(named=True)]
+    before = disclosed_before(values, weak, threshold, suppress_zero, versions)
+    flags = [_key(r) in before for r in found.iter_rows(named=True)]
+    flagged = found.with_columns(disclosed_before=pl.Series(flags, dtype=pl.Boolean))
+    narrow = flagged.filter((pl.col("width") < threshold) & ~pl.col("disclosed_before"))
+    names = sorted(
+        " ".join(r[c] for c in VALUE_COLUMNS[:5]) + (f" ({r['version']})" if r["version"] else "")
+        for r in flagged.filter(pl.col("disclosed_before")).iter_rows(named=True)
+    )
+    return AttackOutcome(flagged, narrow, names)
+
+
+def _key(row: dict):
+    """The stacked key of an attacked cell: the cell, or the cell and its earlier version."""
+    cell = tuple(row[c] for c in VALUE_COLUMNS[:5])
+    return cell if row["version"] is None else (cell, row["version"])
+
+
+def attack_stored(folder: Path, exports: Path) -> tuple[AttackOutcome, int]:
+    """The attack on the release in force, as stored, with every revision sent before it, and
+    the threshold its intervals must be as wide as."""
     threshold, suppress_zero = disclosure_settings()
     current = current_release(folder)
     values = _cell_values(current / PRIVATE / VALUES_FILE)
     versions = earlier_versions(exports, folder / LEDGER)
     published = published_cells(load(current))
-    return attack_release(values, *published, suppress_zero, versions), threshold
+    return judged_attack(values, published, threshold, suppress_zero, versions), threshold
 
 
 def gate(prepared: Prepared, quality_dir: Path) -> list[GateResult]:

@@ -19,6 +19,7 @@ from pipelines.publication.protection import (
     SUPPORT,
     Version,
     attack_release,
+    disclosed_before,
     release_relations,
     suppress_release,
 )
@@ -45,8 +46,11 @@ def table(inner: dict[tuple[str, str], int]) -> tuple[dict, list]:
 
 def protected(counts: dict, relations: list) -> set:
     costs = {k: 1.0 + v for k, v in counts.items()}
-    return protect(counts, relations, primary_suppression(counts, THRESHOLD), THRESHOLD, costs,
-                   floor=1)  # fmt: skip
+    hidden, pinned = protect(
+        counts, relations, primary_suppression(counts, THRESHOLD), THRESHOLD, costs, floor=1
+    )
+    assert not pinned  # nothing is fixed but zeros: every cell can be protected
+    return hidden
 
 
 def assert_protected(counts: dict, hidden: set, relations: list) -> None:
@@ -169,6 +173,31 @@ def test_a_pair_revealed_through_a_subset_relation():
     assert found["width"].min() >= THRESHOLD
 
 
+def test_a_cell_a_revision_already_disclosed_is_reported_not_hidden_in_vain():
+    """A revision sent under a weaker rule published the insufficient count beside its hidden
+    promotion count (the naive pattern above): the promotion count is pinned for good. The
+    next release cannot hide it; it says so instead of failing or suppressing everything."""
+    semester = Semester(S1, [
+        *pupils("A", "1-3", 20, insufficient_grade=5, promotion_at_risk=2),
+        *pupils("A", "4-6", 20, insufficient_grade=9, promotion_at_risk=6),
+        *pupils("B", "1-3", 20, insufficient_grade=9, promotion_at_risk=6),
+        *pupils("B", "4-6", 20, insufficient_grade=9, promotion_at_risk=6),
+    ])  # fmt: skip
+    values = release([semester], ["A", "B"], ["1-3", "4-6"])
+    promotion = (INDICATORS, S1, "promotion_at_risk", "A", "1-3")
+    naive = {(INDICATORS, S1, "promotion_at_risk", s, b) for s in "AB" for b in ("1-3", "4-6")}
+    sent = Version("2025/26-S1 r1", values, *published(values, naive, THRESHOLD))
+    protection = suppress_release(values, THRESHOLD, suppress_zero=False, versions=[sent])
+    assert protection.pinned == {promotion}
+    found = attack_release(values, *published(values, protection.hidden, THRESHOLD), False, [sent])
+    narrow = found.filter(found["width"] < THRESHOLD)
+    assert narrow.select("measure", "school_id", "dimension").rows() == [
+        ("promotion_at_risk", "A", "1-3")
+    ]
+    assert disclosed_before(values, [promotion], THRESHOLD, False, [sent]) == {promotion}
+    assert not disclosed_before(values, [promotion], THRESHOLD, False, [])
+
+
 def supported_semesters(first: int, second: int) -> list[Semester]:
     """KONS supports `first` pupils of school A in S1; in S2 `second` more, of school B."""
     a = pupils("A", "4-6", 30, medium=10, supported=first)
@@ -246,6 +275,7 @@ def test_a_revision_that_changes_one_cell():
     found = attack_release(second, *published(second, alone.hidden, THRESHOLD), False, [sent])
     assert found.filter(found["version"].is_not_null())["width"].min() < THRESHOLD
     joint = suppress_release(second, THRESHOLD, suppress_zero=False, versions=[sent])
+    assert not joint.pinned
     found = attack_release(second, *published(second, joint.hidden, THRESHOLD), False, [sent])
     assert found["width"].min() >= THRESHOLD
     assert found["version"].drop_nulls().len() > 0  # revision 1's cells were attacked too

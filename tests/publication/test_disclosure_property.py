@@ -97,7 +97,8 @@ def assert_protected(batch: int) -> None:
     for table, counts, relations in tables_of(batch):
         primary = primary_suppression(counts, THRESHOLD)
         costs = {key: 1.0 + value for key, value in counts.items()}
-        hidden = protect(counts, relations, primary, THRESHOLD, costs, floor=1)
+        hidden, pinned = protect(counts, relations, primary, THRESHOLD, costs, floor=1)
+        assert not pinned, (batch, table)
         assert primary <= hidden, (batch, table, counts)
         assert not any(counts[k] == 0 for k in hidden), (batch, table)  # zeros are published
         narrow = weak_cells(counts, hidden, relations, THRESHOLD, floor=1)
@@ -122,7 +123,9 @@ def test_the_attack_gives_every_suppressed_count_an_interval_around_its_value():
         if table == 200:
             break
         primary = primary_suppression(counts, THRESHOLD)
-        hidden = protect(counts, relations, primary, THRESHOLD, dict.fromkeys(counts, 1.0), floor=1)
+        hidden, _ = protect(
+            counts, relations, primary, THRESHOLD, dict.fromkeys(counts, 1.0), floor=1
+        )
         known = {k: v for k, v in counts.items() if k not in hidden}
         found = attack(known, hidden, relations, floor=1)
         assert found.keys() == hidden
@@ -136,6 +139,7 @@ def test_every_random_release_is_protected_under_the_whole_attacker_model(batch)
     for number in range(RELEASES // BATCHES):
         values = random_release(rng)
         protection = suppress_release(values, THRESHOLD, suppress_zero=False)
+        assert not protection.pinned
         found = attack_release(values, *published(values, protection.hidden, THRESHOLD), False)
         counts = {k for k in protection.hidden}
         assert set(zip(found["table"], found["semester_id"], found["measure"],
