@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 from pipelines.publication.protection import (
+    BY_SCHOOL_ONLY,
     COUNT_MEASURES,
     INDICATORS,
     LESSONS,
@@ -14,8 +15,9 @@ from pipelines.publication.protection import (
     SUPPORT,
     Cell,
 )
-from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY
+from pipelines.publication.tables import ALL_BANDS, INDICATOR_MEASURES, MUNICIPALITY
 
+BY_SCHOOL_ONLY_RATES = {m.name for m in INDICATOR_MEASURES if m.is_rate and not m.by_band}
 LEVELS = ("none", "low", "medium", "high")
 ACTIVITIES = ("LAS", "R9", "KONS", "MENT")
 FLAGS = ("mk89_crossings", "chronic_absence", "insufficient_grade", "repeaters")
@@ -65,6 +67,8 @@ def release(semesters: list[Semester], schools: list[str], bands: list[str]) -> 
                     if school in (p.school, MUNICIPALITY) and band in (p.band, ALL_BANDS)
                 ]
                 for measure in COUNT_MEASURES:
+                    if measure in BY_SCHOOL_ONLY and band != ALL_BANDS:
+                        continue
                     values[(INDICATORS, s, measure, school, band)] = float(
                         sum(p.counts()[measure] for p in here)
                     )
@@ -165,6 +169,8 @@ def published(
             continue
         for rate, (numerator, denominator, guards) in rules.items():
             cell = (table, s, rate, school, band)
+            if rate in BY_SCHOOL_ONLY_RATES and band != ALL_BANDS:
+                continue
             n = values[(table, s, numerator, school, band)]
             d = sum(values[(table, s, m, school, band)] for m in denominator)
             guarded = any((table, s, g, school, band) in hidden for g in guards)

@@ -100,13 +100,15 @@ def expectations(semesters: list[str], rows: int) -> list:
 
 def expected_rows(table: str, semesters: list[str]) -> int:
     """The full grid from the reference data: every semester × reporting school (and the
-    municipality) × grade band, activity or week × the measures that apply."""
+    municipality) × grade band (and `all`), activity or week × the measures that apply."""
     schools = 1 + sum(s.successor_id is None for s in reference.schools())
     if table == "weekly_absence":
         weeks = calendar_table(school_calendar())["day"].dt.truncate("1w").n_unique()
         return weeks * schools * len(WEEKLY_MEASURES)
     if table == "school_indicators":
-        return len(semesters) * schools * (len(reference.GRADE_BANDS) + 1) * len(INDICATOR_MEASURES)
+        by_band = sum(m.by_band for m in INDICATOR_MEASURES)
+        per_school = len(reference.GRADE_BANDS) * by_band + len(INDICATOR_MEASURES)
+        return len(semesters) * schools * per_school
     units = reference.activities().unique("activity")["unit"].to_list()
     per_activity = sum(sum(m.unit == unit for m in SUPPORT_MEASURES) for unit in units)
     return len(semesters) * (schools if table == "school_support" else 1) * per_activity

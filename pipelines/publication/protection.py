@@ -37,6 +37,7 @@ from pipelines.reference import tables as reference
 Cell = tuple[str, str, str, str, str]
 INDICATORS, SUPPORT, PROJECT = "school_indicators", "school_support", "project_to_date"
 COUNT_MEASURES = tuple(m.name for m in INDICATOR_MEASURES if not m.is_rate)
+BY_SCHOOL_ONLY = {m.name for m in INDICATOR_MEASURES if not m.by_band}
 PUPILS_SUPPORTED = "pupils_supported"
 LESSONS = "unjustified_lessons"
 # Counts of pupils with an attribute, each a subset of the pupils of its cell.
@@ -64,6 +65,8 @@ def release_values(
     due = pl.col("status") != NOT_YET_DUE
     for row in indicators.filter(due).iter_rows(named=True):
         for name in (*COUNT_MEASURES, LESSONS):
+            if name in BY_SCHOOL_ONLY and row["grade_band"] != ALL_BANDS:
+                continue
             key = (INDICATORS, row["semester_id"], name, row["school_id"], row["grade_band"])
             values[key] = float(row[name] or 0)
     for table, frame in ((SUPPORT, support), (PROJECT, project)):

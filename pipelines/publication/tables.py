@@ -30,10 +30,14 @@ class Measure:
     guards: tuple[str, ...] = ()  # rates: counts whose suppression suppresses the rate
     unit: str | None = None  # support: the activities it applies to (pupil or group)
     follows: str | None = None  # suppressed with this count of its cell
+    by_band: bool = True  # indicators: published per grade band, or for `all` bands only
 
     @property
     def is_rate(self) -> bool:
         return bool(self.denominator)
+
+    def published_for(self, dimension: str) -> bool:
+        return self.by_band or dimension == ALL_BANDS
 
 
 RISK_LEVELS = ("risk_none", "risk_low", "risk_medium", "risk_high")
@@ -86,7 +90,9 @@ INDICATOR_MEASURES = (
         "at_risk_supported",
         "riska skolēni ar atbalstu",
         "at-risk pupils supported",
-        "pupils at medium or high risk who had project support in the semester",
+        "pupils at medium or high risk who had project support in the semester; per school and "
+        "for the municipality, not per grade band (too few pupils per band to publish)",
+        by_band=False,
     ),
     Measure(
         "attendance_rate",
@@ -110,10 +116,12 @@ INDICATOR_MEASURES = (
         "support_coverage",
         "atbalsta pārklājums",
         "support coverage of at-risk pupils",
-        "at-risk pupils supported / pupils at medium or high risk",
+        "at-risk pupils supported / pupils at medium or high risk; per school and for the "
+        "municipality, not per grade band",
         numerator="at_risk_supported",
         denominator=("risk_medium", "risk_high"),
         guards=("at_risk_supported", "risk_medium", "risk_high"),
+        by_band=False,
     ),
 )
 SUPPORT_MEASURES: tuple[Measure, ...] = (
@@ -222,6 +230,8 @@ def _cells(
     for row in frame.iter_rows(named=True):
         for measure in measures:
             if measure.unit is not None and measure.unit != row["unit"]:
+                continue
+            if not measure.published_for(row[dimension]):
                 continue
             key = (table, row["semester_id"], measure.name, row["school_id"], row[dimension])
             value, suppressed = _value(measure, row, key, hidden, threshold)
