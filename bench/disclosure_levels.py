@@ -22,6 +22,8 @@ import polars as pl
 
 from pipelines.publication.disclosure import Relation, attack
 from pipelines.publication.protection import (
+    BY_SCHOOL_ONLY,
+    COUNT_MEASURES,
     information_loss,
     lessons,
     margin_relations,
@@ -40,6 +42,7 @@ def levels(release: Path, data: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     threshold = release_facts(release)["min_count"]
     facts = warehouse_facts(data / "warehouse.duckdb", data / "staging", MARTS)
     values = release_values(*(facts[name] for name in MARTS[:3]))
+    values |= _by_band_before(tables, facts["school_indicators"])
     published, rates = published_cells(tables)
     assert all(values[k] == v for k, v in published.items()), "another warehouse's release"
     hidden = {k for k in values if k not in published and k[2] != "unjustified_lessons"}
@@ -70,6 +73,23 @@ def levels(release: Path, data: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         .sort("table", maintain_order=True)
     )
     return result, information_loss(values, hidden)
+
+
+def _by_band_before(tables: dict[str, pl.DataFrame], indicators: pl.DataFrame) -> dict:
+    """Releases before issue 15 published every count per grade band: the true values of the
+    ones now published for `all` bands only."""
+    published = tables["school_indicators"]
+    found = {}
+    for name in BY_SCHOOL_ONLY & set(COUNT_MEASURES):
+        rows = published.filter((pl.col("measure") == name) & (pl.col("dimension") != "all"))
+        truth = {
+            (r["semester_id"], r["school_id"], r["grade_band"]): r[name]
+            for r in indicators.iter_rows(named=True)
+        }
+        for r in rows.filter(pl.col("status") != "not yet due").iter_rows(named=True):
+            key = (r["semester_id"], r["school_id"], r["dimension"])
+            found[("school_indicators", *key[:1], name, *key[1:])] = float(truth[key])
+    return found
 
 
 def _reasons(tables: dict[str, pl.DataFrame]) -> list[Relation]:

@@ -96,9 +96,10 @@ def _by_table_and_semester(cells: Iterable[Cell]) -> dict[tuple[str, str], list[
 
 
 def margin_relations(cells: Iterable[Cell]) -> list[Relation]:
-    """The additive relations of the tables with schools: the municipality is the sum of the
-    schools, a school's `all` the sum of its grade bands, and pupils the sum of the risk
-    levels."""
+    """The additive relations of the tables with schools between the given cells: the
+    municipality is the sum of the schools, a school's `all` the sum of its grade bands, and
+    pupils the sum of the risk levels."""
+    cells = set(cells)
     equalities = []
     for (table, semester), members in _by_table_and_semester(cells).items():
         if table not in (INDICATORS, SUPPORT):
@@ -122,7 +123,7 @@ def margin_relations(cells: Iterable[Cell]) -> list[Relation]:
                     equalities.append(
                         sum_of((table, semester, "pupils", school, dimension), levels)
                     )
-    return equalities
+    return [relation for relation in equalities if set(relation.cells) <= cells]
 
 
 def release_relations(
