@@ -33,6 +33,7 @@ from pipelines.publication.tables import (
     RISK_LEVELS,
 )
 from pipelines.reference import tables as reference
+from pipelines.reference.rules import rules
 
 Cell = tuple[str, str, str, str, str]
 INDICATORS, SUPPORT, PROJECT = "school_indicators", "school_support", "project_to_date"
@@ -45,7 +46,12 @@ SUBSETS_OF_PUPILS = (
     "risk_low", "risk_medium", "risk_high", "mk89_crossings", "chronic_absence",
     "insufficient_grade", "promotion_at_risk", "repeaters", "at_risk_supported",
 )  # fmt: skip
-RATE_ROUNDING = 0.00005  # rates are published to 4 decimals
+RATE_ROUNDING = 0.00005
+# The rates built on protected counts: numerator and denominator (attendance relates lessons).
+RATE_PARTS = {
+    "unjustified_per_pupil": (LESSONS, ("pupils",)),
+    "support_coverage": ("at_risk_supported", ("risk_medium", "risk_high")),
+}  # rates are published to 4 decimals
 # What suppressing a cell costs: parts before school totals, school cells before the
 # municipality's, so a municipality figure is suppressed only when no school cell will do.
 LEVEL_WEIGHT = {
@@ -150,9 +156,12 @@ def release_relations(
             subsets += _support_subsets(semester, schools, dimensions, cells)
         if table == PROJECT:
             orderings += _project_orderings(semester, dimensions, cells)
+    identities = _rule_identities(cells)
+    subsets = [(part, wholes) for part, wholes in subsets if (part, *wholes) not in identities]
     relations = [
         *margin_relations(cells),
         *(at_most(part, wholes) for part, wholes in subsets),
+        *(sum_of(whole, [part]) for part, whole in identities),
         *orderings,
         *_rate_relations(values, rates or {}),
     ]
@@ -236,15 +245,45 @@ def _project_orderings(semester: str, activities: list[str], cells: set[Cell]) -
     return found
 
 
+def _inner_cells(cells: Iterable[Cell]) -> set[tuple[str, str, str]]:
+    """(semester, school, grade band) of every indicator cell of a school in a band."""
+    return {
+        (c[1], c[3], c[4])
+        for c in cells
+        if c[0] == INDICATORS and c[3] != MUNICIPALITY and c[4] != ALL_BANDS
+    }
+
+
+def _rule_identities(cells: set[Cell]) -> set[tuple[Cell, Cell]]:
+    """In a grade band allowed no insufficient subject, promotion is at risk for exactly the
+    pupils with an insufficient grade: (promotion cell, insufficient cell) pairs."""
+    bands = {
+        band
+        for band, (low, high) in reference.GRADE_BANDS.items()
+        if all(_allowance(grade) == 0 for grade in range(low, high + 1))
+    }
+    return {
+        ((INDICATORS, semester, "promotion_at_risk", school, band),
+         (INDICATORS, semester, "insufficient_grade", school, band))
+        for semester, school, band in _inner_cells(cells)
+        if band in bands
+    }  # fmt: skip
+
+
+def _allowance(grade: int) -> int:
+    return next(
+        b["allowed_insufficient"]
+        for b in rules()["promotion_band"]
+        if b["grade_min"] <= grade <= b["grade_max"]
+    )
+
+
 def _rate_relations(values: Mapping[Cell, float], rates: Mapping[Cell, float]) -> list[Relation]:
     """A published rate r = numerator / denominator, rounded: the numerator lies within
     (r ± the rounding) × the denominator."""
     found = []
     for (table, semester, measure, school, dimension), rate in rates.items():
-        parts = {
-            "unjustified_per_pupil": (LESSONS, ("pupils",)),
-            "support_coverage": ("at_risk_supported", ("risk_medium", "risk_high")),
-        }.get(measure)
+        parts = RATE_PARTS.get(measure)
         if parts is None:
             continue
         numerator = (table, semester, parts[0], school, dimension)

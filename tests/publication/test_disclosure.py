@@ -20,6 +20,7 @@ from pipelines.publication.protection import (
     Version,
     attack_release,
     disclosed_before,
+    primary_cells,
     release_relations,
     suppress_release,
 )
@@ -196,6 +197,29 @@ def test_a_cell_a_revision_already_disclosed_is_reported_not_hidden_in_vain():
     ]
     assert disclosed_before(values, [promotion], THRESHOLD, False, [sent]) == {promotion}
     assert not disclosed_before(values, [promotion], THRESHOLD, False, [])
+
+
+def test_promotion_at_risk_is_every_insufficient_grade_where_none_is_allowed():
+    """Grades 1-3 and 10-12 allow no insufficient subject (rules.toml [[promotion_band]]):
+    there promotion at risk equals the insufficient grades by rule, a relation the attacker
+    uses, and no group disclosure (the rule says it, not the data); in grades 4-6 the same
+    equality tells that every pupil with an insufficient grade is at risk, so it is primary."""
+    semester = Semester(S1, [
+        *pupils("A", "1-3", 30, insufficient_grade=7, promotion_at_risk=7),
+        *pupils("A", "4-6", 30, insufficient_grade=7, promotion_at_risk=7),
+        *pupils("B", "1-3", 30, insufficient_grade=9, promotion_at_risk=9),
+        *pupils("B", "4-6", 30, insufficient_grade=9, promotion_at_risk=6),
+    ])  # fmt: skip
+    values = release([semester], ["A", "B"], ["1-3", "4-6"])
+    relations = release_relations(values)
+    identity = sum_of(
+        (INDICATORS, S1, "insufficient_grade", "A", "1-3"),
+        [(INDICATORS, S1, "promotion_at_risk", "A", "1-3")],
+    )
+    assert identity in relations.holding
+    primary = primary_cells(values, relations, THRESHOLD, suppress_zero=False)
+    assert (INDICATORS, S1, "promotion_at_risk", "A", "4-6") in primary
+    assert (INDICATORS, S1, "promotion_at_risk", "A", "1-3") not in primary
 
 
 def supported_semesters(first: int, second: int) -> list[Semester]:
