@@ -36,7 +36,13 @@ from pipelines.paths import (
     warehouse_file,
 )
 from pipelines.privacy.pseudonym import KEY_VARIABLE, MissingKey, create_demo_key, load_key
-from pipelines.publication.publish import publish
+from pipelines.publication.extracts import IdentifierFound
+from pipelines.publication.publish import (
+    GateFailed,
+    ProtectionFailed,
+    PublicationHeld,
+    publish,
+)
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -232,5 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out = landing_dir()
     try:
         args.handler(args)
-    except (MissingKey, WrongKey) as error:
+    except (
+        MissingKey, WrongKey, ProtectionFailed, GateFailed, PublicationHeld, IdentifierFound,
+    ) as error:  # fmt: skip
         raise SystemExit(f"pmp {args.command}: {error}") from None

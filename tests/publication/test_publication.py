@@ -10,10 +10,17 @@ import polars as pl
 import pytest
 
 import pipelines.defs.publication as publication_defs
+from pipelines import cli
 from pipelines.privacy.scan import text_findings
 from pipelines.publication.extracts import IdentifierFound, extract_text, write_revision
 from pipelines.publication.protection import COUNT_MEASURES, attack_release, published_cells
-from pipelines.publication.publish import Prepared, gate, write_extracts
+from pipelines.publication.publish import (
+    GateFailed,
+    Prepared,
+    ProtectionFailed,
+    gate,
+    write_extracts,
+)
 from pipelines.publication.tables import NOT_YET_DUE, data_dictionary
 
 COUNTED = [*COUNT_MEASURES, "pupils_supported"]
@@ -206,3 +213,21 @@ def test_the_quality_gate_fails_on_a_planted_inconsistency_and_blocks_the_extrac
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["publication", "ministry_extracts"]) not in materialized
     assert not (tmp_path / "exports").exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProtectionFailed("nothing published: the attack narrows 1 suppressed cells below 5"),
+        GateFailed("school_indicators: expect_column_values_to_be_between(value): 1"),
+    ],
+)
+def test_pmp_publish_says_why_nothing_was_published_in_one_line(error, monkeypatch, capsys):
+    def refuse(*_):
+        raise error
+
+    monkeypatch.setattr(cli, "publish", refuse)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["publish"])
+    assert str(stop.value) == f"pmp publish: {error}"
+    assert "Traceback" not in capsys.readouterr().err
