@@ -342,7 +342,7 @@ def protect(
     fixed cells and the relations alone pin them (nothing else moves them far enough), so
     they were disclosed before; empty when nothing is fixed but zeros."""
     continuous = frozenset(continuous)
-    fixed = frozenset(fixed) | {k for k, v in values.items() if v < floor and k not in continuous}
+    fixed = _known(values, fixed, continuous, floor)
     movable = set(values) - fixed - continuous
     suppressed = set(primary) - fixed
     perturb = _Perturbation(values, relations, continuous, fixed, floor)
@@ -373,6 +373,14 @@ def protect(
     return suppressed, pinned
 
 
+def _known(
+    values: Mapping[Key, float], fixed: Iterable[Key], continuous: frozenset[Key], floor: int
+) -> frozenset[Key]:
+    """What the attacker knows whatever is suppressed: the `fixed` cells, and the counts
+    below the floor (published zeros)."""
+    return frozenset(fixed) | {k for k, v in values.items() if v < floor and k not in continuous}
+
+
 def unprotectable(
     values: Mapping[Key, float],
     relations: Sequence[Relation],
@@ -385,7 +393,7 @@ def unprotectable(
     """The `cells` that no suppression can protect: even with every cell but the `fixed`
     suppressed, no change of the table moves them up and down by `threshold` in all."""
     continuous = frozenset(continuous)
-    fixed = frozenset(fixed) | {k for k, v in values.items() if v < floor and k not in continuous}
+    fixed = _known(values, fixed, continuous, floor)
     perturb = _Perturbation(values, relations, continuous, fixed, floor)
     return {cell for cell in cells if perturb.reach(cell) < threshold - TOLERANCE}
 

@@ -420,6 +420,9 @@ def disclosed_before(
 ) -> set:
     """The suppressed `cells` (stacked keys) that what earlier versions published pins,
     whatever this release suppresses: they were disclosed by a revision already sent."""
+    cells = list(cells)
+    if not cells:
+        return set()
     relations = release_relations(values)
     joint = stacked(values, relations.holding, versions)
     return unprotectable(
@@ -488,10 +491,12 @@ def intervals_frame(found: Mapping, values: Mapping) -> pl.DataFrame:
 
 def information_loss(values: Mapping[Cell, float], suppressed: set[Cell]) -> pl.DataFrame:
     """Per table and measure: cells, suppressed cells, and the share of pupils behind the
-    suppressed school cells (of the pupils in all school cells of the measure)."""
+    suppressed school cells (of the pupils in all school cells of the measure): a school in a
+    grade band or activity, or a school in all for a measure published per school only."""
     rows = [
         {"table": c[0], "measure": c[2], "suppressed": c in suppressed,
-         "inner": c[3] != MUNICIPALITY and c[4] != ALL_BANDS, "value": v}
+         "inner": c[3] != MUNICIPALITY and (c[4] != ALL_BANDS or c[2] in BY_SCHOOL_ONLY),
+         "value": v}
         for c, v in values.items()
         if c[2] != LESSONS
     ]  # fmt: skip
