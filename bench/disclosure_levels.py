@@ -8,7 +8,7 @@ The levels add knowledge one at a time (docs/disclosure.md):
 3. `+ reasons`: a release with a per-cell reason (before issue 15) says which cells are
    primary (1-4) and which complementary (>= 5);
 4. `+ relations`: every relation of the model (subsets, support against the indicators, the
-   project to date across semesters, rates times their denominators).
+   project to date across semesters, rates times their denominators, the rules' relations).
 
 Per table and level: the suppressed counts attacked, how many the attack narrows below the
 threshold, and how many it pins to one value. The true values come from the warehouse the

@@ -1,6 +1,7 @@
 """Small releases built from pupils, so that every relation of the attacker model holds by
-construction: each pupil has a school, a grade band, a risk level, the rules that fired, the
-project activities that supported them; the cells of the release count them."""
+construction: each pupil has a school, a grade band, a risk level at least the one the rules
+that fired give, the project activities that supported them, and more unjustified lessons than
+the MK 89 threshold when counted among its crossings; the cells of the release count them."""
 
 import random
 from dataclasses import dataclass, field
@@ -12,15 +13,29 @@ from pipelines.publication.protection import (
     LESSONS,
     PROJECT,
     PUPILS_SUPPORTED,
+    RISK_LEVELS,
     SUPPORT,
     Cell,
+    least_level,
 )
 from pipelines.publication.tables import ALL_BANDS, INDICATOR_MEASURES, MUNICIPALITY
+from pipelines.reference.rules import rules
 
 BY_SCHOOL_ONLY_RATES = {m.name for m in INDICATOR_MEASURES if m.is_rate and not m.by_band}
 LEVELS = ("none", "low", "medium", "high")
 ACTIVITIES = ("LAS", "R9", "KONS", "MENT")
 FLAGS = ("mk89_crossings", "chronic_absence", "insufficient_grade", "repeaters")
+
+
+def at_least(level: str, flags: frozenset[str]) -> str:
+    """The level, raised to the least the rules that fired give."""
+    return LEVELS[max(LEVELS.index(level), RISK_LEVELS.index(least_level(flags)))]
+
+
+def lessons_for(flags: frozenset[str], lessons: float) -> float:
+    """The unjustified lessons, more than the MK 89 threshold for a pupil counted there."""
+    threshold = next(r["threshold"] for r in rules()["rule"] if r["id"] == "MK89_UNJUSTIFIED")
+    return max(lessons, threshold + 1.0) if "mk89_crossings" in flags else lessons
 
 
 @dataclass(frozen=True)
@@ -129,10 +144,12 @@ def random_release(rng: random.Random) -> dict[Cell, float]:
 
 def _random_pupil(rng: random.Random, schools: list[str], bands: list[str]) -> Pupil:
     band = rng.choice(bands)
-    level = rng.choices(LEVELS, weights=(6, 2, 1, 1))[0]
     flags = {flag for flag in FLAGS if rng.random() < 0.15}
-    if "insufficient_grade" in flags and rng.random() < 0.5:
+    # Grades 1-3 and 10-12 allow no insufficient subject (rules.toml [[promotion_band]]).
+    if "insufficient_grade" in flags and (band in ("1-3", "10-12") or rng.random() < 0.5):
         flags.add("promotion_at_risk")
+    flags = frozenset(flags)
+    level = at_least(rng.choices(LEVELS, weights=(6, 2, 1, 1))[0], flags)
     activities = set()
     if level in ("medium", "high") and rng.random() < 0.6:
         activities.add(rng.choice(["KONS", "MENT"] + (["LAS"] if band == "1-3" else [])))
@@ -142,9 +159,9 @@ def _random_pupil(rng: random.Random, schools: list[str], bands: list[str]) -> P
         rng.choice(schools),
         band,
         level,
-        frozenset(flags),
+        flags,
         frozenset(activities),
-        float(rng.randint(0, 40)),
+        lessons_for(flags, float(rng.randint(0, 40))),
     )
 
 

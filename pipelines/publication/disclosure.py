@@ -22,6 +22,9 @@ published and only link others. Three steps:
 - It never fails: a weak cell the perturbation cannot protect gets its whole margins
   suppressed; a round that suppresses nothing new suppresses every cell that may be.
 
+Inequalities join a programme only once a solution breaks one (`_Programme`), so the many
+that never bind cost nothing; the answers are those of the whole programme.
+
 highspy is imported on first use, not when the Dagster definitions load.
 """
 
@@ -99,9 +102,21 @@ def group_disclosure(counts: Mapping[Key, int], part: Key, group: Sequence[Key])
 
 
 class _Programme:
-    """Variables with bounds and linear rows in HiGHS, solved for one objective at a time."""
+    """Variables with bounds and linear rows in HiGHS, solved for one objective at a time.
 
-    def __init__(self, lower: np.ndarray, upper: np.ndarray, rows: list[tuple[dict, float, float]]):
+    `lazy` rows join the programme only once a solution breaks one: most inequalities never
+    bind, and every row slows each solve. An optimum that keeps them all is the optimum with
+    them, so the answers are those of the whole programme."""
+
+    def __init__(
+        self,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        rows: list[tuple[dict, float, float]],
+        lazy: Sequence[tuple[dict, float, float]] = (),
+        integral: np.ndarray | None = None,
+    ):
+        """`integral` marks the variables that are integers (none when not given)."""
         import highspy  # only when used
 
         self._highspy = highspy
@@ -111,33 +126,93 @@ class _Programme:
         self.solver.setOptionValue("output_flag", False)
         self.size = len(lower)
         self.solver.addVars(self.size, lower, np.minimum(upper, highspy.kHighsInf))
+        if integral is not None and integral.any():
+            kinds = np.where(
+                integral, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+            )
+            self.solver.changeColsIntegrality(
+                self.size, np.arange(self.size, dtype=np.int32), kinds
+            )
+        self._add(rows)
+        self.lazy = [row for row in lazy if row[0]]
+        self.waiting = np.ones(len(self.lazy), dtype=bool)
+        self.lazy_index = np.array([i for row, _, _ in self.lazy for i in row], dtype=np.int64)
+        self.lazy_value = np.array([c for row, _, _ in self.lazy for c in row.values()])
+        self.lazy_start = np.cumsum([0] + [len(row) for row, _, _ in self.lazy[:-1]])
+        self.lazy_low = np.array([low for _, low, _ in self.lazy])
+        self.lazy_high = np.array([high for _, _, high in self.lazy])
+        bound = np.where(np.isfinite(self.lazy_high), self.lazy_high, self.lazy_low)
+        self.lazy_slack = TOLERANCE * np.maximum(1.0, np.abs(bound))
+        self.columns = np.arange(self.size, dtype=np.int32)
+
+    def _add(self, rows: Sequence[tuple[dict, float, float]]) -> None:
+        if not rows:
+            return
+        inf = self._highspy.kHighsInf
         starts, indices, values, low, high = [], [], [], [], []
         for row, row_low, row_high in rows:
             starts.append(len(indices))
             indices += list(row)
             values += list(row.values())
-            low.append(max(row_low, -highspy.kHighsInf))
-            high.append(min(row_high, highspy.kHighsInf))
-        if rows:
-            self.solver.addRows(
-                len(rows), np.array(low), np.array(high), len(indices),
-                np.array(starts, dtype=np.int32), np.array(indices, dtype=np.int32),
-                np.array(values, dtype=float),
-            )  # fmt: skip
-        self.columns = np.arange(self.size, dtype=np.int32)
-        self.integer = False
+            low.append(max(row_low, -inf))
+            high.append(min(row_high, inf))
+        self.solver.addRows(
+            len(rows), np.array(low), np.array(high), len(indices),
+            np.array(starts, dtype=np.int32), np.array(indices, dtype=np.int32),
+            np.array(values, dtype=float),
+        )  # fmt: skip
 
-    def minimise(self, cost: np.ndarray, integral: np.ndarray | None = None):
+    def _activity(self, x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(self.lazy_value * x[self.lazy_index], self.lazy_start)
+
+    def take(self, rows: np.ndarray) -> bool:
+        """Add these waiting rows to the programme; whether there were any."""
+        rows = rows & self.waiting
+        self.waiting &= ~rows
+        self._add([self.lazy[i] for i in np.flatnonzero(rows)])
+        return bool(rows.any())
+
+    def _breaking(self, solution: np.ndarray) -> np.ndarray:
+        total = self._activity(solution)
+        return (total > self.lazy_high + self.lazy_slack) | (
+            total < self.lazy_low - self.lazy_slack
+        )
+
+    def _blocking(self) -> np.ndarray:
+        """The waiting rows that stop the programme's unbounded ray (every one when HiGHS
+        gives no ray)."""
+        self.solver.setOptionValue("presolve", "off")  # presolve leaves no ray
+        self.solver.run()
+        self.solver.setOptionValue("presolve", "choose")
+        _, has_ray, ray = self.solver.getPrimalRay()
+        if not has_ray:
+            return np.ones(len(self.lazy), dtype=bool)
+        along = self._activity(np.asarray(ray))
+        return ((along > TOLERANCE) & np.isfinite(self.lazy_high)) | (
+            (along < -TOLERANCE) & np.isfinite(self.lazy_low)
+        )
+
+    def minimise(self, cost: np.ndarray):
         """The optimum and solution of min cost·x (None, None when infeasible; -inf when
-        unbounded). With `integral`, those variables are integers."""
+        unbounded)."""
         highspy = self._highspy
         self.solver.changeColsCost(self.size, self.columns, cost.astype(float))
-        if integral is not None or self.integer:  # a change of integrality drops the basis
-            kinds = np.full(self.size, highspy.HighsVarType.kContinuous)
-            if integral is not None:
-                kinds[integral] = highspy.HighsVarType.kInteger
-            self.solver.changeColsIntegrality(self.size, self.columns, kinds)
-            self.integer = integral is not None
+        while True:
+            status = self._run()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                return None, None
+            if status == highspy.HighsModelStatus.kUnbounded:
+                if self.waiting.any() and self.take(self._blocking()):
+                    continue
+                return -math.inf, None
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"HiGHS stopped with {status}")
+            solution = np.array(self.solver.getSolution().col_value)
+            if not self.waiting.any() or not self.take(self._breaking(solution)):
+                return float(self.solver.getInfo().objective_function_value), solution
+
+    def _run(self):
+        highspy = self._highspy
         self.solver.run()
         status = self.solver.getModelStatus()
         if status == highspy.HighsModelStatus.kUnknown:  # a warm start gone astray: start cold
@@ -149,14 +224,7 @@ class _Programme:
             self.solver.run()
             self.solver.setOptionValue("presolve", "choose")
             status = self.solver.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible:
-            return None, None
-        if status == highspy.HighsModelStatus.kUnbounded:
-            return -math.inf, None
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"HiGHS stopped with {status}")
-        solution = np.array(self.solver.getSolution().col_value)
-        return float(self.solver.getInfo().objective_function_value), solution
+        return status
 
     def bound(self, index: int, lower: float, upper: float) -> None:
         self.solver.changeColBounds(index, lower, min(upper, self._highspy.kHighsInf))
@@ -235,15 +303,17 @@ def _attack_component(
 ) -> dict[Key, Interval]:
     index = {key: i for i, key in enumerate(cells)}
     numbers = sorted({n for key in cells for n in by_cell.get(key, [])})
-    rows = []
+    rows, lazy = [], []  # inequalities wait until a solution breaks one
     for n in numbers:
         terms, sense, bound = reduced[n]
         row = {index[k]: c for k, c in terms.items()}
-        rows.append((row, bound if sense == "==" else -math.inf, bound))
+        if sense == "==":
+            rows.append((row, bound, bound))
+        else:
+            lazy.append((row, -math.inf, bound))
     integral = np.array([key not in continuous for key in cells])
-    programme = _Programme(
-        np.where(integral, float(floor), 0.0), np.full(len(cells), math.inf), rows
-    )
+    lower = np.where(integral, float(floor), 0.0)
+    extremes = _Extremes(lower, np.full(len(cells), math.inf), rows, lazy, integral)
     targets = sorted(set(cells) & wanted, key=repr)
     spans, width = enough if enough else ({}, math.inf)
 
@@ -259,13 +329,13 @@ def _attack_component(
             continue
         cost = np.zeros(len(cells))
         cost[index[key]] = 1.0
-        optimum, solution = _extreme(programme, -cost, integral, key)
+        optimum, solution = extremes.minimum(-cost, key)
         seen(solution)
         high = math.floor(-optimum + TOLERANCE) if math.isfinite(optimum) else math.inf
         if key in spans and high - spans[key].low >= width:
             intervals[key] = Interval(spans[key].low, high)
             continue
-        optimum, solution = _extreme(programme, cost, integral, key)
+        optimum, solution = extremes.minimum(cost, key)
         seen(solution)
         intervals[key] = Interval(math.ceil(optimum - TOLERANCE), high)
     return intervals
@@ -277,17 +347,29 @@ def _widen(spans: dict[Key, Interval], key: Key, value: float) -> None:
         spans[key] = Interval(min(span.low, value), max(span.high, value))
 
 
-def _extreme(
-    programme: _Programme, cost: np.ndarray, integral: np.ndarray, key: Key
-) -> tuple[float, np.ndarray | None]:
-    """The minimum of cost·x over the integer points (the linear programme's, unless its
-    optimum is fractional), and an integer point where it is reached (None if unbounded)."""
-    optimum, solution = programme.minimise(cost)
-    if optimum is None:
-        raise AttackInfeasible(f"no table fits the published cells around {key!r}")
-    if solution is not None and not _integral(solution[integral]):
-        optimum, solution = programme.minimise(cost, integral)
-    return optimum, solution
+class _Extremes:
+    """The least value of linear objectives over the integer points of a programme: the
+    linear programme's, unless its optimum is fractional; then the integer programme's, in a
+    solver of its own (a change of integrality drops the warm start)."""
+
+    def __init__(self, lower, upper, rows, lazy, integral: np.ndarray):
+        self.programme = (lower, upper, rows, lazy)
+        self.relaxed = _Programme(*self.programme)
+        self.integral = integral
+        self.exact: _Programme | None = None
+
+    def minimum(self, cost: np.ndarray, key: Key) -> tuple[float, np.ndarray | None]:
+        """The minimum of cost·x, and an integer point where it is reached (None if
+        unbounded)."""
+        optimum, solution = self.relaxed.minimise(cost)
+        if optimum is None:
+            raise AttackInfeasible(f"no table fits the published cells around {key!r}")
+        if solution is not None and not _integral(solution[self.integral]):
+            if self.exact is None:
+                self.exact = _Programme(*self.programme, integral=self.integral)
+            self.exact.take(~self.relaxed.waiting)  # the rows that bound the relaxation
+            optimum, solution = self.exact.minimise(cost)
+        return optimum, solution
 
 
 def _integral(values: np.ndarray) -> bool:
@@ -331,12 +413,16 @@ def protect(
     continuous: Iterable[Key] = (),
     fixed: Iterable[Key] = (),
     floor: int = 0,
+    conditional: Mapping[Relation, frozenset[Key]] | None = None,
 ) -> tuple[set[Key], set[Key]]:
     """Primary cells plus the complementary cells that protect every suppressed cell: no
     suppressed count can be narrowed below `threshold` by the attack. `fixed` cells are known
     to the attacker whatever is decided (published before): never suppressed, never moved.
     Counts below `floor` are published (zeros, when zeros are published), and the attacker
     knows every suppressed count is at least `floor`. Relations must hold on `values`.
+
+    A `conditional` relation holds only while none of its cells is suppressed (a rate, gone
+    when a count it is built on is).
 
     Returns the suppressed cells, and the suppressed cells no suppression can protect: the
     fixed cells and the relations alone pin them (nothing else moves them far enough), so
@@ -345,7 +431,13 @@ def protect(
     fixed = _known(values, fixed, continuous, floor)
     movable = set(values) - fixed - continuous
     suppressed = set(primary) - fixed
-    perturb = _Perturbation(values, relations, continuous, fixed, floor)
+    conditional = conditional or {}
+
+    def active(hidden: set[Key]) -> list[Relation]:
+        return [r for r in relations if not (conditional.get(r, frozenset()) & hidden)]
+
+    in_force = active(suppressed)
+    perturb = _Perturbation(values, in_force, continuous, fixed, floor)
     # Integer tables that fit what the attacker knows: they stay fitting as more is
     # suppressed, so a cell they span the threshold for is protected for good.
     spans = _spans(values)
@@ -360,11 +452,15 @@ def protect(
                 pinned.add(cell)
                 continue
             if cell in weak and moved <= suppressed | continuous:  # whole numbers fall short
-                moved = {k for r in relations if cell in r.cells for k in r.cells} & movable
+                moved = {k for r in in_force if cell in r.cells for k in r.cells} & movable
             suppressed |= moved - continuous
+        if len(active(suppressed)) != len(in_force):  # a rate gone: the table loosens
+            in_force = active(suppressed)
+            perturb = _Perturbation(values, in_force, continuous, fixed, floor)
+            pinned = set()
         unproved = {cell for cell in suppressed - pinned if spans[cell].width < threshold}
         weak = weak_cells(
-            values, suppressed, relations, threshold, continuous, unproved, floor, spans
+            values, suppressed, in_force, threshold, continuous, unproved, floor, spans
         )
         if weak and suppressed == before:
             suppressed |= movable
@@ -395,7 +491,7 @@ def unprotectable(
     continuous = frozenset(continuous)
     fixed = _known(values, fixed, continuous, floor)
     perturb = _Perturbation(values, relations, continuous, fixed, floor)
-    return {cell for cell in cells if perturb.reach(cell) < threshold - TOLERANCE}
+    return {cell for cell in cells if perturb.reach(cell, threshold) < threshold - TOLERANCE}
 
 
 class _Perturbation:
@@ -415,8 +511,9 @@ class _Perturbation:
         self.cells = sorted((k for k in values if k not in fixed), key=repr)
         self.index = {key: i for i, key in enumerate(self.cells)}
         size = len(self.cells)
-        # Variables: the rise of each cell, then its fall; both non-negative.
-        rows = []
+        # Variables: the rise of each cell, then its fall; both non-negative. Inequalities
+        # with room to spare wait until a change breaks one.
+        rows, lazy = [], []
         for relation in relations:
             row: dict[int, float] = {}
             for key, coefficient in relation.terms:
@@ -430,12 +527,12 @@ class _Perturbation:
                 rows.append((row, 0.0, 0.0))
             else:
                 slack = relation.bound - sum(c * values[k] for k, c in relation.terms)
-                rows.append((row, -math.inf, max(slack, 0.0)))
+                (lazy if slack > TOLERANCE else rows).append((row, -math.inf, max(slack, 0.0)))
         # How far each cell can fall: to zero, or to `floor` for a count.
         self.room = [float(values[k]) - (0 if k in continuous else floor) for k in self.cells]
         self.integer = np.array([k not in continuous for k in self.cells], dtype=bool)
         upper = np.concatenate([np.full(size, math.inf), np.array(self.room)])
-        self.programme = _Programme(np.zeros(2 * size), upper, rows) if size else None
+        self.programme = _Programme(np.zeros(2 * size), upper, rows, lazy) if size else None
 
     def cells_to_move(
         self,
@@ -457,8 +554,8 @@ class _Perturbation:
         down = min(int(self.room[i]), threshold // 2)
         changes = self._changes(i, threshold - down, down, objective)
         if changes is None:  # not that way: as far up as it goes, the rest down
-            up = math.floor(min(threshold, self._reach(i, rise=True)) + TOLERANCE)
-            if threshold - up > self._reach(i, rise=False) + TOLERANCE:
+            up = math.floor(self._reach(i, True, threshold) + TOLERANCE)
+            if threshold - up > self._reach(i, False, threshold) + TOLERANCE:
                 return None
             changes = self._changes(i, up, threshold - up, objective)
         if changes is None:
@@ -488,20 +585,20 @@ class _Perturbation:
                 changes.append(solution)
         return changes
 
-    def reach(self, cell: Key) -> float:
-        """How far the cell can move up and down in all, whatever moves with it (0 when it is
-        fixed)."""
+    def reach(self, cell: Key, most: float) -> float:
+        """How far the cell can move up and down in all, up to `most` each way, whatever
+        moves with it (0 when it is fixed)."""
         if self.programme is None or cell not in self.index:
             return 0.0
         i = self.index[cell]
-        return self._reach(i, rise=True) + self._reach(i, rise=False)
+        return self._reach(i, True, most) + self._reach(i, False, most)
 
-    def _reach(self, i: int, rise: bool) -> float:
-        """How far cell `i` can move up (or down), whatever it costs."""
+    def _reach(self, i: int, rise: bool, most: float) -> float:
+        """How far cell `i` can move up (or down), up to `most`, whatever it costs."""
         size = len(self.cells)
         objective = np.zeros(2 * size)
         objective[i if rise else size + i] = -1.0
-        bounds = ((0.0, math.inf), (0.0, 0.0)) if rise else ((0.0, 0.0), (0.0, self.room[i]))
+        bounds = ((0.0, most), (0.0, 0.0)) if rise else ((0.0, 0.0), (0.0, min(most, self.room[i])))
         optimum, _ = self._bounded(i, *bounds, objective)
         return 0.0 if optimum is None else -optimum
 

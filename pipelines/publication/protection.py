@@ -9,12 +9,15 @@ relation the true values do not satisfy (a pupil counted at two schools, say) is
 counted, since an attacker who assumes it learns nothing true from it.
 """
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 import polars as pl
 
 from pipelines.publication.disclosure import (
+    Interval,
     Relation,
     at_most,
     attack,
@@ -31,6 +34,7 @@ from pipelines.publication.tables import (
     MUNICIPALITY,
     NOT_YET_DUE,
     RISK_LEVELS,
+    published_rate,
 )
 from pipelines.reference import tables as reference
 from pipelines.reference.rules import rules
@@ -45,6 +49,10 @@ LESSONS = "unjustified_lessons"
 SUBSETS_OF_PUPILS = (
     "risk_low", "risk_medium", "risk_high", "mk89_crossings", "chronic_absence",
     "insufficient_grade", "promotion_at_risk", "repeaters", "at_risk_supported",
+)  # fmt: skip
+# The rule counts of a cell, each a rule that raises the pupil's risk level.
+RULE_FLAGS = (
+    "mk89_crossings", "chronic_absence", "insufficient_grade", "promotion_at_risk", "repeaters",
 )  # fmt: skip
 RATE_ROUNDING = 0.00005
 # The rates built on protected counts: numerator and denominator (attendance relates lessons).
@@ -92,6 +100,7 @@ class Relations:
     holding: list[Relation]
     subsets: list[tuple[Cell, tuple[Cell, ...]]]
     broken: int
+    guards: dict[Relation, frozenset[Cell]]  # a rate's relations: the counts it is built on
 
 
 def _by_table_and_semester(cells: Iterable[Cell]) -> dict[tuple[str, str], list[Cell]]:
@@ -156,6 +165,7 @@ def release_relations(
             subsets += _support_subsets(semester, schools, dimensions, cells)
         if table == PROJECT:
             orderings += _project_orderings(semester, dimensions, cells)
+    rate_relations = _rate_relations(values, rates or {})
     identities = _rule_identities(cells)
     subsets = [(part, wholes) for part, wholes in subsets if (part, *wholes) not in identities]
     relations = [
@@ -163,13 +173,15 @@ def release_relations(
         *(at_most(part, wholes) for part, wholes in subsets),
         *(sum_of(whole, [part]) for part, whole in identities),
         *orderings,
-        *_rate_relations(values, rates or {}),
+        *(relation for relation, _ in rate_relations),
+        *_rule_relations(cells),
     ]
     relations = [r for r in relations if set(r.cells) <= cells]
     holding = [r for r in relations if r.holds(values)]
     held = set(holding)
     kept = {(part, wholes) for part, wholes in subsets if at_most(part, wholes) in held}
-    return Relations(holding, sorted(kept), len(relations) - len(holding))
+    guards = {relation: cells for relation, cells in rate_relations if relation in held}
+    return Relations(holding, sorted(kept), len(relations) - len(holding), guards)
 
 
 def _support_subsets(
@@ -278,9 +290,94 @@ def _allowance(grade: int) -> int:
     )
 
 
-def _rate_relations(values: Mapping[Cell, float], rates: Mapping[Cell, float]) -> list[Relation]:
+def _rule_relations(cells: set[Cell]) -> list[Relation]:
+    """What the rules imply for the pupils of a school in a grade band (and so for every
+    sum of them): a pupil with more than the MK 89 threshold of unjustified lessons has at
+    least one more than it; and the risk level is at least what the rules that fired give
+    (`pupil_risk.sql`), so a sum of rule counts is at most what the levels can hold."""
+    threshold = next(r["threshold"] for r in rules()["rule"] if r["id"] == "MK89_UNJUSTIFIED")
+    found = []
+    for semester, school, band in sorted(_inner_cells(cells)):
+
+        def cell(measure: str, s=semester, sc=school, b=band) -> Cell:
+            return (INDICATORS, s, measure, sc, b)
+
+        found.append(
+            Relation(((cell("mk89_crossings"), threshold + 1.0), (cell(LESSONS), -1.0)), "<=")
+        )
+        for weights, most in level_capacity():
+            terms = [(cell(f), float(w)) for f, w in weights.items() if w]
+            terms += [(cell(level), -float(n)) for level, n in most.items() if n]
+            found.append(Relation(tuple(terms), "<="))
+    return found
+
+
+def least_level(fired: Iterable[str]) -> str:
+    """The lowest risk level (`RISK_LEVELS`) of a pupil counted in these rule counts: each
+    domain with a rule that fired counts 1, and 1 more with a severity-2 rule (rules.toml
+    [composite], as `pupil_risk.sql` scores); rules that are not published can only raise it."""
+    rule_of = {m.name: m.rule_id for m in INDICATOR_MEASURES if m.name in RULE_FLAGS}
+    by_id = {r["id"]: r for r in rules()["rule"]}
+    domains: dict[str, int] = {}
+    for flag in fired:
+        rule = by_id[rule_of[flag]]
+        domains[rule["domain"]] = max(domains.get(rule["domain"], 0), rule["severity"])
+    score = sum(1 + (severity == 2) for severity in domains.values())
+    cuts = rules()["composite"]
+    return RISK_LEVELS[sum(score >= cuts[c] for c in ("low", "medium", "high"))]
+
+
+def pupil_types() -> list[frozenset[str]]:
+    """Every set of rule counts one pupil can be in (promotion at risk needs an insufficient
+    grade)."""
+    types = [
+        frozenset(f for f, keep in zip(RULE_FLAGS, mask, strict=True) if keep)
+        for mask in itertools.product((0, 1), repeat=len(RULE_FLAGS))
+    ]
+    return [t for t in types if "promotion_at_risk" not in t or "insufficient_grade" in t]
+
+
+@cache
+def level_capacity() -> list[tuple[dict[str, int], dict[str, int]]]:
+    """Weighted sums of a cell's rule counts against what its risk levels can hold: for
+    weights 0, 1 or 2 per rule count, the most weight one pupil at each level can carry
+    (`least_level`, `pupil_types`). Rows that two others add up to, or better, are left out.
+    They describe the counts that pupils can make up: no sampled cell they admit is
+    impossible (`test_disclosure_property`)."""
+    rank = {t: RISK_LEVELS.index(least_level(t)) for t in pupil_types()}
+    most = {}
+    for weights in itertools.product((0, 1, 2), repeat=len(RULE_FLAGS)):
+        weight = dict(zip(RULE_FLAGS, weights, strict=True))
+        most[weights] = {
+            level: max(sum(weight[f] for f in t) for t in rank if rank[t] <= r)
+            for r, level in enumerate(RISK_LEVELS)
+        }
+
+    def implied(weights: tuple[int, ...]) -> bool:
+        for part in most:
+            rest = tuple(w - p for w, p in zip(weights, part, strict=True))
+            if (
+                any(part)
+                and any(rest)
+                and rest in most
+                and all(most[part][v] + most[rest][v] <= most[weights][v] for v in RISK_LEVELS)
+            ):
+                return True
+        return False
+
+    return [
+        (dict(zip(RULE_FLAGS, weights, strict=True)), capacity)
+        for weights, capacity in most.items()
+        if any(weights) and not implied(weights)
+    ]
+
+
+def _rate_relations(
+    values: Mapping[Cell, float], rates: Mapping[Cell, float]
+) -> list[tuple[Relation, frozenset[Cell]]]:
     """A published rate r = numerator / denominator, rounded: the numerator lies within
-    (r ± the rounding) × the denominator."""
+    (r ± the rounding) × the denominator; with the counts whose suppression suppresses it."""
+    guards_of = {m.name: m.guards for m in INDICATOR_MEASURES}
     found = []
     for (table, semester, measure, school, dimension), rate in rates.items():
         parts = RATE_PARTS.get(measure)
@@ -288,10 +385,40 @@ def _rate_relations(values: Mapping[Cell, float], rates: Mapping[Cell, float]) -
             continue
         numerator = (table, semester, parts[0], school, dimension)
         denominator = [(table, semester, d, school, dimension) for d in parts[1]]
+        guards = frozenset((table, semester, g, school, dimension) for g in guards_of[measure])
         high, low = rate + RATE_ROUNDING, rate - RATE_ROUNDING
-        found.append(Relation(((numerator, 1.0), *((d, -high) for d in denominator)), "<="))
-        found.append(Relation(((numerator, -1.0), *((d, low) for d in denominator)), "<="))
-    return [r for r in found if set(r.cells) <= set(values)]
+        for relation in (
+            Relation(((numerator, 1.0), *((d, -high) for d in denominator)), "<="),
+            Relation(((numerator, -1.0), *((d, low) for d in denominator)), "<="),
+        ):
+            if set(relation.cells) <= set(values):
+                found.append((relation, guards))
+    return found
+
+
+def possible_rates(
+    values: Mapping[Cell, float], hidden: set[Cell], threshold: int
+) -> dict[Cell, float]:
+    """The rates built on protected counts that `tables` publishes when `hidden` is suppressed
+    (fewer when more is)."""
+    found = {}
+    for measure in INDICATOR_MEASURES:
+        if measure.name not in RATE_PARTS:
+            continue
+        numerator_name, denominator_names = RATE_PARTS[measure.name]
+        for cell in values:
+            table, semester, name, school, dimension = cell
+            if name != numerator_name:
+                continue
+            parts = [(table, semester, d, school, dimension) for d in denominator_names]
+            guards = [(table, semester, g, school, dimension) for g in measure.guards]
+            guarded = any(g in hidden for g in guards)
+            rate, _ = published_rate(
+                values[cell], sum(values[p] for p in parts), guarded, threshold
+            )
+            if rate is not None:
+                found[(table, semester, measure.name, school, dimension)] = rate
+    return found
 
 
 def primary_cells(
@@ -394,8 +521,8 @@ def suppress_release(
     versions: Iterable[Version] = (),
 ) -> Protection:
     """The release's suppressed cells, protecting it jointly with every earlier version."""
-    relations = release_relations(values)
-    primary = primary_cells(values, relations, threshold, suppress_zero)
+    primary = primary_cells(values, release_relations(values), threshold, suppress_zero)
+    relations = release_relations(values, possible_rates(values, primary, threshold))
     joint = stacked(values, relations.holding, versions)
     public = primary & joint.fixed
     suppressed, pinned = protect(
@@ -407,6 +534,7 @@ def suppress_release(
         continuous=lessons(joint.values),
         fixed=joint.fixed,
         floor=floor(suppress_zero),
+        conditional=relations.guards,
     )
     return Protection({k for k in suppressed if k in values}, public, pinned, relations.broken)
 
@@ -457,18 +585,27 @@ def attack_release(
     rates: Mapping[Cell, float],
     suppress_zero: bool,
     versions: Iterable[Version] = (),
+    enough: int | None = None,
 ) -> pl.DataFrame:
     """The attacker's interval for every suppressed count of the release and of the earlier
     versions, from everything published (this release's counts and rates, and every earlier
     version's) and every relation. The true `values` only name the cells, pick the relations
-    that hold and are reported beside the intervals; the attacker is given none of them."""
+    that hold and are reported beside the intervals; the attacker is given none of them.
+
+    With `enough` (a width), a cell is attacked only until integer tables that fit what is
+    published show its interval is at least that wide: it gets the interval they span, inside
+    the attacker's; a narrower interval is the attacker's exactly."""
     relations = release_relations(values, rates)
     joint = stacked(values, relations.holding, versions)
     known = {**published, **{k: joint.values[k] for k in joint.fixed}}
     unknown = set(joint.values) - set(known)
     continuous = lessons(joint.values)
     targets = unknown - continuous
-    found = attack(known, unknown, joint.relations, continuous, targets, floor(suppress_zero))
+    spans = {key: Interval(value, value) for key, value in joint.values.items()}
+    found = attack(
+        known, unknown, joint.relations, continuous, targets, floor(suppress_zero),
+        (spans, enough) if enough else None,
+    )  # fmt: skip
     return intervals_frame(found, joint.values)
 
 

@@ -273,9 +273,11 @@ def stored(database: Path, staging: Path, folder: Path) -> Prepared:
 
 @dataclass(frozen=True)
 class AttackOutcome:
-    """The attack's interval for every suppressed count, the ones narrower than the threshold
-    that this release could have protected, and the cells that revisions sent before pin
-    whatever this release does (named, for the data protection officer)."""
+    """The attack's interval for every suppressed count (exact where narrower than the
+    threshold, elsewhere one at least that wide that integer tables fitting the release
+    span), the ones narrower than the threshold that this release could have protected, and
+    the cells that revisions sent before pin whatever this release does (named, for the data
+    protection officer)."""
 
     intervals: pl.DataFrame
     narrow: pl.DataFrame
@@ -296,7 +298,7 @@ def judged_attack(
 ) -> AttackOutcome:
     """Attack the release with everything published, and tell the cells this release failed
     to protect from the ones revisions sent before had disclosed already."""
-    found = attack_release(values, *published, suppress_zero, versions)
+    found = attack_release(values, *published, suppress_zero, versions, enough=threshold)
     weak = [_key(r) for r in found.filter(pl.col("width") < threshold).iter_rows(named=True)]
     before = disclosed_before(values, weak, threshold, suppress_zero, versions)
     flags = [_key(r) in before for r in found.iter_rows(named=True)]

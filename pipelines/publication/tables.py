@@ -263,6 +263,15 @@ def _value(
     guarded = any((table, semester, g, school, dimension) in hidden for g in measure.guards)
     numerator = row[measure.numerator] or 0
     denominator = sum(row[d] or 0 for d in measure.denominator)
+    return published_rate(numerator, denominator, guarded, threshold)
+
+
+def published_rate(
+    numerator: float, denominator: float, guarded: bool, threshold: int
+) -> tuple[float | None, bool]:
+    """A rate as published, and whether it is suppressed: with a count it is built on
+    (`guarded`), or when its numerator or denominator is below the threshold; no rate without
+    a denominator. Rounded to 4 decimals."""
     if guarded or 0 < denominator < threshold or 0 < numerator < threshold:
         return None, True
     if denominator == 0:

@@ -4,7 +4,15 @@ against it. The engine first (margins only), then the whole model over small rel
 from pupils (tests/small_release.py)."""
 
 import pytest
-from small_release import ACTIVITIES, Pupil, Semester, published, release
+from small_release import (
+    ACTIVITIES,
+    Pupil,
+    Semester,
+    at_least,
+    lessons_for,
+    published,
+    release,
+)
 
 from pipelines.publication.disclosure import (
     attack,
@@ -127,7 +135,7 @@ def test_group_disclosure_is_a_whole_group_with_the_attribute():
 def pupils(school: str, band: str, n: int, **first: int) -> list[Pupil]:
     """`n` pupils of a school and band; `high=2` makes the first two high risk, `medium=3` the
     next three medium; a flag (`insufficient_grade=4`) or `supported=2` (KONS) applies to the
-    first pupils."""
+    first pupils, whose level is raised to the least their flags give."""
     found = []
     for i in range(n):
         level = (
@@ -138,7 +146,8 @@ def pupils(school: str, band: str, n: int, **first: int) -> list[Pupil]:
         flags = frozenset(f for f, k in first.items() if f not in ("high", "medium", "supported")
                           and i < k)  # fmt: skip
         supported = frozenset({"KONS"}) if i < first.get("supported", 0) else frozenset()
-        found.append(Pupil(school, band, level, flags, supported, float(3 + i % 4)))
+        found.append(Pupil(school, band, at_least(level, flags), flags, supported,
+                           lessons_for(flags, float(3 + i % 4))))  # fmt: skip
     return found
 
 
@@ -146,20 +155,27 @@ def cells(values: dict, table: str, measure: str) -> set:
     return {k for k in values if k[0] == table and k[2] == measure}
 
 
+def promotion_grid() -> dict:
+    """Grades 4-6 and 7-9 (where an insufficient subject is allowed) of schools A and B: few
+    promotions at risk in A's grades 4-6, among 10 high-risk pupils (so that the levels do not
+    cap them)."""
+    semester = Semester(S1, [
+        *pupils("A", "4-6", 20, high=10, insufficient_grade=5, promotion_at_risk=2),
+        *pupils("A", "7-9", 20, high=10, insufficient_grade=9, promotion_at_risk=6),
+        *pupils("B", "4-6", 20, high=10, insufficient_grade=9, promotion_at_risk=6),
+        *pupils("B", "7-9", 20, high=10, insufficient_grade=9, promotion_at_risk=6),
+    ])  # fmt: skip
+    return release([semester], ["A", "B"], ["4-6", "7-9"])
+
+
 def test_a_pair_revealed_through_a_subset_relation():
     """Promotion at risk is only among pupils with an insufficient grade: a small promotion
     count, protected by a rectangle in its own table, is pinned below its published
     insufficient count."""
-    semester = Semester(S1, [
-        *pupils("A", "1-3", 20, insufficient_grade=5, promotion_at_risk=2),
-        *pupils("A", "4-6", 20, insufficient_grade=9, promotion_at_risk=6),
-        *pupils("B", "1-3", 20, insufficient_grade=9, promotion_at_risk=6),
-        *pupils("B", "4-6", 20, insufficient_grade=9, promotion_at_risk=6),
-    ])  # fmt: skip
-    values = release([semester], ["A", "B"], ["1-3", "4-6"])
-    promotion = (INDICATORS, S1, "promotion_at_risk", "A", "1-3")
-    insufficient = (INDICATORS, S1, "insufficient_grade", "A", "1-3")
-    naive = {(INDICATORS, S1, "promotion_at_risk", s, b) for s in "AB" for b in ("1-3", "4-6")}
+    values = promotion_grid()
+    promotion = (INDICATORS, S1, "promotion_at_risk", "A", "4-6")
+    insufficient = (INDICATORS, S1, "insufficient_grade", "A", "4-6")
+    naive = {(INDICATORS, S1, "promotion_at_risk", s, b) for s in "AB" for b in ("4-6", "7-9")}
     relations = release_relations(values)
     margins_only = [r for r in relations.holding if r.sense == "=="]
     lessons = {k for k in values if k[2] == "unjustified_lessons"}
@@ -178,22 +194,16 @@ def test_a_cell_a_revision_already_disclosed_is_reported_not_hidden_in_vain():
     """A revision sent under a weaker rule published the insufficient count beside its hidden
     promotion count (the naive pattern above): the promotion count is pinned for good. The
     next release cannot hide it; it says so instead of failing or suppressing everything."""
-    semester = Semester(S1, [
-        *pupils("A", "1-3", 20, insufficient_grade=5, promotion_at_risk=2),
-        *pupils("A", "4-6", 20, insufficient_grade=9, promotion_at_risk=6),
-        *pupils("B", "1-3", 20, insufficient_grade=9, promotion_at_risk=6),
-        *pupils("B", "4-6", 20, insufficient_grade=9, promotion_at_risk=6),
-    ])  # fmt: skip
-    values = release([semester], ["A", "B"], ["1-3", "4-6"])
-    promotion = (INDICATORS, S1, "promotion_at_risk", "A", "1-3")
-    naive = {(INDICATORS, S1, "promotion_at_risk", s, b) for s in "AB" for b in ("1-3", "4-6")}
+    values = promotion_grid()
+    promotion = (INDICATORS, S1, "promotion_at_risk", "A", "4-6")
+    naive = {(INDICATORS, S1, "promotion_at_risk", s, b) for s in "AB" for b in ("4-6", "7-9")}
     sent = Version("2025/26-S1 r1", values, *published(values, naive, THRESHOLD))
     protection = suppress_release(values, THRESHOLD, suppress_zero=False, versions=[sent])
     assert protection.pinned == {promotion}
     found = attack_release(values, *published(values, protection.hidden, THRESHOLD), False, [sent])
     narrow = found.filter(found["width"] < THRESHOLD)
     assert narrow.select("measure", "school_id", "dimension").rows() == [
-        ("promotion_at_risk", "A", "1-3")
+        ("promotion_at_risk", "A", "4-6")
     ]
     assert disclosed_before(values, [promotion], THRESHOLD, False, [sent]) == {promotion}
     assert not disclosed_before(values, [promotion], THRESHOLD, False, [])
@@ -276,6 +286,66 @@ def test_a_rate_times_its_denominator():
         leaked[cell] = round(lessons / values[(INDICATORS, S1, "pupils", school, band)], 4)
     found = attack_release(values, counts, leaked, False)
     assert found["width"].min() < THRESHOLD
+
+
+def crossing_grid(small: list[Pupil]) -> dict:
+    """Schools A and B, grades 4-6 and 7-9, 30 pupils each: `small` are A's grades 7-9 (filled
+    up with pupils at risk for no published rule and 10 lessons), every other cell has 6 MK 89
+    crossings."""
+
+    def cell(school: str, band: str, crossings: int) -> list[Pupil]:
+        crossing = frozenset({"mk89_crossings"})
+        return [Pupil(school, band, "medium", crossing, frozenset(), 25.0)] * crossings + [
+            Pupil(school, band, "high", frozenset(), frozenset(), 10.0)
+        ] * (30 - crossings)
+
+    a79 = small + [Pupil("A", "7-9", "high", frozenset(), frozenset(), 10.0)] * (30 - len(small))
+    group = [*a79, *cell("A", "4-6", 6), *cell("B", "7-9", 6), *cell("B", "4-6", 6)]
+    return release([Semester(S1, group)], ["A", "B"], ["4-6", "7-9"])
+
+
+def narrowed_by_the_rules(values: dict, leave_out_rates: bool = False) -> dict:
+    """The attack on a naive pattern, MK 89 crossings hidden in a rectangle of their own table
+    with nothing else: the interval of A's grades 7-9."""
+    rectangle = {(INDICATORS, S1, "mk89_crossings", s, b) for s in "AB" for b in ("4-6", "7-9")}
+    counts, rates = published(values, rectangle, THRESHOLD)
+    found = attack_release(values, counts, {} if leave_out_rates else rates, False)
+    row = found.filter((found["school_id"] == "A") & (found["dimension"] == "7-9")).row(
+        0, named=True
+    )
+    return row
+
+
+def test_mk89_crossings_against_the_lessons_the_rate_gives():
+    """A pupil counted among the MK 89 crossings has more than 20 unjustified lessons: the
+    published lessons per pupil, times the pupils, caps the crossings. Two crossings and
+    nobody else absent are pinned to 1-2, until the rate goes with the count it is built on."""
+    crossing = Pupil("A", "7-9", "medium", frozenset({"mk89_crossings"}), frozenset(), 21.0)
+    quiet = [Pupil("A", "7-9", "high", frozenset(), frozenset(), 0.0)] * 28
+    values = crossing_grid([crossing, crossing, *quiet])
+    assert release_relations(values).broken == 0
+    row = narrowed_by_the_rules(values)
+    assert (row["low"], row["high"]) == (1, 2)
+    assert narrowed_by_the_rules(values, leave_out_rates=True)["width"] >= THRESHOLD
+    protection = suppress_release(values, THRESHOLD, suppress_zero=False)
+    assert (INDICATORS, S1, "mk89_crossings", "A", "7-9") in protection.hidden
+    found = attack_release(values, *published(values, protection.hidden, THRESHOLD), False)
+    assert found["width"].min() >= THRESHOLD
+
+
+def test_rule_counts_against_the_risk_levels_that_can_hold_them():
+    """MK 89 alone makes a pupil medium risk at least (rules.toml [composite]): three crossings
+    beside 5 medium-risk pupils and no high risk are at most 5, pinned to 1-5 by the levels."""
+    crossing = Pupil("A", "7-9", "medium", frozenset({"mk89_crossings"}), frozenset(), 25.0)
+    medium = Pupil("A", "7-9", "medium", frozenset(), frozenset(), 10.0)
+    calm = [Pupil("A", "7-9", "low", frozenset(), frozenset(), 10.0)] * 25
+    values = crossing_grid([crossing] * 3 + [medium] * 2 + calm)
+    assert release_relations(values).broken == 0
+    row = narrowed_by_the_rules(values)
+    assert (row["low"], row["high"]) == (1, 5)
+    protection = suppress_release(values, THRESHOLD, suppress_zero=False)
+    found = attack_release(values, *published(values, protection.hidden, THRESHOLD), False)
+    assert found["width"].min() >= THRESHOLD
 
 
 def test_a_revision_that_changes_one_cell():

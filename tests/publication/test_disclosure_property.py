@@ -17,7 +17,10 @@ Seed 15. The tables are kept small so that the 10,000 run in about a minute.
 
 import random
 
+import numpy as np
 import pytest
+from scipy.optimize import LinearConstraint, milp
+from scipy.sparse import block_diag
 from small_release import published, random_release
 
 from pipelines.publication.disclosure import (
@@ -29,7 +32,15 @@ from pipelines.publication.disclosure import (
     sum_of,
     weak_cells,
 )
-from pipelines.publication.protection import attack_release, suppress_release
+from pipelines.publication.protection import (
+    RULE_FLAGS,
+    attack_release,
+    least_level,
+    level_capacity,
+    pupil_types,
+    suppress_release,
+)
+from pipelines.publication.tables import RISK_LEVELS
 
 SEED = 15
 TABLES = 10_000
@@ -140,6 +151,7 @@ def test_every_random_release_is_protected_under_the_whole_attacker_model(batch)
         values = random_release(rng)
         protection = suppress_release(values, THRESHOLD, suppress_zero=False)
         assert not protection.pinned
+        assert protection.broken == 0  # built from pupils: every relation holds and is used
         found = attack_release(values, *published(values, protection.hidden, THRESHOLD), False)
         counts = {k for k in protection.hidden}
         assert set(zip(found["table"], found["semester_id"], found["measure"],
@@ -147,3 +159,56 @@ def test_every_random_release_is_protected_under_the_whole_attacker_model(batch)
         narrow = found.filter(found["width"] < THRESHOLD)
         assert narrow.is_empty(), (batch, number, narrow.to_dicts())
         assert (found["low"] <= found["value"]).all() and (found["value"] <= found["high"]).all()
+
+
+def admitted(counts: dict[str, int]) -> bool:
+    """Whether a cell's rule counts and risk levels keep every row of the risk composite and
+    the subsets."""
+    rows = all(
+        sum(w * counts[f] for f, w in weights.items())
+        <= sum(n * counts[level] for level, n in most.items())
+        for weights, most in level_capacity()
+    )
+    pupils = sum(counts[level] for level in RISK_LEVELS)
+    subsets = all(counts[f] <= pupils for f in RULE_FLAGS)
+    return rows and subsets and counts["promotion_at_risk"] <= counts["insufficient_grade"]
+
+
+def made_of_pupils(cells: list[dict[str, int]]) -> bool:
+    """Whether whole pupils, each of a type (its rule counts) at a level no lower than the
+    type's least level, add up to every one of the cells (one integer programme, a block per
+    cell)."""
+    types = [(t, level) for t in pupil_types() for level in RISK_LEVELS
+             if RISK_LEVELS.index(level) >= RISK_LEVELS.index(least_level(t))]  # fmt: skip
+    rows = [[float(f in t) for t, _ in types] for f in RULE_FLAGS]
+    rows += [[float(at == level) for _, at in types] for level in RISK_LEVELS]
+    total = [c[key] for c in cells for key in (*RULE_FLAGS, *RISK_LEVELS)]
+    found = milp(
+        np.zeros(len(types) * len(cells)),
+        constraints=LinearConstraint(block_diag([np.array(rows)] * len(cells)), total, total),
+        integrality=np.ones(len(types) * len(cells)),
+    )
+    return found.status == 0
+
+
+def test_the_rows_of_the_risk_composite_are_all_the_attacker_can_know_of_it():
+    """The rows the attacker model holds for the risk composite (`level_capacity`) are what
+    the rules imply, and all of it: every cell pupils make up keeps them, and each of 2,000
+    seeded cells that keep them is made of pupils. A cell outside would be knowledge the
+    attacker has and the model lacks."""
+    rng = random.Random(SEED)
+    cells = []
+    while len(cells) < 2_000:
+        counts = {level: rng.randint(0, rng.choice([2, 6, 15])) for level in RISK_LEVELS}
+        counts |= {f: rng.randint(0, rng.choice([3, 8, 20])) for f in RULE_FLAGS}
+        if admitted(counts):
+            cells.append(counts)
+    if not made_of_pupils(cells):
+        assert not [c for c in cells if not made_of_pupils([c])]
+    types = pupil_types()
+    for _ in range(500):
+        group = [rng.choice(types) for _ in range(rng.randint(0, 12))]
+        levels = [RISK_LEVELS[rng.randint(RISK_LEVELS.index(least_level(t)), 3)] for t in group]
+        counts = {f: sum(f in t for t in group) for f in RULE_FLAGS}
+        counts |= {level: levels.count(level) for level in RISK_LEVELS}
+        assert admitted(counts), counts

@@ -40,7 +40,8 @@ def exports(prepared, tmp_path_factory) -> Path:
 
 
 def test_no_suppressed_cell_of_the_demo_can_be_narrowed_below_five(prepared):
-    found = attack_release(prepared.values, *published_cells(prepared.tables), False)
+    # Each cell attacked until integer tables that fit the published ones span 5 (exact below)
+    found = attack_release(prepared.values, *published_cells(prepared.tables), False, enough=5)
     suppressed = {
         table: frame.filter(pl.col("suppressed") & pl.col("measure").is_in(COUNTED)).height
         for table, frame in prepared.tables.items()
