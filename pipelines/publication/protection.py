@@ -142,11 +142,14 @@ def margin_relations(cells: Iterable[Cell]) -> list[Relation]:
 
 
 def release_relations(
-    values: Mapping[Cell, float], rates: Mapping[Cell, float] | None = None
+    values: Mapping[Cell, float],
+    rates: Mapping[Cell, float] | None = None,
+    published: set[Cell] | None = None,
 ) -> Relations:
     """Every relation the definitions imply between the release's cells: margins, pupils by
     risk level, subsets, support against the indicators, the project to date across semesters,
-    and each published rate (`rates`) times its denominator."""
+    the rules' relations, each published rate (`rates`) times its denominator, and what a rate
+    withheld beside its published pupils says (all cells `published` unless given)."""
     cells = set(values)
     subsets, orderings = [], []
     for (table, semester), members in _by_table_and_semester(cells).items():
@@ -165,7 +168,7 @@ def release_relations(
             subsets += _support_subsets(semester, schools, dimensions, cells)
         if table == PROJECT:
             orderings += _project_orderings(semester, dimensions, cells)
-    rate_relations = _rate_relations(values, rates or {})
+    rate_relations = _rate_relations(values, rates or {}) + _few_lessons(values, published)
     identities = _rule_identities(cells)
     subsets = [(part, wholes) for part, wholes in subsets if (part, *wholes) not in identities]
     relations = [
@@ -188,7 +191,9 @@ def _support_subsets(
     semester: str, schools: list[str], activities: list[str], cells: set[Cell]
 ) -> list[tuple[Cell, tuple[Cell, ...]]]:
     """At-risk pupils supported in a band are among the pupils of the activities that serve
-    it; the pupils of an activity for repeaters are among the repeaters of its grades."""
+    it; the pupils of an activity for repeaters are among the repeaters of its grades, and,
+    when repeating alone makes a pupil at risk, among the school's at-risk pupils supported."""
+    repeaters_at_risk = least_level(["repeaters"]) in ("risk_medium", "risk_high")
     serving = _activities_serving()
     serving[ALL_BANDS] = set().union(*serving.values())
     found = []
@@ -206,7 +211,11 @@ def _support_subsets(
         for activity, bands in _for_repeaters().items():
             if activity in activities:
                 repeaters = tuple((INDICATORS, semester, "repeaters", school, b) for b in bands)
-                found.append(((SUPPORT, semester, PUPILS_SUPPORTED, school, activity), repeaters))
+                supported = (SUPPORT, semester, PUPILS_SUPPORTED, school, activity)
+                found.append((supported, repeaters))
+                if repeaters_at_risk:
+                    at_risk = (INDICATORS, semester, "at_risk_supported", school, ALL_BANDS)
+                    found.append((supported, (at_risk,)))
     return [(part, wholes) for part, wholes in found if {part, *wholes} <= cells]
 
 
@@ -370,6 +379,30 @@ def level_capacity() -> list[tuple[dict[str, int], dict[str, int]]]:
         for weights, capacity in most.items()
         if any(weights) and not implied(weights)
     ]
+
+
+def _few_lessons(
+    values: Mapping[Cell, float], published: set[Cell] | None
+) -> list[tuple[Relation, frozenset[Cell]]]:
+    """The rate per pupil is withheld when a cell's unjustified lessons are 1 to 4
+    (`tables.published_rate`): beside its pupils, published and at least the threshold, that
+    says the lessons are below the threshold. With the pupils, whose suppression ends it
+    (only where they are among the `published`, when given)."""
+    threshold = int(rules()["disclosure"]["min_count"])
+    found = []
+    for cell, value in values.items():
+        table, semester, measure, school, dimension = cell
+        pupils = (table, semester, "pupils", school, dimension)
+        seen = published is None or pupils in published
+        if (
+            measure == LESSONS
+            and 0 < value < threshold
+            and values.get(pupils, 0) >= threshold
+            and seen
+        ):
+            relation = Relation(((cell, 1.0),), "<=", threshold - 1.0)  # lessons are whole
+            found.append((relation, frozenset({pupils})))
+    return found
 
 
 def _rate_relations(
@@ -595,7 +628,7 @@ def attack_release(
     With `enough` (a width), a cell is attacked only until integer tables that fit what is
     published show its interval is at least that wide: it gets the interval they span, inside
     the attacker's; a narrower interval is the attacker's exactly."""
-    relations = release_relations(values, rates)
+    relations = release_relations(values, rates, set(published))
     joint = stacked(values, relations.holding, versions)
     known = {**published, **{k: joint.values[k] for k in joint.fixed}}
     unknown = set(joint.values) - set(known)

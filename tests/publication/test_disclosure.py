@@ -348,6 +348,29 @@ def test_rule_counts_against_the_risk_levels_that_can_hold_them():
     assert found["width"].min() >= THRESHOLD
 
 
+def test_a_withheld_rate_beside_its_pupils_says_the_lessons_are_few():
+    """A rate per pupil is withheld when the cell's unjustified lessons are 1-4: beside its
+    published pupils that bounds the lessons, which the attacker knows while the pupils are
+    published and not once they are suppressed."""
+    values = crossing_grid([Pupil("A", "7-9", "low", frozenset(), frozenset(), 1.0)] * 3)
+    lessons = (INDICATORS, S1, "unjustified_lessons", "A", "7-9")
+    pupils = (INDICATORS, S1, "pupils", "A", "7-9")
+    assert values[lessons] == 3 + 27 * 10  # the filling pupils have 10 lessons each
+    few = crossing_grid(
+        [Pupil("A", "7-9", "low", frozenset(), frozenset(), 1.0)] * 3
+        + [Pupil("A", "7-9", "none", frozenset(), frozenset(), 0.0)] * 27
+    )
+    relations = release_relations(few)
+    bound = [r for r in relations.holding if r.cells == (lessons,)]
+    assert [(r.sense, r.bound) for r in bound] == [("<=", THRESHOLD - 1)]
+    assert relations.guards[bound[0]] == {pupils}
+    counts, rates = published(few, set(), THRESHOLD)
+    assert (INDICATORS, S1, "unjustified_per_pupil", "A", "7-9") not in rates
+    found = attack_release(few, counts, rates, False)
+    assert found.is_empty()  # nothing suppressed: nothing to narrow, and no contradiction
+    assert not [r for r in release_relations(values).holding if r.cells == (lessons,)]
+
+
 def test_a_revision_that_changes_one_cell():
     """Revision 1 hides a small cell with complements; revision 2, a late delivery later,
     makes that cell large enough to publish. Protected on its own, revision 2 publishes a
