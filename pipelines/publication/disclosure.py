@@ -36,6 +36,7 @@ import numpy as np
 
 Key = Hashable
 TOLERANCE = 1e-6
+SMALL_PROGRAMME = 2_000  # rows, up to which a programme takes every row from the start
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class _Programme:
 
     `lazy` rows join the programme only once a solution breaks one: most inequalities never
     bind, and every row slows each solve. An optimum that keeps them all is the optimum with
-    them, so the answers are those of the whole programme."""
+    them, so the answers are those of the whole programme. A small programme takes them all
+    at once: there, finding the binding ones costs more solves than it saves."""
 
     def __init__(
         self,
@@ -133,6 +135,8 @@ class _Programme:
             self.solver.changeColsIntegrality(
                 self.size, np.arange(self.size, dtype=np.int32), kinds
             )
+        if len(rows) + len(lazy) <= SMALL_PROGRAMME:
+            rows, lazy = [*rows, *lazy], []
         self._add(rows)
         self.lazy = [row for row in lazy if row[0]]
         self.waiting = np.ones(len(self.lazy), dtype=bool)
