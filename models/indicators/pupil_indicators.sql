@@ -10,7 +10,6 @@
 -- @view
 WITH thresholds AS (
     SELECT
-        max(threshold) FILTER (WHERE rule_id = 'ATTENDANCE_EARLY_WARNING') AS th_early_warning,
         max(threshold) FILTER (WHERE rule_id = 'ATTENDANCE_AT_RISK') AS th_at_risk,
         max(threshold) FILTER (WHERE rule_id = 'CHRONIC_ABSENCE') AS th_chronic,
         max(threshold) FILTER (WHERE rule_id = 'MK89_UNJUSTIFIED') AS th_mk89,
@@ -45,7 +44,6 @@ measures AS (
 flagged AS (
     SELECT
         m.*,
-        coalesce(m.attendance_rate < m.th_early_warning, false) AS fires_attendance_early_warning,
         coalesce(m.attendance_rate < m.th_at_risk, false) AS fires_attendance_at_risk,
         coalesce(m.missed_share >= m.th_chronic, false) AS fires_chronic_absence,
         m.unjustified_lessons > m.th_mk89 AS fires_mk89_unjustified,
@@ -55,7 +53,7 @@ flagged AS (
         coalesce(m.s_level_share >= m.th_s_share, false) AS fires_early_level_s_share,
         m.repeating AS fires_repeating_grade,
         coalesce(m.over_age_years >= m.th_over_age, false) AS fires_over_age,
-        m.school_changes > m.th_changes AS fires_school_changes,
+        m.school_changes >= m.th_changes AS fires_school_changes,
         len(m.social_statuses) > 0 AS fires_social_status,
         m.special_needs_programme AS fires_special_needs_programme
     FROM measures AS m
@@ -65,17 +63,6 @@ evaluated AS (
         m.semester_id, m.as_of, m.kind, m.pupil_key, m.school_id, m.reporting_school_id,
         m.class_label, m.grade, m.grade_band,
         unnest([
-            {
-                rule_id: 'ATTENDANCE_EARLY_WARNING',
-                value: m.attendance_rate,
-                fired: m.fires_attendance_early_warning,
-                evidence: CASE WHEN m.fires_attendance_early_warning THEN format(
-                    'attendance {:.1f}% in {} to {} (threshold {:.0f}%)',
-                    100 * m.attendance_rate, m.semester_label, m.as_of_label,
-                    100 * m.th_early_warning) END,
-                crossed_on: NULL::DATE,
-                expires_on: m.semester_last_day
-            },
             {
                 rule_id: 'ATTENDANCE_AT_RISK',
                 value: m.attendance_rate,
@@ -177,7 +164,7 @@ evaluated AS (
                 value: m.school_changes,
                 fired: m.fires_school_changes,
                 evidence: CASE WHEN m.fires_school_changes THEN format(
-                    '{} changes of school in the {} days to {} (threshold {:.0f})',
+                    '{} change(s) of school in the {} days to {} (threshold {:.0f})',
                     m.school_changes, m.th_change_window_days, m.as_of_label, m.th_changes) END,
                 crossed_on: NULL::DATE,
                 expires_on: (m.earliest_change_in_window + m.th_change_window_days)::DATE

@@ -1,8 +1,10 @@
 -- The composite risk level per pupil at each as-of date. Each domain (attendance,
--- performance, progression, social) that fires counts with the highest severity among its
--- rules (1 or 2, so 1 plus 1 more when a serious rule fired); the level follows the sum
--- (rules.toml: composite): none, low, medium or high. The reasons are the evidence of every
--- rule that fired, most severe first, so a flag leaves the level when its evidence expires.
+-- performance, progression) that fires counts with the highest severity among its rules (1 or
+-- 2, so 1 plus 1 more when a serious rule fired); the level follows the sum (rules.toml:
+-- composite): none, low, medium or high. The reasons are the evidence of every rule that
+-- fired, most severe first, so a flag leaves the level when its evidence expires. Context
+-- (a social-service status, a special-needs programme) is listed beside them and adds nothing
+-- to the level (docs/indicators.md).
 -- @incremental
 WITH cut AS (
     SELECT
@@ -18,7 +20,14 @@ fired AS (
         list(DISTINCT domain ORDER BY domain) AS domains,
         list(rule_id || ': ' || evidence ORDER BY severity DESC, rule_id) AS reasons
     FROM indicators.pupil_indicators
-    WHERE fired AND semester_id >= getvariable('rebuild_from')
+    WHERE fired AND domain <> 'context' AND semester_id >= getvariable('rebuild_from')
+    GROUP BY ALL
+),
+context AS (
+    SELECT semester_id, as_of, kind, pupil_key,
+        list(rule_id || ': ' || evidence ORDER BY rule_id) AS context
+    FROM indicators.pupil_indicators
+    WHERE fired AND domain = 'context' AND semester_id >= getvariable('rebuild_from')
     GROUP BY ALL
 ),
 pupils AS (
@@ -27,13 +36,15 @@ pupils AS (
         coalesce(f.risk_score, 0) AS risk_score,
         coalesce(f.domains_fired, 0) AS domains_fired,
         coalesce(f.domains, []) AS domains,
-        coalesce(f.reasons, []) AS reasons
+        coalesce(f.reasons, []) AS reasons,
+        coalesce(c.context, []) AS context
     FROM indicators.pupil_measures AS m
     LEFT JOIN fired AS f USING (semester_id, as_of, kind, pupil_key)
+    LEFT JOIN context AS c USING (semester_id, as_of, kind, pupil_key)
     WHERE m.semester_id >= getvariable('rebuild_from')
 )
 SELECT
-    p.* EXCLUDE (domains, reasons),
+    p.* EXCLUDE (domains, reasons, context),
     CASE
         WHEN p.risk_score >= cut.high THEN 'high'
         WHEN p.risk_score >= cut.medium THEN 'medium'
@@ -47,5 +58,6 @@ SELECT
         ELSE 0
     END AS risk_rank,
     p.domains,
-    p.reasons
+    p.reasons,
+    p.context
 FROM pupils AS p, cut

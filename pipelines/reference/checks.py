@@ -129,7 +129,7 @@ def semester_frame(calendar: SchoolCalendar) -> pl.DataFrame:
     )
 
 
-DOMAINS = ("attendance", "performance", "progression", "social")
+DOMAINS = ("attendance", "performance", "progression", "context")
 
 
 def rule_problems(config: dict) -> list[str]:
@@ -144,8 +144,9 @@ def rule_problems(config: dict) -> list[str]:
         name = rule.get("id", "a rule without an id")
         if rule.get("domain") not in DOMAINS:
             problems.append(f"{name}: domain {rule.get('domain')!r} is not one of {DOMAINS}")
-        if rule.get("severity") not in (1, 2):
-            problems.append(f"{name}: severity must be 1 or 2")
+        context = rule.get("domain") == "context"
+        if rule.get("severity") not in ((0,) if context else (1, 2)):
+            problems.append(f"{name}: severity must be {'0 (context)' if context else '1 or 2'}")
         if rule.get("comparison") in ("below", "above", "at least") and "threshold" not in rule:
             problems.append(f"{name}: compares '{rule['comparison']}' but has no threshold")
         if not rule.get("version"):

@@ -70,12 +70,20 @@ def test_suppressed_cells_have_a_flag_and_no_value_and_no_reason(prepared):
 def test_no_municipality_figure_is_suppressed_where_a_school_cell_would_do(prepared):
     """The municipality's cells cost a hundred times a school's: the ones suppressed are small
     themselves, or equal to a school's (the only non-zero school), or a complement no school
-    cell can give."""
+    cell can give. A municipality risk level is suppressed only in a semester where one is
+    small itself: then the band margin of the municipality's own row needs a second one."""
     indicators = prepared.tables["school_indicators"].filter(pl.col("status") != NOT_YET_DUE)
     risk = indicators.filter(
         (pl.col("school_id") == "ALL") & pl.col("measure").is_in(["risk_medium", "risk_high"])
     )
-    assert not risk["suppressed"].any()  # every band, every semester
+    small = {
+        cell[1]
+        for cell, value in prepared.values.items()
+        if cell[0] == "school_indicators" and cell[3] == "ALL" and 0 < value < 5
+        and cell[2] in ("risk_medium", "risk_high")
+    }  # fmt: skip
+    assert set(risk.filter(pl.col("suppressed"))["semester_id"]) <= small
+    assert risk["suppressed"].mean() < 0.25
 
 
 def test_the_series_runs_to_2029_with_future_semesters_not_yet_due(prepared):

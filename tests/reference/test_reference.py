@@ -1,3 +1,4 @@
+import copy
 from datetime import date
 
 import dagster as dg
@@ -13,9 +14,11 @@ from pipelines.reference.calendar import school_calendar
 from pipelines.reference.checks import (
     calendar_problems,
     lesson_load_problems,
+    rule_problems,
     school_problems,
     semester_frame,
 )
+from pipelines.reference.rules import rules
 
 ACTIVITIES = {"LAS", "R9", "KONS", "MENT", "INIC", "PART", "PAS"}
 
@@ -126,3 +129,21 @@ def test_reference_assets_materialise(
 def test_a_reference_problem_stops_the_run_naming_the_file() -> None:
     with pytest.raises(dg.Failure, match=r"^data/reference/schools.csv is invalid: a; b$"):
         raise_problems(REFERENCE_DIR / "schools.csv", ["a", "b"])
+
+
+def test_context_rules_carry_no_severity_and_risk_rules_do():
+    """A context rule (social status, special-needs programme) adds nothing to the composite:
+    severity 0, and only in the context domain."""
+    assert rule_problems(rules()) == []
+    context = {r["id"] for r in rules()["rule"] if r["domain"] == "context"}
+    assert context == {"SOCIAL_STATUS", "SPECIAL_NEEDS_PROGRAMME"}
+    config = copy.deepcopy(rules())
+    for rule in config["rule"]:
+        if rule["id"] == "SOCIAL_STATUS":
+            rule["severity"] = 1
+        if rule["id"] == "OVER_AGE":
+            rule["severity"] = 0
+    assert rule_problems(config) == [
+        "OVER_AGE: severity must be 1 or 2",
+        "SOCIAL_STATUS: severity must be 0 (context)",
+    ]

@@ -201,8 +201,8 @@ def test_suppressed_cells_are_drawn_as_suppressed_never_as_zero(drawn, prepared)
 
 
 def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
-    """The demo suppresses no municipality risk level (a school cell always does as a
-    complement), so one is planted: its share is the grey 'suppressed' bar, never a zero."""
+    """A suppressed municipality risk level (the demo's own, where a band's high risk is 1-4,
+    and one planted in grades 7-9) is the grey 'suppressed' bar, never a zero."""
     cells = release.tables["school_indicators"]
     planted = (
         (pl.col("school_id") == MUNICIPALITY) & (pl.col("semester_id") == "2025/26-S1")
@@ -223,7 +223,12 @@ def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
         for band, share in zip(trace.x, trace.y, strict=True)
         if share is not None
     ]
-    assert [band for _, band in shown_as_suppressed] == ["7-9"]
+    hidden = cells.filter(
+        (pl.col("school_id") == MUNICIPALITY) & pl.col("suppressed")
+        & pl.col("measure").is_in(["risk_high", "risk_medium"])
+    )  # fmt: skip
+    assert "7-9" in hidden["dimension"].to_list()
+    assert {band for _, band in shown_as_suppressed} == set(hidden["dimension"])
     for trace in high:
         for band, share in zip(trace.x, trace.y, strict=True):
             if (trace.xaxis, band) in shown_as_suppressed:

@@ -13,6 +13,7 @@ from warehouse_scenario import Scenario
 
 from pipelines.defs.warehouse import model_key, warehouse_build, warehouse_checks
 from pipelines.ingest.staging import read_table, write_table
+from pipelines.reference.rules import rules as rule_set
 from pipelines.warehouse.build import build, connect_read_only, run_check, table_checksums
 from pipelines.warehouse.models import ModelError, discover_checks, discover_models
 
@@ -128,7 +129,7 @@ def test_the_demo_programme_views_hold_what_the_programme_reports(ingested, full
     assert set(levels) == {"none", "low", "medium", "high"}
     assert levels["none"] > levels["low"] > levels["medium"] > levels["high"] > 0
     backtest = con.sql("SELECT predictor, flagged, precision_rate FROM indicators.backtest").pl()
-    assert backtest.height == 13 + 4
+    assert backtest.height == len(rule_set()["rule"]) + 4  # every rule, 2 levels, 2 baselines
     mk89 = con.sql(
         "SELECT count(*) FROM programme.mk89_list WHERE semester_id = '2025/26-S1'"
     ).fetchall()[0][0]
@@ -183,7 +184,7 @@ def test_the_backtest_never_reads_a_fact_after_its_as_of_date(tmp_path):
 
     before = flags_at_as_of(tmp_path / "without", with_future=False)
     after = flags_at_as_of(tmp_path / "with", with_future=True)
-    assert before.height == 2 * 13
+    assert before.height == 2 * len(rule_set()["rule"])
     assert before.equals(after)
     # The future facts are there and count for the semester: they were read, just not early.
     con = connect_read_only(tmp_path / "with" / "warehouse.duckdb", tmp_path / "with" / "staging")
@@ -206,7 +207,8 @@ def test_the_dagster_build_reports_each_model_and_runs_the_checks(ingested, tmp_
     assert materialized == {model_key(m.relation) for m in discover_models()}
     backtest = result.asset_materializations_for_node("warehouse_build")
     by_key = {m.asset_key: m.metadata for m in backtest}
-    assert by_key[model_key("indicators.backtest")]["dagster/row_count"].value == 17
+    backtest_rows = len(rule_set()["rule"]) + 4
+    assert by_key[model_key("indicators.backtest")]["dagster/row_count"].value == backtest_rows
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == len(discover_checks())
     assert all(e.passed for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR)

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from warehouse_scenario import Scenario
 
+from pipelines.reference.rules import rules as rule_set
 from pipelines.warehouse.as_of import indicators_as_of
 from pipelines.warehouse.build import connect_read_only
 
@@ -117,7 +118,7 @@ def root(tmp_path_factory) -> Path:
     s.social_status("K", "trūcīga ģimene", date(2025, 10, 1), None)
 
     # L: MK 89 and a social status. Z: nothing at all.
-    school_year(s, "L", "OCP", 5)
+    school_year(s, "L", "OCP", 5, birth_year=2012)
     unjustified_in_october(s, "L")
     s.social_status("L", "ārpusģimenes aprūpe", date(2025, 9, 1), None)
     school_year(s, "Z", "OCP", 5)
@@ -205,8 +206,8 @@ def test_mk89_fires_above_20_with_the_day_it_was_crossed(warehouse):
 
 
 def test_attendance_thresholds_and_chronic_absence(warehouse):
-    # 60 of 444 lessons missed through illness: 86.5% attendance, 13.5% missed.
-    assert indicator(warehouse, "B", "ATTENDANCE_EARLY_WARNING")["fired"]
+    # 60 of 444 lessons missed through illness: 86.5% attendance, 13.5% missed. The early
+    # warning (below 88%) is chronic absence since rules 2026.12.3: no rule of its own.
     assert not indicator(warehouse, "B", "ATTENDANCE_AT_RISK")["fired"]
     chronic = indicator(warehouse, "B", "CHRONIC_ABSENCE")
     assert chronic["fired"] and chronic["value"] == pytest.approx(60 / 444)
@@ -214,7 +215,14 @@ def test_attendance_thresholds_and_chronic_absence(warehouse):
         "60 of 444 expected lessons missed in 2025/26 S1 (13.5%, threshold 10%)"
     )
     assert not indicator(warehouse, "B", "MK89_UNJUSTIFIED")["fired"]
-    assert not indicator(warehouse, "A", "ATTENDANCE_EARLY_WARNING")["fired"]  # 93.5%
+    assert not indicator(warehouse, "A", "CHRONIC_ABSENCE")["fired"]  # 93.5% attendance
+    rules = {
+        r
+        for (r,) in warehouse.sql(
+            "SELECT DISTINCT rule_id FROM indicators.pupil_indicators"
+        ).fetchall()
+    }
+    assert "ATTENDANCE_EARLY_WARNING" not in rules
 
 
 def test_a_transfer_mid_semester_sums_both_schools(warehouse):
@@ -232,7 +240,10 @@ def test_a_transfer_mid_semester_sums_both_schools(warehouse):
         ("JOP", date(2025, 11, 3), date(2026, 5, 29), True, "OCP"),
     ]
     assert c["school_changes"] == 1
-    assert not indicator(warehouse, "C", "SCHOOL_CHANGES")["fired"]
+    change = indicator(warehouse, "C", "SCHOOL_CHANGES")
+    assert change["fired"]  # one change of school within a year is enough since 2026.12.3
+    assert change["evidence"].startswith("1 change(s) of school in the 365 days to")
+    assert not indicator(warehouse, "Z", "SCHOOL_CHANGES")["fired"]
 
 
 def test_more_than_one_school_change_in_a_year_fires(warehouse):
@@ -295,7 +306,9 @@ def test_average_drop_needs_enough_marks(warehouse):
 def test_progression_and_social_rules(warehouse):
     assert indicator(warehouse, "J", "REPEATING_GRADE")["fired"]
     over_age = indicator(warehouse, "J", "OVER_AGE")
-    assert over_age["fired"] and over_age["value"] == 1
+    assert not over_age["fired"] and over_age["value"] == 1  # a deferred start is legal
+    over_age = indicator(warehouse, "L", "OVER_AGE")
+    assert over_age["fired"] and over_age["value"] == 2
     assert not indicator(warehouse, "Z", "OVER_AGE")["fired"]
     social = indicator(warehouse, "K", "SOCIAL_STATUS")
     assert social["fired"] and social["evidence"] == "needy family since 01.10.2025"
@@ -314,16 +327,24 @@ def test_composite_level_counts_domains_and_severity(warehouse):
     )
     assert levels["Z"] == "none"
     assert levels["B"] == "low"  # attendance, warnings only
-    assert levels["K"] == "low"  # social, warnings only
+    assert levels["K"] == "none"  # a status and a programme are context, not risk
     assert levels["A"] == "medium"  # attendance, serious (MK 89)
     assert levels["J"] == "medium"  # progression, serious (repeating)
-    assert levels["L"] == "high"  # attendance serious + social
-    reasons = warehouse.sql(
-        "SELECT reasons FROM indicators.pupil_risk "
+    assert levels["L"] == "high"  # attendance serious + progression (over-age by 2)
+    reasons, context = warehouse.sql(
+        "SELECT reasons, context FROM indicators.pupil_risk "
         f"WHERE pupil_key = 'L' AND semester_id = '{S1}' AND kind = 'semester'"
-    ).fetchall()[0][0]
+    ).fetchall()[0]
     assert reasons[0].startswith("MK89_UNJUSTIFIED: 21 unjustified lessons in 2025/26 S1")
-    assert reasons[-1] == "SOCIAL_STATUS: out-of-family care since 01.09.2025"
+    assert reasons[-1].startswith("OVER_AGE: born 2012")
+    assert not any(r.startswith("SOCIAL_STATUS") for r in reasons)
+    assert context == ["SOCIAL_STATUS: out-of-family care since 01.09.2025"]
+    k = warehouse.sql(
+        "SELECT reasons, context FROM indicators.pupil_risk "
+        f"WHERE pupil_key = 'K' AND semester_id = '{S1}' AND kind = 'semester'"
+    ).fetchall()[0]
+    assert k == ([], ["SOCIAL_STATUS: needy family since 01.10.2025",
+                      "SPECIAL_NEEDS_PROGRAMME: in a special-needs programme in 2025/26"])  # fmt: skip
 
 
 def test_flags_expire_with_their_evidence(warehouse):
@@ -358,7 +379,7 @@ def test_every_pupil_has_every_rule_at_every_date(warehouse):
         "GROUP BY pupil_key, semester_id, as_of, kind"
     ).fetchall()
     rules = warehouse.sql("SELECT count(*) FROM reference.rules").fetchall()
-    assert counts == rules == [(13,)]
+    assert counts == rules == [(len(rule_set()["rule"]),)]
 
 
 def test_indicators_as_of_any_date(root):
@@ -372,4 +393,4 @@ def test_indicators_as_of_any_date(root):
     assert (a_before["value"], a_before["fired"]) == (18, False)
     assert (a_after["value"], a_after["fired"]) == (21, True)
     assert a_after["crossed_on"] == date(2025, 10, 27)
-    assert after["pupil_key"].n_unique() * 13 == after.height
+    assert after["pupil_key"].n_unique() * len(rule_set()["rule"]) == after.height
