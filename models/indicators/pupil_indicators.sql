@@ -14,6 +14,7 @@ WITH thresholds AS (
         max(threshold) FILTER (WHERE rule_id = 'CHRONIC_ABSENCE') AS th_chronic,
         max(threshold) FILTER (WHERE rule_id = 'MK89_UNJUSTIFIED') AS th_mk89,
         max(threshold) FILTER (WHERE rule_id = 'INSUFFICIENT_GRADES') AS th_insufficient,
+        max(threshold) FILTER (WHERE rule_id = 'FAILING_COURSES') AS th_failing,
         max(threshold) FILTER (WHERE rule_id = 'AVERAGE_DROP') AS th_average_drop,
         max(min_count) FILTER (WHERE rule_id = 'AVERAGE_DROP') AS th_average_min_marks,
         max(threshold) FILTER (WHERE rule_id = 'EARLY_LEVEL_S_SHARE') AS th_s_share,
@@ -49,6 +50,7 @@ flagged AS (
         m.unjustified_lessons > m.th_mk89 AS fires_mk89_unjustified,
         m.insufficient_subjects >= m.th_insufficient AS fires_insufficient_grades,
         m.insufficient_subjects > m.allowed_insufficient AS fires_promotion_at_risk,
+        m.failing_subjects >= m.th_failing AS fires_failing_courses,
         coalesce(m.average_drop >= m.th_average_drop, false) AS fires_average_drop,
         coalesce(m.s_level_share >= m.th_s_share, false) AS fires_early_level_s_share,
         m.repeating AS fires_repeating_grade,
@@ -117,6 +119,17 @@ evaluated AS (
                     m.allowed_insufficient) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.school_year_last_day
+            },
+            {
+                rule_id: 'FAILING_COURSES',
+                value: m.failing_subjects,
+                fired: m.fires_failing_courses,
+                evidence: CASE WHEN m.fires_failing_courses THEN format(
+                    '{} subject(s) below the pass mark or without an assessment so far in {}: {}',
+                    m.failing_subjects, m.semester_label,
+                    array_to_string(m.failing_subject_list, ', ')) END,
+                crossed_on: NULL::DATE,
+                expires_on: m.semester_last_day
             },
             {
                 rule_id: 'AVERAGE_DROP',

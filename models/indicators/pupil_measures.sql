@@ -2,8 +2,10 @@
 -- before that date only: lessons expected and missed over the pupil's spells in the semester
 -- (summed across schools after a transfer; the school is the latest), unjustified lessons known
 -- by then and the day the Cabinet Regulation No. 89 threshold was crossed, the latest term
--- result per subject this school year (atb excluded, nv counted), the average 10-point mark
--- against the previous semester's, the share of S levels in Latvian and mathematics (grades
+-- result per subject this school year (atb excluded, nv counted), the subjects failing so far
+-- in the semester (average daily mark below the pass mark over enough marks, or as many
+-- missing assessments, nv), the
+-- average 10-point mark against the previous semester's, the share of S levels in Latvian and mathematics (grades
 -- 1-3), repeating, years over age, school changes in the look-back window, active social
 -- statuses and the special-needs programme. A complete semester's `semester` point counts
 -- every absence of the semester found unjustified, even after its last day.
@@ -21,7 +23,9 @@ settings AS (
             AS mk89_threshold,
         (SELECT window_days FROM reference.rules WHERE rule_id = 'SCHOOL_CHANGES')
             AS change_window_days,
-        (SELECT number FROM reference.parameters WHERE name = 'grades.pass_mark') AS pass_mark
+        (SELECT number FROM reference.parameters WHERE name = 'grades.pass_mark') AS pass_mark,
+        (SELECT min_count FROM reference.rules WHERE rule_id = 'FAILING_COURSES')
+            AS failing_min_marks
 ),
 spells AS (
     SELECT p.semester_id, p.as_of, p.kind, sp.pupil_key, sp.spell_id, sp.grade, sp.start_date,
@@ -104,6 +108,25 @@ marks AS (
         AND g.mark IS NOT NULL
     GROUP BY ALL
 ),
+subjects AS (
+    SELECT p.semester_id, p.as_of, p.kind, g.pupil_key, g.subject,
+        (count(g.mark) >= any_value(settings.failing_min_marks)
+            AND avg(g.mark) < any_value(settings.pass_mark))
+        OR count(*) FILTER (WHERE g.is_nv) >= any_value(settings.failing_min_marks) AS failing
+    FROM points AS p
+    CROSS JOIN settings
+    JOIN core.grades AS g
+        ON g.semester_id = p.semester_id AND g.date <= p.as_of AND NOT g.is_term_result
+        AND (g.mark IS NOT NULL OR g.is_nv)
+    GROUP BY p.semester_id, p.as_of, p.kind, g.pupil_key, g.subject
+),
+courses AS (
+    SELECT semester_id, as_of, kind, pupil_key,
+        count(*) FILTER (WHERE failing) AS failing_subjects,
+        list(subject ORDER BY subject) FILTER (WHERE failing) AS failing_subject_list
+    FROM subjects
+    GROUP BY ALL
+),
 semester_order AS (
     SELECT semester_id, lead(semester_id) OVER (ORDER BY start_date) AS next_semester_id
     FROM reference.semesters
@@ -164,6 +187,8 @@ SELECT
     coalesce(t.insufficient_subjects, 0) AS insufficient_subjects,
     coalesce(t.nv_subjects, 0) AS nv_subjects,
     coalesce(t.insufficient_subject_list, []) AS insufficient_subject_list,
+    coalesce(co.failing_subjects, 0) AS failing_subjects,
+    coalesce(co.failing_subject_list, []) AS failing_subject_list,
     m.average_mark, coalesce(m.marks, 0) AS marks,
     pm.previous_average_mark, coalesce(pm.previous_marks, 0) AS previous_marks,
     CASE WHEN sp.grade <= 3 THEN coalesce(l.core_levels, 0) END AS core_levels,
@@ -184,6 +209,7 @@ LEFT JOIN absences AS a USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN crossings AS x USING (semester_id, pupil_key)
 LEFT JOIN terms AS t USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN marks AS m USING (semester_id, as_of, kind, pupil_key)
+LEFT JOIN courses AS co USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN previous_marks AS pm USING (semester_id, pupil_key)
 LEFT JOIN levels AS l USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN changes AS c USING (semester_id, as_of, kind, pupil_key)

@@ -111,13 +111,24 @@ def root(tmp_path_factory) -> Path:
     for day in weekdays(date(2026, 2, 2), date(2026, 2, 5)):
         s.graded("I2", "OCP", 7, "Vēsture", day, DAILY, "4")
 
-    # J: repeating grade 5, born a year early for it. K: a social status and special needs.
+    # N: failing mathematics (2.5 over two marks) and two missing assessments in physics during
+    # semester 1, passing history. N2: one low mark, and one nv, are not enough to tell.
+    school_year(s, "N", "OCP", 8)
+    school_year(s, "N2", "OCP", 8)
+    for day, subject, value in [(6, "Matemātika", "3"), (7, "Matemātika", "2"),
+                                (6, "Vēsture", "7"), (8, "Fizika", "nv"),
+                                (9, "Fizika", "nv")]:  # fmt: skip
+        s.graded("N", "OCP", 8, subject, date(2025, 10, day), DAILY, value)
+    s.graded("N2", "OCP", 8, "Matemātika", date(2025, 10, 6), DAILY, "2")
+    s.graded("N2", "OCP", 8, "Fizika", date(2025, 10, 6), DAILY, "nv")
+
+    # J: repeating grade 5, a year older than it expects. K: a social status and special needs.
     school_year(s, "J", "OCP", 5, repeating=True, birth_year=2013)
     school_year(s, "K", "OCP", 5, special_needs=True)
     s.social_status("K", "maznodrošināta ģimene", date(2025, 9, 1), date(2025, 9, 15))
     s.social_status("K", "trūcīga ģimene", date(2025, 10, 1), None)
 
-    # L: MK 89 and a social status. Z: nothing at all.
+    # L: MK 89, two years over age and a social status. Z: nothing at all.
     school_year(s, "L", "OCP", 5, birth_year=2012)
     unjustified_in_october(s, "L")
     s.social_status("L", "ārpusģimenes aprūpe", date(2025, 9, 1), None)
@@ -294,6 +305,18 @@ def test_grades_1_to_3_share_of_s_levels_in_latvian_and_mathematics(warehouse):
         "3 of 4 levels in Latvian and mathematics are S in 2025/26 S1 (75%, threshold 50%)"
     )
     assert indicator(warehouse, "E", "EARLY_LEVEL_S_SHARE", S2)["value"] is None  # grade 6
+
+
+def test_subjects_failing_during_the_term(warehouse):
+    failing = indicator(warehouse, "N", "FAILING_COURSES")
+    assert failing["fired"] and failing["value"] == 2
+    assert failing["evidence"] == (
+        "2 subject(s) below the pass mark or without an assessment so far in 2025/26 S1: "
+        "Fizika, Matemātika"
+    )
+    assert not indicator(warehouse, "N", "FAILING_COURSES", as_of=date(2025, 9, 30))["fired"]
+    assert indicator(warehouse, "N2", "FAILING_COURSES")["value"] == 0  # one of each only
+    assert not indicator(warehouse, "I", "FAILING_COURSES")["fired"]  # average 8
 
 
 def test_average_drop_needs_enough_marks(warehouse):
