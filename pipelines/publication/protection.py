@@ -100,7 +100,7 @@ class Relations:
     holding: list[Relation]
     subsets: list[tuple[Cell, tuple[Cell, ...]]]
     broken: int
-    guards: dict[Relation, frozenset[Cell]]  # a rate's relations: the counts it is built on
+    guards: dict[Relation, frozenset[Cell]]  # relations known only while these are published
 
 
 def _by_table_and_semester(cells: Iterable[Cell]) -> dict[tuple[str, str], list[Cell]]:
