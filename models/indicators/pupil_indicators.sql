@@ -11,6 +11,7 @@
 WITH thresholds AS (
     SELECT
         max(threshold) FILTER (WHERE rule_id = 'ATTENDANCE_AT_RISK') AS th_at_risk,
+        max(min_count) FILTER (WHERE rule_id = 'ATTENDANCE_AT_RISK') AS th_at_risk_min_days,
         max(threshold) FILTER (WHERE rule_id = 'CHRONIC_ABSENCE') AS th_chronic,
         max(threshold) FILTER (WHERE rule_id = 'MK89_UNJUSTIFIED') AS th_mk89,
         max(threshold) FILTER (WHERE rule_id = 'INSUFFICIENT_GRADES') AS th_insufficient,
@@ -34,6 +35,8 @@ measures AS (
             THEN m.previous_average_mark - m.average_mark END AS average_drop,
         CASE WHEN m.core_levels >= t.th_s_min_levels THEN m.s_levels / m.core_levels END
             AS s_level_share,
+        CASE WHEN m.school_days_enrolled >= t.th_at_risk_min_days THEN m.non_illness_share END
+            AS non_illness_share_enrolled,
         year_end.last_day AS school_year_last_day,
         t.*
     FROM indicators.pupil_measures AS m
@@ -45,7 +48,7 @@ measures AS (
 flagged AS (
     SELECT
         m.*,
-        coalesce(m.attendance_rate < m.th_at_risk, false) AS fires_attendance_at_risk,
+        coalesce(m.non_illness_share_enrolled >= m.th_at_risk, false) AS fires_attendance_at_risk,
         coalesce(m.missed_share >= m.th_chronic, false) AS fires_chronic_absence,
         m.unjustified_lessons > m.th_mk89 AS fires_mk89_unjustified,
         m.insufficient_subjects >= m.th_insufficient AS fires_insufficient_grades,
@@ -67,12 +70,13 @@ evaluated AS (
         unnest([
             {
                 rule_id: 'ATTENDANCE_AT_RISK',
-                value: m.attendance_rate,
+                value: m.non_illness_share_enrolled,
                 fired: m.fires_attendance_at_risk,
                 evidence: CASE WHEN m.fires_attendance_at_risk THEN format(
-                    'attendance {:.1f}% in {} to {} (threshold {:.0f}%)',
-                    100 * m.attendance_rate, m.semester_label, m.as_of_label,
-                    100 * m.th_at_risk) END,
+                    '{} of {:.0f} expected lessons missed for reasons other than illness in {} '
+                    || 'to {} ({:.1f}%, threshold {:.0f}%)', m.non_illness_lessons,
+                    m.expected_lessons, m.semester_label, m.as_of_label,
+                    100 * m.non_illness_share, 100 * m.th_at_risk) END,
                 crossed_on: NULL::DATE,
                 expires_on: m.semester_last_day
             },

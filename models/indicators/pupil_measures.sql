@@ -1,6 +1,7 @@
 -- What the rules measure, per pupil at each as-of date of a semester, from facts dated on or
 -- before that date only: lessons expected and missed over the pupil's spells in the semester
--- (summed across schools after a transfer; the school is the latest), unjustified lessons known
+-- (summed across schools after a transfer; the school is the latest), the school days enrolled,
+-- the lessons missed for reasons other than illness, unjustified lessons known
 -- by then and the day the Cabinet Regulation No. 89 threshold was crossed, the latest term
 -- result per subject this school year (atb excluded, nv counted), the subjects failing so far
 -- in the semester (average daily mark below the pass mark over enough marks, or as many
@@ -43,6 +44,8 @@ expected AS (
     SELECT s.semester_id, s.as_of, s.kind, s.pupil_key,
         sum((last.school_days_so_far - first.school_days_so_far + first.is_school_day::INTEGER)
             * s.lessons_per_week / 5.0) AS expected_lessons,
+        sum(last.school_days_so_far - first.school_days_so_far + first.is_school_day::INTEGER)
+            AS school_days_enrolled,
         arg_max(s.spell_id, s.start_date) AS spell_id
     FROM spells AS s
     JOIN core.calendar AS first ON first.grade = s.grade AND first.day = s.from_day
@@ -52,6 +55,7 @@ expected AS (
 absences AS (
     SELECT p.semester_id, p.as_of, p.kind, a.pupil_key,
         count(*) FILTER (WHERE a.missed) AS missed_lessons,
+        count(*) FILTER (WHERE a.missed AND a.reason <> 'illness') AS non_illness_lessons,
         count(*) FILTER (WHERE a.reason = 'late') AS late_lessons,
         count(*) FILTER (
             WHERE a.unjustified
@@ -182,6 +186,11 @@ SELECT
     END AS attendance_rate,
     CASE WHEN e.expected_lessons > 0 THEN coalesce(a.missed_lessons, 0) / e.expected_lessons
     END AS missed_share,
+    e.school_days_enrolled,
+    coalesce(a.non_illness_lessons, 0) AS non_illness_lessons,
+    CASE WHEN e.expected_lessons > 0
+        THEN coalesce(a.non_illness_lessons, 0) / e.expected_lessons
+    END AS non_illness_share,
     CASE WHEN x.crossed_on <= p.as_of OR (p.kind = 'semester' AND p.complete) THEN x.crossed_on
     END AS mk89_crossed_on,
     coalesce(t.insufficient_subjects, 0) AS insufficient_subjects,

@@ -256,6 +256,7 @@ def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
     ).fetchall()
     assert changes == [
         ("JOP", "SOCIAL_STATUS", 0, 1, 0),  # the status ended on 31.10
+        ("OCP", "ATTENDANCE_AT_RISK", 1, 0, 0),  # those lessons are over 5% of the expected
         ("OCP", "MK89_UNJUSTIFIED", 1, 0, 1),  # 21 unjustified lessons, known by 27.10
     ]
 

@@ -218,8 +218,10 @@ def test_mk89_fires_above_20_with_the_day_it_was_crossed(warehouse):
 
 def test_attendance_thresholds_and_chronic_absence(warehouse):
     # 60 of 444 lessons missed through illness: 86.5% attendance, 13.5% missed. The early
-    # warning (below 88%) is chronic absence since rules 2026.12.3: no rule of its own.
-    assert not indicator(warehouse, "B", "ATTENDANCE_AT_RISK")["fired"]
+    # warning (below 88%) is chronic absence since rules 2026.12.3: no rule of its own; and
+    # illness is no attendance risk.
+    at_risk = indicator(warehouse, "B", "ATTENDANCE_AT_RISK")
+    assert not at_risk["fired"] and at_risk["value"] == 0
     chronic = indicator(warehouse, "B", "CHRONIC_ABSENCE")
     assert chronic["fired"] and chronic["value"] == pytest.approx(60 / 444)
     assert chronic["evidence"] == (
@@ -234,6 +236,21 @@ def test_attendance_thresholds_and_chronic_absence(warehouse):
         ).fetchall()
     }
     assert "ATTENDANCE_EARLY_WARNING" not in rules
+
+
+def test_attendance_at_risk_counts_what_is_not_illness_after_20_school_days(warehouse, root):
+    a, l_ = measures(warehouse, "A"), measures(warehouse, "L")
+    at_risk = indicator(warehouse, "A", "ATTENDANCE_AT_RISK")
+    share = a["non_illness_lessons"] / a["expected_lessons"]
+    assert a["non_illness_lessons"] == 25 and share >= 0.05
+    assert at_risk["fired"] and at_risk["value"] == pytest.approx(share)
+    assert at_risk["evidence"].startswith("25 of 444 expected lessons missed for reasons other")
+    assert l_["non_illness_lessons"] == 21  # 4.7%: on the MK 89 list, not at this threshold
+    assert not indicator(warehouse, "L", "ATTENDANCE_AT_RISK")["fired"]
+    # On 19.09.2025 nobody has 20 school days yet: the rule has no value.
+    early = indicators_as_of(root / "warehouse.duckdb", root / "staging", date(2025, 9, 19))
+    rule = early["indicators.pupil_indicators"].filter(pl.col("rule_id") == "ATTENDANCE_AT_RISK")
+    assert rule.height > 0 and rule["value"].null_count() == rule.height
 
 
 def test_a_transfer_mid_semester_sums_both_schools(warehouse):
