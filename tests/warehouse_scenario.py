@@ -18,6 +18,7 @@ from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.partition import LOG_SCHEMA, justify
 from pipelines.ingest.staging import staging_file, write_table
 from pipelines.reference.calendar import school_calendar
+from pipelines.reference.tables import school
 from pipelines.warehouse.build import build, connect_read_only
 
 YEAR_START = date(2025, 9, 1)
@@ -178,8 +179,14 @@ class Scenario:
             table: pl.DataFrame(self.rows.get(table, []), schema=kind.staging)
             for table, kind in STAGING_TABLES.items()
         }
-        resolved = justify(tables["absences"].drop("reason"), tables["notes"], school_calendar())
-        tables["absences"] = resolved.select(STAGING_TABLES["absences"].staging.keys())
+        absences = tables["absences"].drop("reason")
+        if absences.height:  # each school's notes count within its own window
+            tables["absences"] = pl.concat(
+                justify(
+                    rows, tables["notes"], school_calendar(), window(rows["school_id"][0])
+                ).select(STAGING_TABLES["absences"].staging.keys())
+                for rows in absences.partition_by("school_id")
+            )
         for table, frame in tables.items():
             write_table(frame, staging_file(staging, table, "TEST"))
         write_table(self.delivery_log(), staging_file(staging, "delivery_log", "TEST"))
@@ -211,6 +218,10 @@ class Scenario:
         database = root / "warehouse.duckdb"
         build(database, staging)
         return connect_read_only(database, staging)
+
+
+def window(school_id: str) -> int:
+    return school(school_id).note_deadline_school_days
 
 
 def _sha(school_id: str, table: str) -> str:

@@ -2,8 +2,8 @@
 -- (a note justifies as illness when it gives illness or a doctor's visit). An absence counts
 -- when it falls on a school day of the pupil's grade inside an enrolment spell: absences dated
 -- on a break, holiday or weekend are kept but not counted. `missed` excludes lateness.
--- An unjustified absence is known as unjustified from the first school day after the note
--- window (rules.toml: justification) closes; one the journal marked unjustified, on its day.
+-- An unjustified absence is known as unjustified from the first school day after the school's
+-- note window (reference.schools) closes; one the journal marked unjustified, on its day.
 -- @incremental
 WITH absences AS (
     SELECT a.*, c.semester_id, c.school_year, c.is_school_day, c.school_days_so_far
@@ -19,11 +19,6 @@ note_reasons AS (
         ON n.pupil_key = a.pupil_key AND a.date BETWEEN n.from_date AND n.to_date
     WHERE a.reason = 'justified_by_note'
     GROUP BY ALL
-),
-deadline AS (
-    SELECT number::INTEGER AS school_days
-    FROM reference.parameters
-    WHERE name = 'justification.note_deadline_school_days'
 ),
 resolved AS (
     SELECT
@@ -51,10 +46,11 @@ SELECT
     CASE
         WHEN NOT (r.counted AND r.resolved_reason = 'unjustified') THEN NULL
         WHEN r.mark = 'unjustified' THEN r.date
-        ELSE coalesce(window_closed.day, r.date + 7 * (SELECT school_days FROM deadline))
+        ELSE coalesce(window_closed.day, r.date + 7 * school.note_deadline_school_days::INTEGER)
     END AS known_unjustified_on
 FROM resolved AS r
+JOIN reference.schools AS school USING (school_id)
 LEFT JOIN core.calendar AS window_closed
     ON window_closed.grade = r.grade AND window_closed.is_school_day
     AND window_closed.school_days_so_far
-        = r.school_days_so_far + (SELECT school_days FROM deadline) + 1
+        = r.school_days_so_far + school.note_deadline_school_days + 1

@@ -1,8 +1,9 @@
 """Whether an absence was justified: marks, and for `n` the notes register (dialect E).
 
 A note justifies the `n` lessons on the school days from `No` to `Līdz` if it was handed in
-no later than a number of school days after `Līdz`: `note_deadline_school_days` in
-`models/rules.toml` (3 by the contract).
+no later than a number of school days after `Līdz`: the school's `note_deadline_school_days`
+in `data/reference/schools.csv` (Cabinet Regulation No. 89 leaves it to the school; 3 by the
+contract).
 """
 
 from datetime import date
@@ -10,7 +11,6 @@ from datetime import date
 import polars as pl
 
 from pipelines.reference.calendar import SchoolCalendar
-from pipelines.reference.rules import note_deadline_school_days
 
 # Delivered marks, both dialects, to one code: `n` is decided by the notes register;
 # dialect M (Mykoob) resolves justification itself.
@@ -39,12 +39,12 @@ def resolve(
     absences: pl.DataFrame,
     notes: pl.DataFrame,
     calendar: SchoolCalendar,
-    school_days: int | None = None,
+    school_days: int,
 ) -> pl.DataFrame:
     """Absences (`pupil`, `date`, `mark`) with `reason`: illness, other_justified, late,
-    justified_by_note, unjustified or unjustified_late_note."""
-    window = note_deadline_school_days() if school_days is None else school_days
-    timed = note_deadlines(notes, calendar, window)
+    justified_by_note, unjustified or unjustified_late_note, for a school whose notes count
+    when handed in within `school_days` school days."""
+    timed = note_deadlines(notes, calendar, school_days)
     marked_n = absences.with_row_index("_absence").filter(pl.col("mark") == "n")
     covering = (
         marked_n.select("_absence", "pupil", "date")

@@ -483,7 +483,8 @@ class PartitionIngest:
                         "submitted": pl.Date,
                     }
                 )
-            frames["absences"] = justify(frames["absences"], notes, self.calendar)
+            window = self.school.note_deadline_school_days
+            frames["absences"] = justify(frames["absences"], notes, self.calendar, window)
         return Staged(
             {k: v for k, v in frames.items() if v is not None},
             self.quarantine(),
@@ -552,12 +553,16 @@ class PartitionIngest:
         return pl.DataFrame(rows, schema=LOG_SCHEMA)
 
 
-def justify(absences: pl.DataFrame, notes: pl.DataFrame, calendar: SchoolCalendar) -> pl.DataFrame:
-    """Absences with the reason resolved: marks, and for `n` the notes register."""
+def justify(
+    absences: pl.DataFrame, notes: pl.DataFrame, calendar: SchoolCalendar, school_days: int
+) -> pl.DataFrame:
+    """Absences with the reason resolved: marks, and for `n` the notes register handed in
+    within the school's window of `school_days`."""
     resolved = justification.resolve(
         absences.rename({"pupil_key": "pupil"}),
         notes.select(pupil="pupil_key", **{"from": "from"}, to="to", submitted="submitted"),
         calendar,
+        school_days,
     )
     return resolved.rename({"pupil": "pupil_key"})
 

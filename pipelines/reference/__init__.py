@@ -24,7 +24,6 @@ from pipelines.reference.checks import (
 )
 from pipelines.reference.rules import (
     RULES_FILE,
-    note_deadline_school_days,
     parameter_table,
     project_period,
     promotion_band_table,
@@ -45,7 +44,6 @@ __all__ = [
     "calendar_problems",
     "calendar_table",
     "lesson_load_problems",
-    "note_deadline_school_days",
     "parameter_table",
     "project_period",
     "promotion_band_table",

@@ -30,6 +30,11 @@ def school_problems(frame: pl.DataFrame) -> list[str]:
     starts = dict(zip(frame["school_id"], frame["valid_from"], strict=True))
     for row in frame.iter_rows(named=True):
         school_id, valid_to, successor = row["school_id"], row["valid_to"], row["successor_id"]
+        window = row.get("note_deadline_school_days")
+        if not isinstance(window, int) or window < 0:
+            problems.append(
+                f"{school_id}: note_deadline_school_days must be a whole number of school days"
+            )
         if valid_to is not None and valid_to < row["valid_from"]:
             problems.append(f"{school_id}: valid_to {valid_to} is before valid_from")
         if successor is None:

@@ -11,7 +11,7 @@ from pipelines.paths import PROJECT_ROOT
 
 RULES_FILE = PROJECT_ROOT / "models" / "rules.toml"
 PARAMETER_SECTIONS = (
-    "justification", "grades", "project", "composite", "disclosure", "backtest", "volume",
+    "grades", "project", "composite", "disclosure", "backtest", "volume",
 )  # fmt: skip
 RULE_COLUMNS = {
     "rule_id": pl.String,
@@ -31,10 +31,6 @@ RULE_COLUMNS = {
 @cache
 def rules(path: Path = RULES_FILE) -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
-
-
-def note_deadline_school_days() -> int:
-    return int(rules()["justification"]["note_deadline_school_days"])
 
 
 def max_drop_share() -> float:

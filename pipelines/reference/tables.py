@@ -38,6 +38,7 @@ class School:
     valid_from: date
     valid_to: date | None
     successor_id: str | None
+    note_deadline_school_days: int  # how long after an absence a note justifies it in time
 
     def serves(self, grade: int) -> bool:
         return self.grade_min <= grade <= self.grade_max
@@ -64,6 +65,7 @@ def schools() -> tuple[School, ...]:
             valid_from=row["valid_from"],
             valid_to=row["valid_to"],
             successor_id=row["successor_id"],
+            note_deadline_school_days=row["note_deadline_school_days"],
         )
         for row in frame.iter_rows(named=True)
     )

@@ -12,7 +12,7 @@ from pipelines.ingest.readers import RawTable, RejectedFile, read_delivery
 from pipelines.ingest.values import parse_date
 from pipelines.privacy import personal_code
 from pipelines.reference.calendar import school_calendar
-from pipelines.reference.tables import grade_band
+from pipelines.reference.tables import grade_band, schools
 
 CONTRACT_DEFECTS = {
     "tolerate": {
@@ -206,8 +206,9 @@ def test_unjustified_absences_cluster_in_a_minority(demo, tables):
                 )
             elif table.kind == "kavejumi":
                 resolved_m.append(rows.filter(pl.col("Iemesls") == "Neattaisnots").select("pupil"))
+    (window,) = {s.note_deadline_school_days for s in schools()}
     e = justification.resolve(
-        pl.concat(absences).drop_nulls(), pl.concat(notes).drop_nulls(), calendar
+        pl.concat(absences).drop_nulls(), pl.concat(notes).drop_nulls(), calendar, window
     )
     unjustified = pl.concat(
         [e.filter(pl.col("reason").str.starts_with("unjustified")).select("pupil"), *resolved_m]

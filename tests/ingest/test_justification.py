@@ -6,7 +6,8 @@ import polars as pl
 
 from pipelines.ingest.justification import resolve
 from pipelines.reference.calendar import school_calendar
-from pipelines.reference.rules import note_deadline_school_days
+from pipelines.reference.checks import school_problems
+from pipelines.reference.tables import read_csv, schools
 
 # Thursday 16.10.2025 and Friday 17.10.2025, then the autumn break 20-24.10.2025.
 ABSENCES = pl.DataFrame(
@@ -29,12 +30,12 @@ NOTES = pl.DataFrame(
 )
 
 
-def test_the_contract_window_is_three_school_days():
-    assert note_deadline_school_days() == 3
+def test_every_school_keeps_the_contract_window_of_three_school_days():
+    assert {s.note_deadline_school_days for s in schools()} == {3}
 
 
 def test_notes_justify_their_days_within_the_window():
-    reasons = resolve(ABSENCES, NOTES, school_calendar())["reason"].to_list()
+    reasons = resolve(ABSENCES, NOTES, school_calendar(), school_days=3)["reason"].to_list()
     assert reasons == [
         "justified_by_note",  # a, Thursday: covered, on time
         "unjustified",  # a, Friday: the note does not cover it
@@ -48,3 +49,16 @@ def test_notes_justify_their_days_within_the_window():
 def test_the_window_is_a_parameter():
     reasons = resolve(ABSENCES, NOTES, school_calendar(), school_days=4)["reason"].to_list()
     assert reasons[3] == "justified_by_note"
+
+
+def test_a_school_window_must_be_whole_school_days():
+    frame = read_csv("schools.csv")
+    assert school_problems(frame) == []
+    broken = frame.with_columns(
+        note_deadline_school_days=pl.when(pl.col("school_id") == "OCP")
+        .then(None)
+        .otherwise(pl.col("note_deadline_school_days"))
+    )
+    assert school_problems(broken) == [
+        "OCP: note_deadline_school_days must be a whole number of school days"
+    ]
