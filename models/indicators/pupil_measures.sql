@@ -1,15 +1,15 @@
 -- What the rules measure, per pupil at each as-of date of a semester, from facts dated on or
 -- before that date only: lessons expected and missed over the pupil's spells in the semester
--- (summed across schools after a transfer; the school is the latest), the school days enrolled,
--- the lessons missed for reasons other than illness, unjustified lessons known
--- by then and the day the Cabinet Regulation No. 89 threshold was crossed, the latest term
+-- (summed across schools after a transfer; the school is the latest), the school days
+-- enrolled, the lessons missed for reasons other than illness, unjustified lessons known by
+-- then and the day the Cabinet Regulation No. 89 threshold was crossed, the latest term
 -- result per subject this school year (atb excluded, nv counted), the subjects failing so far
--- in the semester (average daily mark below the pass mark over enough marks, or as many
--- missing assessments, nv), the
--- average 10-point mark against the previous semester's, the share of S levels in Latvian and mathematics (grades
--- 1-3), repeating, years over age, school changes in the look-back window, active social
--- statuses and the special-needs programme. A complete semester's `semester` point counts
--- every absence of the semester found unjustified, even after its last day.
+-- in the semester (an average daily mark below the pass mark over enough marks, or as many
+-- missing assessments, nv), the average 10-point mark against the previous semester's, the
+-- share of S levels in Latvian and mathematics (grades 1-3), repeating, years over age,
+-- school changes in the look-back window, active social statuses and the special-needs
+-- programme. A complete semester's `semester` point counts every absence of the semester
+-- found unjustified, even after its last day.
 -- @incremental
 WITH points AS (
     SELECT d.semester_id, d.as_of, d.kind, d.complete, s.school_year,
