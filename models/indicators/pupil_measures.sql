@@ -7,7 +7,8 @@
 -- in the semester (an average daily mark below the pass mark over enough marks, or as many
 -- missing assessments, nv), the average 10-point mark against the previous semester's, the
 -- share of S levels in Latvian and mathematics (grades 1-3), repeating, years over age,
--- school changes in the look-back window, active social statuses and the special-needs
+-- changes of school during a school year in the look-back window (a move over the summer is
+-- not one), active social statuses and the special-needs
 -- programme. A complete semester's `semester` point counts every absence of the semester
 -- found unjustified, even after its last day.
 -- @incremental
@@ -154,6 +155,9 @@ levels AS (
         ON subject.subject = g.subject AND subject.core_literacy_numeracy
     GROUP BY ALL
 ),
+year_starts AS (
+    SELECT school_year, min(start_date) AS start_date FROM reference.semesters GROUP BY ALL
+),
 changes AS (
     SELECT p.semester_id, p.as_of, p.kind, sp.pupil_key,
         count(*) AS school_changes, min(sp.start_date) AS earliest_change_in_window
@@ -162,6 +166,7 @@ changes AS (
     JOIN core.enrolment_spells AS sp
         ON sp.is_school_change AND sp.start_date <= p.as_of
         AND sp.start_date > p.as_of - settings.change_window_days
+    JOIN year_starts AS y ON y.school_year = sp.school_year AND sp.start_date > y.start_date
     GROUP BY ALL
 ),
 social AS (
@@ -226,5 +231,4 @@ LEFT JOIN social AS so USING (semester_id, as_of, kind, pupil_key)
 JOIN core.enrolment_spells AS sp ON sp.spell_id = e.spell_id
 JOIN reference.grade_bands AS band ON sp.grade BETWEEN band.grade_min AND band.grade_max
 JOIN core.pupils AS pupil ON pupil.pupil_key = e.pupil_key
-JOIN (SELECT school_year, min(start_date) AS start_date FROM reference.semesters GROUP BY ALL)
-    AS school_year_start ON school_year_start.school_year = sp.school_year
+JOIN year_starts AS school_year_start ON school_year_start.school_year = sp.school_year

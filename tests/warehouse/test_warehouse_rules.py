@@ -69,6 +69,10 @@ def root(tmp_path_factory) -> Path:
     s.absent("C", "OCP", 5, [date(2025, 9, 8), date(2025, 9, 9)], lessons=5, mark="ns")
     s.absent("C", "JOP", 5, [date(2025, 11, 24), date(2025, 11, 25)], lessons=5, mark="ns")
 
+    # O: moves from OCP to JOP over the summer: a change of school, not one during a year.
+    s.pupil("O", "OCP", 5, left=date(2026, 5, 29), leave_reason=TRANSFER)
+    s.pupil("O", "JOP", 6, period=(date(2026, 9, 1), date(2026, 9, 30)), admitted=date(2026, 9, 1))
+
     # D: two changes of school in one semester.
     s.pupil("D", "OCP", 5, left=date(2025, 10, 1), leave_reason=TRANSFER)
     s.pupil(
@@ -272,6 +276,16 @@ def test_a_transfer_mid_semester_sums_both_schools(warehouse):
     assert change["fired"]  # one change of school within a year is enough since 2026.12.3
     assert change["evidence"].startswith("1 change(s) of school in the 365 days to")
     assert not indicator(warehouse, "Z", "SCHOOL_CHANGES")["fired"]
+
+
+def test_a_move_over_the_summer_is_no_change_during_the_year(warehouse):
+    moved = warehouse.sql(
+        "SELECT school_id, is_school_change FROM core.enrolment_spells "
+        "WHERE pupil_key = 'O' ORDER BY start_date"
+    ).fetchall()
+    assert moved == [("OCP", False), ("JOP", True)]
+    changes = indicator(warehouse, "O", "SCHOOL_CHANGES", "2026/27-S1")
+    assert changes["value"] == 0 and not changes["fired"]
 
 
 def test_more_than_one_school_change_in_a_year_fires(warehouse):
