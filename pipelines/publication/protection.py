@@ -196,6 +196,7 @@ def _support_subsets(
     repeaters_at_risk = least_level(["repeaters"]) in ("risk_medium", "risk_high")
     serving = _activities_serving()
     serving[ALL_BANDS] = set().union(*serving.values())
+    for_repeaters = _for_repeaters()
     found = []
     for school in [*schools, MUNICIPALITY]:
         for dimension, served_by in serving.items():
@@ -208,7 +209,7 @@ def _support_subsets(
                 found.append(
                     ((INDICATORS, semester, "at_risk_supported", school, dimension), parts)
                 )
-        for activity, bands in _for_repeaters().items():
+        for activity, bands in for_repeaters.items():
             if activity in activities:
                 repeaters = tuple((INDICATORS, semester, "repeaters", school, b) for b in bands)
                 supported = (SUPPORT, semester, PUPILS_SUPPORTED, school, activity)
@@ -424,7 +425,7 @@ def _rate_relations(
             Relation(((numerator, 1.0), *((d, -high) for d in denominator)), "<="),
             Relation(((numerator, -1.0), *((d, low) for d in denominator)), "<="),
         ):
-            if set(relation.cells) <= set(values):
+            if all(cell in values for cell in relation.cells):
                 found.append((relation, guards))
     return found
 
