@@ -24,6 +24,7 @@ from pipelines.operations.retention import (
     retention_rule,
 )
 from pipelines.paths import (
+    PROJECT_ROOT,
     archive_dir,
     data_dir,
     demo_key_file,
@@ -43,6 +44,8 @@ from pipelines.publication.publish import (
     PublicationHeld,
     publish,
 )
+from pipelines.reference.score import SCORE_FILE
+from pipelines.warehouse.score import TrainingError, train
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -108,6 +111,18 @@ def _release(args: argparse.Namespace) -> None:
     print(
         f"released {entry.file}: {outcome}; audit entry in {release_log_file()}. "
         "The warehouse takes it at its next build."
+    )
+
+
+def _train_score(args: argparse.Namespace) -> None:
+    fitted = train(
+        warehouse_file(), staging_dir(), args.until, args.version, args.source, SCORE_FILE
+    )
+    print(
+        f"pmp train-score: {len(fitted.features)} weights fitted on {fitted.pupil_dates} "
+        f"pupil-dates ({fitted.outcomes} with an outcome) up to {args.until}, written to "
+        f"{SCORE_FILE.relative_to(PROJECT_ROOT)} as version {args.version}; rebuild the "
+        "warehouse to score with them"
     )
 
 
@@ -212,6 +227,17 @@ def main(argv: list[str] | None = None) -> None:
     held.add_argument("sha256", help="the held delivery's SHA-256 (or its first characters)")
     held.add_argument("--reason", required=True, help="why: checked with whom, and what")
     held.set_defaults(handler=_release)
+    retrain = commands.add_parser(
+        "train-score",
+        help="fit the risk score's weights on the warehouse's evaluated pupil-dates up to a day "
+        'and write models/score.toml (docs/indicators.md, "The score")',
+    )
+    retrain.add_argument("--until", type=date.fromisoformat, required=True, help="last as-of date")
+    retrain.add_argument("--version", required=True, help="the weights' new version")
+    retrain.add_argument(
+        "--source", required=True, help="what the warehouse holds, e.g. 'demo seed 20251'"
+    )
+    retrain.set_defaults(handler=_train_score)
     rotate = commands.add_parser(
         "rotate-key",
         help="re-key every pupil from the key in use to a new one: staging, the warehouse and "
@@ -240,5 +266,6 @@ def main(argv: list[str] | None = None) -> None:
         args.handler(args)
     except (
         MissingKey, WrongKey, ProtectionFailed, GateFailed, PublicationHeld, IdentifierFound,
+        TrainingError,
     ) as error:  # fmt: skip
         raise SystemExit(f"pmp {args.command}: {error}") from None

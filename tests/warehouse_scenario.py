@@ -3,7 +3,9 @@
 Absences are resolved by ingest's own `justify` from their marks and the notes, so a scenario
 exercises the same path as a delivery. Every staging table is written (empty when unused) with
 the staging schema of its kind in `pipelines.ingest.contract`, and the delivery log has one loaded file
-per school and kind covering the school year up to `cutoff`.
+per school and kind covering the school year up to `cutoff`, received on `received` (the first
+day of the year unless set: as if every fact were known on its day), and one more per day a
+row says it was received on.
 """
 
 from collections import defaultdict
@@ -38,12 +40,16 @@ MUNICIPALITY = "_municipality"
 @dataclass
 class Scenario:
     cutoff: date
+    received: date = YEAR_START
     rows: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    late: set[tuple[str, str, date]] = field(default_factory=set)
 
-    def _row(self, table: str, partition: str, **values) -> None:
+    def _row(self, table: str, partition: str, received: date | None = None, **values) -> None:
         rows = self.rows[table]
-        source = {"delivery_sha": _sha(partition, table), "source_row": len(rows) + 2}
-        rows.append({**source, **values})
+        if received is not None:
+            self.late.add((partition, table, received))
+        sha = _sha(partition, table, received or self.received)
+        rows.append({"delivery_sha": sha, "source_row": len(rows) + 2, **values})
 
     def pupil(
         self,
@@ -87,6 +93,7 @@ class Scenario:
         days: list[date],
         lessons: int = 1,
         mark: str = "n",
+        received: date | None = None,
     ) -> None:
         """`lessons` absences (lessons 1..n) on each day, with the journal's mark."""
         for day in days:
@@ -94,6 +101,7 @@ class Scenario:
                 self._row(
                     "absences",
                     school_id,
+                    received,
                     school_id=school_id,
                     pupil_key=key,
                     class_label=f"{grade}.a",
@@ -126,12 +134,14 @@ class Scenario:
         day: date,
         grade_type: str,
         value: str,
+        received: date | None = None,
     ) -> None:
         """A grade as delivered: a mark 1-10, a level S/T/A/P, `nv` or `atb`."""
         kind = "mark" if value.isdigit() else "level" if value in ("S", "T", "A", "P") else value
         self._row(
             "grades",
             school_id,
+            received,
             school_id=school_id,
             pupil_key=key,
             class_label=f"{grade}.a",
@@ -193,21 +203,27 @@ class Scenario:
 
     def delivery_log(self) -> pl.DataFrame:
         schools = {row["school_id"] for row in self.rows["pupils"]}
+        deliveries = {
+            (school_id, table, self.received)
+            for table in KIND_OF_TABLE
+            for school_id in (
+                schools if table not in ("support", "social_status") else [MUNICIPALITY]
+            )
+        }
         log = [
             {
                 "school_id": school_id,
-                "file": f"{school_id}/{kind}.csv",
-                "sha256": _sha(school_id, table),
-                "received_at": datetime(2026, 11, 28, tzinfo=UTC),
-                "kind": kind,
+                "file": f"{school_id}/{KIND_OF_TABLE[table]}_{received:%Y%m%d}.csv",
+                "sha256": _sha(school_id, table, received),
+                "received_at": datetime(
+                    received.year, received.month, received.day, 18, tzinfo=UTC
+                ),
+                "kind": KIND_OF_TABLE[table],
                 "period_start": YEAR_START,
                 "period_end": self.cutoff,
                 "status": "loaded",
             }
-            for table, kind in KIND_OF_TABLE.items()
-            for school_id in (
-                schools if table not in ("support", "social_status") else [MUNICIPALITY]
-            )
+            for school_id, table, received in sorted(deliveries | self.late)
         ]
         return pl.DataFrame(log, schema=LOG_SCHEMA)
 
@@ -224,5 +240,5 @@ def window(school_id: str) -> int:
     return school(school_id).note_deadline_school_days
 
 
-def _sha(school_id: str, table: str) -> str:
-    return f"{school_id}-{table}".ljust(64, "0")
+def _sha(school_id: str, table: str, received: date) -> str:
+    return f"{school_id}-{table}-{received:%Y%m%d}".ljust(64, "0")

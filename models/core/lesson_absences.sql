@@ -4,6 +4,7 @@
 -- on a break, holiday or weekend are kept but not counted. `missed` excludes lateness.
 -- An unjustified absence is known as unjustified from the first school day after the school's
 -- note window (reference.schools) closes; one the journal marked unjustified, on its day.
+-- `received_on` is the day (Riga time) the delivery the row comes from was first received.
 -- @incremental
 WITH absences AS (
     SELECT a.*, c.semester_id, c.school_year, c.is_school_day, c.school_days_so_far
@@ -43,6 +44,7 @@ SELECT
     r.reason AS delivered_reason, r.resolved_reason AS reason, r.counted,
     r.counted AND r.resolved_reason <> 'late' AS missed,
     r.counted AND r.resolved_reason = 'unjustified' AS unjustified,
+    received.received_on,
     CASE
         WHEN NOT (r.counted AND r.resolved_reason = 'unjustified') THEN NULL
         WHEN r.mark = 'unjustified' THEN r.date
@@ -50,6 +52,8 @@ SELECT
     END AS known_unjustified_on
 FROM resolved AS r
 JOIN reference.schools AS school USING (school_id)
+JOIN core.deliveries AS received
+    ON received.school_id = r.school_id AND received.sha256 = r.delivery_sha
 LEFT JOIN core.calendar AS window_closed
     ON window_closed.grade = r.grade AND window_closed.is_school_day
     AND window_closed.school_days_so_far

@@ -11,6 +11,10 @@
 -- not one), active social statuses and the special-needs
 -- programme. A complete semester's `semester` point counts every absence of the semester
 -- found unjustified, even after its last day.
+-- A `month` point is what could have been known that day (bitemporal): only absences and
+-- grades from deliveries received by then count, and only pupils enrolled that day at a school
+-- that had delivered data of the semester by then. The register, support and social-service
+-- spells are taken as known now (docs/indicators.md, "The evaluation").
 -- @incremental
 WITH points AS (
     SELECT d.semester_id, d.as_of, d.kind, d.complete, s.school_year,
@@ -53,6 +57,15 @@ expected AS (
     JOIN core.calendar AS last ON last.grade = s.grade AND last.day = s.to_day
     GROUP BY ALL
 ),
+known AS (
+    SELECT p.semester_id, p.as_of, p.kind, d.school_id
+    FROM points AS p
+    JOIN core.deliveries AS d
+        ON d.loaded AND d.received_on <= p.as_of AND d.period_end >= p.semester_start
+        AND d.period_start <= p.as_of
+    WHERE p.kind = 'month'
+    GROUP BY ALL
+),
 absences AS (
     SELECT p.semester_id, p.as_of, p.kind, a.pupil_key,
         count(*) FILTER (WHERE a.missed) AS missed_lessons,
@@ -65,6 +78,7 @@ absences AS (
     FROM points AS p
     JOIN core.lesson_absences AS a
         ON a.semester_id = p.semester_id AND a.date <= p.as_of AND a.counted
+        AND (p.kind <> 'month' OR a.received_on <= p.as_of)
     GROUP BY ALL
 ),
 crossings AS (
@@ -90,6 +104,7 @@ latest_terms AS (
     FROM points AS p
     JOIN core.grades AS g
         ON g.school_year = p.school_year AND g.date <= p.as_of AND g.is_term_result
+        AND (p.kind <> 'month' OR g.received_on <= p.as_of)
     GROUP BY ALL
 ),
 terms AS (
@@ -110,7 +125,7 @@ marks AS (
     FROM points AS p
     JOIN core.grades AS g
         ON g.semester_id = p.semester_id AND g.date <= p.as_of AND NOT g.is_term_result
-        AND g.mark IS NOT NULL
+        AND g.mark IS NOT NULL AND (p.kind <> 'month' OR g.received_on <= p.as_of)
     GROUP BY ALL
 ),
 subjects AS (
@@ -122,7 +137,7 @@ subjects AS (
     CROSS JOIN settings
     JOIN core.grades AS g
         ON g.semester_id = p.semester_id AND g.date <= p.as_of AND NOT g.is_term_result
-        AND (g.mark IS NOT NULL OR g.is_nv)
+        AND (g.mark IS NOT NULL OR g.is_nv) AND (p.kind <> 'month' OR g.received_on <= p.as_of)
     GROUP BY p.semester_id, p.as_of, p.kind, g.pupil_key, g.subject
 ),
 courses AS (
@@ -151,6 +166,7 @@ levels AS (
     FROM points AS p
     JOIN core.grades AS g
         ON g.semester_id = p.semester_id AND g.date <= p.as_of AND g.level IS NOT NULL
+        AND (p.kind <> 'month' OR g.received_on <= p.as_of)
     JOIN reference.subjects AS subject
         ON subject.subject = g.subject AND subject.core_literacy_numeracy
     GROUP BY ALL
@@ -196,7 +212,10 @@ SELECT
     CASE WHEN e.expected_lessons > 0
         THEN coalesce(a.non_illness_lessons, 0) / e.expected_lessons
     END AS non_illness_share,
-    CASE WHEN x.crossed_on <= p.as_of OR (p.kind = 'semester' AND p.complete) THEN x.crossed_on
+    CASE
+        WHEN p.kind = 'month' AND coalesce(a.unjustified_lessons, 0) <= settings.mk89_threshold
+            THEN NULL
+        WHEN x.crossed_on <= p.as_of OR (p.kind = 'semester' AND p.complete) THEN x.crossed_on
     END AS mk89_crossed_on,
     coalesce(t.insufficient_subjects, 0) AS insufficient_subjects,
     coalesce(t.nv_subjects, 0) AS nv_subjects,
@@ -232,3 +251,8 @@ JOIN core.enrolment_spells AS sp ON sp.spell_id = e.spell_id
 JOIN reference.grade_bands AS band ON sp.grade BETWEEN band.grade_min AND band.grade_max
 JOIN core.pupils AS pupil ON pupil.pupil_key = e.pupil_key
 JOIN year_starts AS school_year_start ON school_year_start.school_year = sp.school_year
+LEFT JOIN known AS k
+    ON k.semester_id = p.semester_id AND k.as_of = p.as_of AND k.kind = p.kind
+    AND k.school_id = sp.school_id
+CROSS JOIN settings
+WHERE p.kind <> 'month' OR (sp.end_date >= p.as_of AND k.school_id IS NOT NULL)

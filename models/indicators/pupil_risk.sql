@@ -4,7 +4,9 @@
 -- composite): none, low, medium or high. The reasons are the evidence of every rule that
 -- fired, most severe first, so a flag leaves the level when its evidence expires. Context
 -- (a social-service status, a special-needs programme) is listed beside them and adds nothing
--- to the level (docs/indicators.md).
+-- to the level (docs/indicators.md). Beside them, the score (`pupil_score`: the chance of an
+-- outcome by the year's end, with each input's contribution) and the pupil's place in the
+-- municipality by score on the day, which is how support within a capacity K is ranked.
 -- @incremental
 WITH cut AS (
     SELECT
@@ -37,14 +39,19 @@ pupils AS (
         coalesce(f.domains_fired, 0) AS domains_fired,
         coalesce(f.domains, []) AS domains,
         coalesce(f.reasons, []) AS reasons,
-        coalesce(c.context, []) AS context
+        coalesce(c.context, []) AS context,
+        s.score, s.score_contributions, s.score_model,
+        row_number() OVER (
+            PARTITION BY m.semester_id, m.as_of, m.kind ORDER BY s.score DESC, m.pupil_key
+        ) AS score_rank
     FROM indicators.pupil_measures AS m
+    JOIN indicators.pupil_score AS s USING (semester_id, as_of, kind, pupil_key)
     LEFT JOIN fired AS f USING (semester_id, as_of, kind, pupil_key)
     LEFT JOIN context AS c USING (semester_id, as_of, kind, pupil_key)
     WHERE m.semester_id >= getvariable('rebuild_from')
 )
 SELECT
-    p.* EXCLUDE (domains, reasons, context),
+    p.* EXCLUDE (domains, reasons, context, score, score_contributions, score_model, score_rank),
     CASE
         WHEN p.risk_score >= cut.high THEN 'high'
         WHEN p.risk_score >= cut.medium THEN 'medium'
@@ -59,5 +66,9 @@ SELECT
     END AS risk_rank,
     p.domains,
     p.reasons,
-    p.context
+    p.context,
+    p.score,
+    p.score_rank,
+    p.score_contributions,
+    p.score_model
 FROM pupils AS p, cut

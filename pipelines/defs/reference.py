@@ -25,6 +25,14 @@ from pipelines.reference.checks import (
     subject_problems,
 )
 from pipelines.reference.rules import RULES_FILE, rule_table, rules
+from pipelines.reference.score import (
+    SCORE_FILE,
+    score_config,
+    score_digest,
+    score_feature_table,
+    score_label,
+    score_problems,
+)
 from pipelines.reference.tables import read_csv
 
 GROUP = "ingest"
@@ -117,3 +125,14 @@ def indicator_rules() -> dg.MaterializeResult:
     raise_problems(RULES_FILE, rule_problems(config))
     version = {"version": dg.MetadataValue.text(config["version"])}
     return report(rule_table(config), RULES_FILE, version)
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"toml"})
+def score_model() -> dg.MaterializeResult:
+    """The risk score's weights in models/score.toml (`pmp train-score` writes them): each
+    input's training average, spread and weight, the intercept, and what they were fitted on.
+    Every scored row names the version and the file's SHA-256."""
+    config = score_config()
+    raise_problems(SCORE_FILE, score_problems(config))
+    label = {"model": dg.MetadataValue.text(score_label(config, score_digest()))}
+    return report(score_feature_table(config), SCORE_FILE, label)

@@ -26,7 +26,7 @@ GROUPS = {
 # Columns that identify a pupil (the key, and ids hashed from it): never kept in run history.
 PUPIL_COLUMNS = ("pupil_key", "spell_id", "previous_spell_id", "support_id")
 # Small tables worth seeing whole in the UI after each build; the others show their head.
-SHOWN_WHOLE = ("indicators.backtest",)
+SHOWN_WHOLE = ("indicators.backtest", "programme.support_effect")
 # Staged tables written by an asset outside the `staging/` prefix.
 STAGED_KEYS = {"delivery_log": dg.AssetKey(["ingest", "delivery_log"])}
 _MODELS = tuple(discover_models())

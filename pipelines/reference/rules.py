@@ -11,7 +11,7 @@ from pipelines.paths import PROJECT_ROOT
 
 RULES_FILE = PROJECT_ROOT / "models" / "rules.toml"
 PARAMETER_SECTIONS = (
-    "grades", "project", "composite", "disclosure", "backtest", "volume",
+    "grades", "project", "composite", "disclosure", "backtest", "evaluation", "volume",
 )  # fmt: skip
 RULE_COLUMNS = {
     "rule_id": pl.String,

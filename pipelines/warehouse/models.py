@@ -28,6 +28,12 @@ from pipelines.reference.rules import (
     rule_table,
     rules,
 )
+from pipelines.reference.score import (
+    score_config,
+    score_digest,
+    score_feature_table,
+    score_model_table,
+)
 
 MODELS_DIR = PROJECT_ROOT / "models"
 
@@ -60,6 +66,8 @@ REFERENCE_TABLES: dict[str, tuple[str, Callable[[], pl.DataFrame]]] = {
     "promotion_bands": ("indicator_rules", lambda: promotion_band_table(rules())),
     "parameters": ("indicator_rules", lambda: parameter_table(rules())),
     "grade_bands": ("schools", reference.grade_band_table),
+    "score_features": ("score_model", lambda: score_feature_table(score_config())),
+    "score_model": ("score_model", lambda: score_model_table(score_config(), score_digest())),
 }
 
 

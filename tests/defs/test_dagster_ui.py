@@ -37,6 +37,7 @@ REFERENCE_ASSETS = [
     reference.activities,
     reference.social_statuses,
     reference.indicator_rules,
+    reference.score_model,
 ]
 # The global lineage with the reference assets' groups open: the UI names a group
 # `global@global:<group>` and opens the ones its `expanded` parameter lists.

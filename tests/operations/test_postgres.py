@@ -78,6 +78,7 @@ REFERENCE_ASSETS = [
     reference_assets.activities,
     reference_assets.social_statuses,
     reference_assets.indicator_rules,
+    reference_assets.score_model,
 ]
 
 

@@ -1,5 +1,5 @@
 """The warehouse on the demo: incremental builds equal full ones, the checks pass, the models'
-dependencies come from their SQL, and the backtest reads nothing after its as-of date."""
+dependencies come from their SQL, and nothing known after an as-of date reaches it."""
 
 import shutil
 from dataclasses import replace
@@ -156,36 +156,58 @@ def test_dependencies_come_from_the_sql(tmp_path):
         discover_models(models)
 
 
-def test_the_backtest_never_reads_a_fact_after_its_as_of_date(tmp_path):
+def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path):
+    """The evaluation's leak test: facts dated after a month-end as-of date, and facts dated
+    before it but received after it, change no measure, rule, level or score of that date,
+    and no pupil-date of the evaluation but its outcome."""
     as_of = date(2025, 10, 31)
+    late = date(2025, 11, 12)
 
     def scenario(with_future: bool) -> Scenario:
-        s = Scenario(cutoff=date(2026, 9, 30))
+        s = Scenario(cutoff=date(2026, 10, 30))
         for key in ("P", "Q"):
             s.pupil(key, "OCP", 8)
             s.pupil(key, "OCP", 8, period=(date(2026, 1, 5), date(2026, 6, 19)))
+            s.pupil(key, "OCP", 9, period=(date(2026, 9, 1), date(2026, 10, 30)))
             s.absent(key, "OCP", 8, [date(2025, 10, 6), date(2025, 10, 7)], lessons=2)
         if with_future:
             s.absent("P", "OCP", 8, [date(2025, 11, d) for d in (3, 4, 5, 6, 7)], lessons=6)
+            s.absent("P", "OCP", 8, [date(2025, 10, d) for d in (13, 14, 15)], 7, received=late)
+            for day in (date(2025, 10, 8), date(2025, 10, 9)):
+                s.graded("P", "OCP", 8, "Matemātika", day, "ikdienas", "2", received=late)
             s.social_status("P", "trūcīga ģimene", date(2025, 11, 15), None)
             s.graded("P", "OCP", 8, "Matemātika", date(2025, 12, 19), "semestra vērtējums", "2")
             s.pupil("Q", "OCP", 8, period=(date(2026, 1, 5), date(2026, 6, 19)),
                     left=date(2026, 2, 2), leave_reason="pārtrauca mācības")  # fmt: skip
         return s
 
-    def flags_at_as_of(root: Path, with_future: bool) -> pl.DataFrame:
+    def known_at_as_of(root: Path, with_future: bool) -> dict[str, pl.DataFrame]:
         con = scenario(with_future).build(root)
-        return con.sql(
-            "SELECT i.*, r.risk_level, r.reasons FROM indicators.pupil_indicators AS i "
-            "JOIN indicators.pupil_risk AS r USING (pupil_key, semester_id, as_of, kind) "
-            "WHERE as_of = ? ORDER BY pupil_key, rule_id",
+        known = {
+            relation: con.sql(
+                f"FROM {relation} WHERE as_of = ? AND kind = 'month' ORDER BY ALL",
+                params=[as_of],
+            ).pl()
+            for relation in (
+                "indicators.pupil_measures",
+                "indicators.pupil_indicators",
+                "indicators.pupil_risk",
+                "indicators.pupil_score",
+            )
+        }
+        known["evaluated"] = con.sql(
+            "SELECT * EXCLUDE (happened) FROM indicators.evaluation_pupils WHERE as_of = ? "
+            "ORDER BY ALL",
             params=[as_of],
         ).pl()
+        return known
 
-    before = flags_at_as_of(tmp_path / "without", with_future=False)
-    after = flags_at_as_of(tmp_path / "with", with_future=True)
-    assert before.height == 2 * len(rule_set()["rule"])
-    assert before.equals(after)
+    before = known_at_as_of(tmp_path / "without", with_future=False)
+    after = known_at_as_of(tmp_path / "with", with_future=True)
+    assert before["indicators.pupil_indicators"].height == 2 * len(rule_set()["rule"])
+    assert sorted(before["evaluated"]["pupil_key"].unique()) == ["P", "Q"]
+    for relation, frame in before.items():
+        assert frame.equals(after[relation]), relation
     # The future facts are there and count for the semester: they were read, just not early.
     con = connect_read_only(tmp_path / "with" / "warehouse.duckdb", tmp_path / "with" / "staging")
     later = con.sql(
@@ -193,8 +215,19 @@ def test_the_backtest_never_reads_a_fact_after_its_as_of_date(tmp_path):
         "AND kind = 'semester' AND semester_id = '2025/26-S1' AND fired ORDER BY rule_id"
     ).fetchall()
     assert ("MK89_UNJUSTIFIED",) in later and ("SOCIAL_STATUS",) in later
+    known_later = con.sql(
+        "SELECT unjustified_lessons, failing_subjects FROM indicators.pupil_measures "
+        "WHERE pupil_key = 'P' AND kind = 'month' AND as_of = '2025-11-28'"
+    ).fetchall()
+    assert known_later == [(2 * 2 + 3 * 7 + 5 * 6, 1)]
     outcome = con.sql("SELECT pupil_key, outcome, occurred_on FROM indicators.outcomes").fetchall()
     assert outcome == [("Q", "left_without_completing", date(2026, 2, 2))]
+    happened = con.sql(
+        "SELECT pupil_key FROM indicators.evaluation_pupils WHERE as_of = ? AND happened "
+        "AND outcome = 'left_without_completing' AND horizon = 'year'",
+        params=[as_of],
+    ).fetchall()
+    assert happened == [("Q",)]
 
 
 def test_the_dagster_build_reports_each_model_and_runs_the_checks(ingested, tmp_path, monkeypatch):

@@ -1,0 +1,24 @@
+-- Is the score's chance right? Per as-of date of `evaluation_pupils` and over all of them
+-- (`as_of` empty), the pupils in tenths by score: the mean score against the share that had
+-- any outcome by the school year's end (what the score estimates).
+WITH scored AS (
+    SELECT as_of, pupil_key, score, happened, score_model
+    FROM indicators.evaluation_pupils
+    WHERE outcome = 'any' AND horizon = 'year'
+),
+per_date AS (
+    SELECT as_of, ntile(10) OVER (PARTITION BY as_of ORDER BY score, pupil_key) AS decile,
+        score, happened, score_model
+    FROM scored
+),
+pooled AS (
+    SELECT NULL::DATE AS as_of, ntile(10) OVER (ORDER BY score, as_of, pupil_key) AS decile,
+        score, happened, score_model
+    FROM scored
+)
+SELECT as_of, decile, count(*) AS pupil_dates, avg(score) AS mean_score,
+    avg(happened::INTEGER) AS outcome_rate, count(*) FILTER (WHERE happened) AS outcomes,
+    any_value(score_model) AS score_model
+FROM (SELECT * FROM per_date UNION ALL SELECT * FROM pooled)
+GROUP BY as_of, decile
+ORDER BY as_of NULLS FIRST, decile
