@@ -196,6 +196,7 @@ class Generator:
                 self.rng, self.calendar, self.population, spells, semester, self.end_date
             )
             self._count_delivered(folder, semester, events)
+            notes_from = semester.start
             for start, end, delivered, mode in self.windows(semester):
                 period = (start, end)
                 closing = mode == "snapshot" or end == semester.last_day
@@ -205,10 +206,19 @@ class Generator:
                     events.absences.filter(in_window),
                     events.grades.filter(in_window),
                 )
-                notes_until = delivered.date() if end == semester.last_day else end
-                notes = events.notes.filter(pl.col("submitted").is_between(start, notes_until))
-                register_spells = [s for s in spells if s.start <= end]
-                register = self.register_frame(register_spells, as_of=end)
+                # a month's file holds the notes handed in since the previous delivery, up to
+                # its own (a note of the weekend after the last school day comes next month)
+                as_of = min(end, delivered.date())
+                if mode == "monthly":
+                    notes_until = delivered.date()
+                    notes = events.notes.filter(
+                        pl.col("submitted").is_between(notes_from, notes_until)
+                    )
+                    notes_from = notes_until + timedelta(days=1)
+                else:
+                    notes = events.notes.filter(pl.col("submitted").is_between(start, end))
+                register_spells = [s for s in spells if s.start <= as_of]
+                register = self.register_frame(register_spells, as_of=as_of)
                 register_period = (semester.start, end)
                 if style.dialect == "M":
                     sheets = {
