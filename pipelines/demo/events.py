@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from pipelines.demo.population import Population, Spell, has_reexams
+from pipelines.demo.population import RAMP_SIZE, Population, Spell, has_reexams
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import SchoolCalendar, Semester
 from pipelines.reference.rules import rules as rule_config
@@ -94,6 +94,16 @@ def _timetable(rng, grade: int, classes: int) -> np.ndarray:
     return rng.choice(subjects, size=(classes, 5, 11), p=weights / weights.sum())
 
 
+def approach(population: Population, spells, day_ordinal: np.ndarray) -> np.ndarray:
+    """Each pupil's nearness to leaving on each day (0 far or never, 1 on the eve)."""
+    near = np.zeros((len(spells), len(day_ordinal)))
+    for row, spell in enumerate(spells):
+        pupil = population.pupils[spell.pupil_id]
+        if pupil.ramps:
+            near[row] = pupil.approach(day_ordinal)
+    return near
+
+
 def daily_risk(population: Population, spells, semester, day_ordinal: np.ndarray) -> np.ndarray:
     """Each pupil's latent risk on each day: the semester's, plus the climb before leaving."""
     index = population.semester_index[semester.semester_id]
@@ -103,9 +113,7 @@ def daily_risk(population: Population, spells, semester, day_ordinal: np.ndarray
     base = np.array([p.risk(index) for p in pupils])[:, None]
     trend = np.array([p.risk_trend for p in pupils])[:, None]
     risk = base + trend * position[None, :]
-    for row, pupil in enumerate(pupils):
-        if pupil.ramps:
-            risk[row] += pupil.ramp(day_ordinal)
+    risk += RAMP_SIZE * approach(population, spells, day_ordinal)
     return np.clip(risk, 0.0, 1.0)
 
 
@@ -143,6 +151,7 @@ def _absences(rng, population, spells, semester, days, grade):
     school = np.exp(
         0.6 * np.array([population.school_shift.get(s.school_id, 0.0) for s in spells])
     )[:, None]
+    school = school * (1 + 2 * approach(population, spells, day_ordinal))
     start = np.array([s.start.toordinal() for s in spells])[:, None]
     stop = np.array([s.end.toordinal() for s in spells])[:, None]
     enrolled = (day_ordinal >= start) & (day_ordinal <= stop)
@@ -155,8 +164,8 @@ def _absences(rng, population, spells, semester, days, grade):
         starts = onset & (length > k)
         ill[:, k:] |= starts[:, : shape[1] - k]
     other = rng.random(shape) < 0.004
-    truant = rng.random(shape) < 0.035 * risk**2 * school
-    partial = rng.random(shape) < 0.12 * risk**2 * school
+    truant = rng.random(shape) < 0.026 * risk**2 * school
+    partial = rng.random(shape) < 0.09 * risk**2 * school
     late = rng.random(shape) < 0.02 * (0.3 + risk)
     cause = np.select([ill, other, truant, partial, late], [ILL, OTHER, TRUANT, PARTIAL, LATE], 0)
     cause = np.where(enrolled, cause, 0)
@@ -331,7 +340,7 @@ def _grades(rng, population, spells, semester, days, grade, last_day) -> pl.Data
     day_idx = low[row_p] + (rng.random(len(row_p)) * (high - low)[row_p]).astype(int)
     term_position = day_idx / max(1, len(days) - 1)
     drift = 2.6 * (risk_day[row_p, day_idx] - risk[row_p])
-    falling = failing[row_p, row_k] * (0.3 + 3.2 * term_position)
+    falling = failing[row_p, row_k] * 3.6 * term_position**1.5
     rows = {
         "p": row_p,
         "k": row_k,

@@ -70,13 +70,14 @@ class Pupil:
     def risk(self, semester_index: int) -> float:
         return float(np.clip(self.base_risk + self.risk_trend * semester_index, 0.0, 1.0))
 
-    def ramp(self, ordinals: np.ndarray) -> np.ndarray:
-        """The extra risk on each day (as date ordinals) as a leaving day approaches."""
-        extra = np.zeros(len(ordinals))
+    def approach(self, ordinals: np.ndarray) -> np.ndarray:
+        """How near a leaving day is on each day (date ordinals): 0 until RAMP_DAYS before it,
+        rising to 1 on its eve. Risk climbs by RAMP_SIZE times it, truancy triples."""
+        near = np.zeros(len(ordinals))
         for day in self.ramps:
             before = (day.toordinal() - ordinals) / RAMP_DAYS
-            extra += RAMP_SIZE * np.where(before > 0, np.clip(1 - before, 0, 1), 0)
-        return extra
+            near += np.where(before > 0, np.clip(1 - before, 0, 1), 0)
+        return near
 
     def age_on(self, day: date) -> int:
         return day.year - self.born.year - ((day.month, day.day) < (self.born.month, self.born.day))

@@ -184,9 +184,9 @@ def test_about_180_pupils_supported_in_2025_26_semester_1(demo, tables):
 
 
 @pytest.fixture(scope="session")
-def unjustified(tables) -> pl.DataFrame:
-    """Unjustified absence marks per pupil (`school:code`), as ingest resolves them: E marks
-    `n` against the notes register, M marks `Neattaisnots`."""
+def unjustified_marks(tables) -> pl.DataFrame:
+    """Unjustified absence marks (`pupil` as `school:code`, `date`), as ingest resolves them:
+    E marks `n` against the notes register, M marks `Neattaisnots`."""
     calendar = school_calendar()
     absences, notes, resolved_m = [], [], []
     for name, result in tables.items():
@@ -209,16 +209,28 @@ def unjustified(tables) -> pl.DataFrame:
                     )
                 )
             elif table.kind == "kavejumi":
-                resolved_m.append(rows.filter(pl.col("Iemesls") == "Neattaisnots").select("pupil"))
+                resolved_m.append(
+                    rows.filter(pl.col("Iemesls") == "Neattaisnots").select(
+                        "pupil", date=parse_date("Datums")
+                    )
+                )
     (window,) = {s.note_deadline_school_days for s in schools()}
     e = justification.resolve(
         pl.concat(absences).drop_nulls(), pl.concat(notes).drop_nulls(), calendar, window
     )
     assert set(e["reason"].unique()) >= {"unjustified_late_note", "justified_by_note", "illness"}
-    unjustified = pl.concat(
-        [e.filter(pl.col("reason").str.starts_with("unjustified")).select("pupil"), *resolved_m]
+    return pl.concat(
+        [
+            e.filter(pl.col("reason").str.starts_with("unjustified")).select("pupil", "date"),
+            *resolved_m,
+        ]
     )
-    return unjustified.group_by("pupil").len()
+
+
+@pytest.fixture(scope="session")
+def unjustified(unjustified_marks) -> pl.DataFrame:
+    """Unjustified absence marks per pupil (`school:code`)."""
+    return unjustified_marks.group_by("pupil").len()
 
 
 def test_unjustified_absences_cluster_in_a_minority(unjustified):
@@ -536,3 +548,61 @@ def test_schools_differ_in_unjustified_absence(registers, unjustified):
     values = per_pupil.to_series()
     assert values.max() >= 2 * values.min()
     assert values.std() / values.mean() >= 0.2
+
+
+def test_marks_fall_over_the_term_in_a_subject_about_to_fail(grades):
+    """The running average shows a coming failure: in a subject a pupil fails in semester 1,
+    daily marks of the term's last third are well below those of its first third."""
+    s1 = grades.filter(pl.col("date") <= date(2025, 12, 19))
+    failing = s1.filter(pl.col("insufficient") & (pl.col("type") == "Semestra vērtējums")).select(
+        "code", "subject", failing=pl.lit(True)
+    )
+    daily = (
+        s1.filter(pl.col("type").is_in(["Ikdienas", "Nodarbība", "Mājas darbs"]))
+        .with_columns(mark=pl.col("value").cast(pl.Int64, strict=False))
+        .drop_nulls("mark")
+        .with_columns(
+            third=pl.when(pl.col("date") < date(2025, 10, 6))
+            .then(pl.lit("first"))
+            .when(pl.col("date") > date(2025, 11, 17))
+            .then(pl.lit("last"))
+        )
+        .drop_nulls("third")
+        .join(failing, on=["code", "subject"], how="left")
+        .with_columns(pl.col("failing").fill_null(False))
+    )
+    mean = {
+        (f, t): m
+        for f, t, m in daily.group_by("failing", "third").agg(pl.col("mark").mean()).iter_rows()
+    }
+    assert mean[(True, "first")] - mean[(True, "last")] >= 1.0, mean
+    assert abs(mean[(False, "first")] - mean[(False, "last")]) <= 0.3, mean
+
+
+def test_leaving_is_preceded_by_rising_unjustified_absence(unjustified_marks, registers):
+    """Leavers (stopped learning, other) miss more lessons without reason in the 25 school days
+    before leaving than in the 25 before those: a signal exists before the outcome."""
+    school_days = school_calendar().school_days(date(2025, 9, 1), date(2026, 11, 20), 5)
+    position = pl.DataFrame({"date": school_days, "position": range(len(school_days))})
+    leavers = (
+        registers.filter(
+            pl.col("reason").is_in(DROPOUT_REASONS)
+            & (pl.col("left") <= pl.col("period_end"))
+            & ~((pl.col("grade") == 12) & (pl.col("left") == date(2026, 6, 19)))
+        )
+        .unique("code")
+        .join(position.rename({"date": "left", "position": "left_at"}), on="left")
+        .filter(pl.col("left_at") >= 50)
+    )
+    before = (
+        unjustified_marks.with_columns(
+            code=pl.col("pupil").str.split(":").list.last().str.replace_all(r"\D", "")
+        )
+        .join(position, on="date")
+        .join(leavers.select("code", "left_at"), on="code")
+        .with_columns(days=pl.col("left_at") - pl.col("position"))
+    )
+    recent = before.filter(pl.col("days").is_between(1, 25)).height
+    earlier = before.filter(pl.col("days").is_between(26, 50)).height
+    assert leavers.height >= 40
+    assert recent >= 1.3 * earlier, (recent, earlier)
