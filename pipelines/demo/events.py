@@ -10,9 +10,10 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from pipelines.demo.population import Population, Spell
+from pipelines.demo.population import RAMP_SIZE, Population, Spell, has_reexams
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import SchoolCalendar, Semester
+from pipelines.reference.rules import rules as rule_config
 
 ILL, OTHER, TRUANT, PARTIAL, LATE = 1, 2, 3, 4, 5
 E_MARK = {ILL: "ns", OTHER: "nc", TRUANT: "n", PARTIAL: "n", LATE: "nk"}
@@ -93,6 +94,29 @@ def _timetable(rng, grade: int, classes: int) -> np.ndarray:
     return rng.choice(subjects, size=(classes, 5, 11), p=weights / weights.sum())
 
 
+def approach(population: Population, spells, day_ordinal: np.ndarray) -> np.ndarray:
+    """Each pupil's nearness to leaving on each day (0 far or never, 1 on the eve)."""
+    near = np.zeros((len(spells), len(day_ordinal)))
+    for row, spell in enumerate(spells):
+        pupil = population.pupils[spell.pupil_id]
+        if pupil.ramps:
+            near[row] = pupil.approach(day_ordinal)
+    return near
+
+
+def daily_risk(population: Population, spells, semester, day_ordinal: np.ndarray) -> np.ndarray:
+    """Each pupil's latent risk on each day: the semester's, plus the climb before leaving."""
+    index = population.semester_index[semester.semester_id]
+    pupils = [population.pupils[s.pupil_id] for s in spells]
+    span = max(1, semester.last_day.toordinal() - semester.start.toordinal())
+    position = (day_ordinal - semester.start.toordinal()) / span - 0.5
+    base = np.array([p.risk(index) for p in pupils])[:, None]
+    trend = np.array([p.risk_trend for p in pupils])[:, None]
+    risk = base + trend * position[None, :]
+    risk += RAMP_SIZE * approach(population, spells, day_ordinal)
+    return np.clip(risk, 0.0, 1.0)
+
+
 def semester_events(
     rng: np.random.Generator,
     calendar: SchoolCalendar,
@@ -121,10 +145,13 @@ def semester_events(
 
 def _absences(rng, population, spells, semester, days, grade):
     pupils = [population.pupils[s.pupil_id] for s in spells]
-    index = population.semester_index[semester.semester_id]
-    risk = np.array([p.risk(index) for p in pupils])[:, None]
     frailty = np.array([p.frailty for p in pupils])[:, None]
     day_ordinal = np.array([d.toordinal() for d in days])
+    risk = daily_risk(population, spells, semester, day_ordinal)
+    school = np.exp(
+        0.6 * np.array([population.school_shift.get(s.school_id, 0.0) for s in spells])
+    )[:, None]
+    school = school * (1 + 2 * approach(population, spells, day_ordinal))
     start = np.array([s.start.toordinal() for s in spells])[:, None]
     stop = np.array([s.end.toordinal() for s in spells])[:, None]
     enrolled = (day_ordinal >= start) & (day_ordinal <= stop)
@@ -137,15 +164,15 @@ def _absences(rng, population, spells, semester, days, grade):
         starts = onset & (length > k)
         ill[:, k:] |= starts[:, : shape[1] - k]
     other = rng.random(shape) < 0.004
-    truant = rng.random(shape) < 0.035 * risk**2
-    partial = rng.random(shape) < 0.12 * risk**2
+    truant = rng.random(shape) < 0.026 * risk**2 * school
+    partial = rng.random(shape) < 0.09 * risk**2 * school
     late = rng.random(shape) < 0.02 * (0.3 + risk)
     cause = np.select([ill, other, truant, partial, late], [ILL, OTHER, TRUANT, PARTIAL, LATE], 0)
     cause = np.where(enrolled, cause, 0)
 
     rows, first, last = _runs(cause)
     kind = cause[rows, first]
-    episode_risk = risk[rows, 0]
+    episode_risk = risk[rows, first]
     justified_by_mark = (np.isin(kind, [ILL, OTHER])) & (rng.random(len(rows)) < 0.5)
     gets_note = np.select(
         [kind == ILL, kind == OTHER, kind == TRUANT, kind == PARTIAL],
@@ -276,22 +303,31 @@ def _grade_text(frame: pl.DataFrame) -> pl.Expr:
 
 
 def _grades(rng, population, spells, semester, days, grade, last_day) -> pl.DataFrame:
-    """Daily grades, tests, diagnostics, semester and year grades and supplementary exams."""
+    """Daily grades, tests, diagnostics, semester and year grades and supplementary exams.
+
+    A subject the pupil fails in the term (the population's `failing_s1`, `failing_year`)
+    gets marks that fall over the term, and an insufficient term result; marks also fall as a
+    pupil's risk climbs (a rising trend, or the approach of leaving)."""
     index = population.semester_index[semester.semester_id]
     subjects = np.array(reference.subjects_for_grade(grade), dtype=object)
+    pass_mark = float(rule_config()["grades"]["pass_mark"])
     pupils = [population.pupils[s.pupil_id] for s in spells]
     day_ordinal = np.array([d.toordinal() for d in days])
     low = np.searchsorted(day_ordinal, [s.start.toordinal() for s in spells])
     high = np.searchsorted(day_ordinal, [s.end.toordinal() for s in spells], side="right")
     present = np.nonzero(high > low)[0]
+    risk_day = daily_risk(population, spells, semester, day_ordinal)
     risk = np.array([p.risk(index) for p in pupils])
+    shift = np.array([population.school_shift.get(s.school_id, 0.0) for s in spells])
     mean = np.clip(
-        6.4 + 1.3 * np.array([p.ability for p in pupils]) - 2.6 * (risk - 0.12), 1.5, 9.6
+        6.4 + 1.3 * np.array([p.ability for p in pupils]) - 2.6 * (risk - 0.12) - 0.5 * shift,
+        1.5,
+        9.6,
     )
     n_pupils, n_subjects = len(spells), len(subjects)
-    failing_count = np.array([s.failing_subjects for s in spells])[:, None]
-    rank = np.argsort(np.argsort(rng.random((n_pupils, n_subjects)), axis=1), axis=1)
-    failing = rank < failing_count
+    failing = np.zeros((n_pupils, n_subjects), dtype=bool)
+    for row, spell in enumerate(spells):
+        failing[row, list(spell.failing_s1 if semester.number == 1 else spell.failing_year)] = True
     exempt = np.array([p.sport_exempt for p in pupils])[:, None] & (
         subjects == "Sports un veselība"
     )
@@ -302,12 +338,15 @@ def _grades(rng, population, spells, semester, days, grade, last_day) -> pl.Data
     row_p, row_k = np.repeat(pair_p, count), np.repeat(pair_k, count)
     is_test = np.arange(count.sum()) == np.repeat(np.cumsum(count) - 1, count)
     day_idx = low[row_p] + (rng.random(len(row_p)) * (high - low)[row_p]).astype(int)
+    term_position = day_idx / max(1, len(days) - 1)
+    drift = 2.6 * (risk_day[row_p, day_idx] - risk[row_p])
+    falling = failing[row_p, row_k] * 3.6 * term_position**1.5
     rows = {
         "p": row_p,
         "k": row_k,
         "date_index": day_idx,
-        "score": rng.normal(mean[row_p] - 1.5 * failing[row_p, row_k], 1.3),
-        "no_grade": rng.random(len(row_p)) < 0.01 + 0.08 * risk[row_p],
+        "score": rng.normal(mean[row_p] - falling - drift, 1.2),
+        "no_grade": rng.random(len(row_p)) < 0.01 + 0.08 * risk_day[row_p, day_idx],
         "percent": is_test & (rng.random(len(row_p)) < 0.25),
         "type_e": np.where(is_test, "Pārbaudes darbs", "Ikdienas"),
         "type_m": np.where(
@@ -317,39 +356,48 @@ def _grades(rng, population, spells, semester, days, grade, last_day) -> pl.Data
     parts = [pl.DataFrame(rows)]
     semester_end = semester.end_for(grade)
     if semester_end <= last_day and days[-1] == semester_end:
-        final_p = present[high[present] == len(days)]
+        exits = np.array([s.year_end_exit for s in spells]) & (semester.number == 2)
+        final_p = present[(high[present] == len(days)) | exits[present]]
         kinds = ["Semestra vērtējums"] + (["Gada vērtējums"] if semester.number == 2 else [])
         for kind in kinds:
             fp, fk = np.repeat(final_p, n_subjects), np.tile(np.arange(n_subjects), len(final_p))
-            fails = failing[fp, fk] & (semester.number == 2)
+            fails = failing[fp, fk]
             score = np.where(
                 fails,
-                rng.uniform(1.6, 3.4, len(fp)),
-                np.maximum(mean[fp] + rng.normal(0, 0.6, len(fp)), 3.6),
+                rng.uniform(1.6, pass_mark - 0.6, len(fp)),
+                np.maximum(mean[fp] + rng.normal(0, 0.6, len(fp)), pass_mark),
             )
             parts.append(
                 pl.DataFrame(
                     {
                         "p": fp,
                         "k": fk,
-                        "date_index": np.full(len(fp), len(days) - 1),
+                        "date_index": high[fp] - 1,
                         "score": score,
-                        "no_grade": fails & (rng.random(len(fp)) < 0.3),
+                        "no_grade": fails & ((grade <= 3) | (rng.random(len(fp)) < 0.3)),
                         "percent": np.zeros(len(fp), dtype=bool),
                         "type_e": kind,
                         "type_m": kind,
                     }
                 )
             )
-        if semester.number == 2 and grade not in (1, 2, 3, 9, 12):
+        if semester.number == 2 and has_reexams(grade):
             rp, rk = np.nonzero(failing[final_p])
+            passed = np.array(
+                [k in spells[final_p[p]].reexam_passed for p, k in zip(rp, rk, strict=True)],
+                dtype=bool,
+            )
             parts.append(
                 pl.DataFrame(
                     {
                         "p": final_p[rp],
                         "k": rk,
                         "date_index": np.full(len(rp), len(days) + 7),
-                        "score": rng.uniform(2.6, 5.4, len(rp)),
+                        "score": np.where(
+                            passed,
+                            rng.uniform(pass_mark, pass_mark + 2.4, len(rp)),
+                            rng.uniform(1.6, pass_mark - 0.6, len(rp)),
+                        ),
                         "no_grade": np.zeros(len(rp), dtype=bool),
                         "percent": np.zeros(len(rp), dtype=bool),
                         "type_e": "Pēcpārbaudījums",

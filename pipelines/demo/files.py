@@ -303,10 +303,14 @@ class DeliveryWriter:
         school_id: str,
         supersedes: str | None = None,
         inject: bool = True,
+        sheet_titles: dict[str, str] | None = None,
     ) -> None:
+        """`sheet_titles` gives a sheet a title of its own (the register's semester to date)."""
         written: list[Sheet] = []
         rows_total = 0
+        workbook_title = title
         for name, frame in sheets.items():
+            title = (sheet_titles or {}).get(name, workbook_title)
             kind = SHEETS[name].name
             replacements: dict[str, dict[int, object]] = {}
             defects: list[Defect] = []
@@ -331,7 +335,7 @@ class DeliveryWriter:
             rows_total += len(rows)
             written.append(Sheet(name, title, list(frame.columns), rows))
         styles = ["xlsx_text_dates" if style.xlsx_text_dates else "xlsx_spreadsheet_dates"]
-        styles += ["title_row"] if title else []
+        styles += ["title_row"] if any(sheet.title for sheet in written) else []
         self.manifest.defects.extend(Defect(n, "tolerate", relative, "loaded") for n in styles)
         order = self.rng.permutation(len(written))
         data = xlsx_bytes([written[i] for i in order])

@@ -1,8 +1,9 @@
 """`pmp generate`: deterministic demo deliveries in `data/landing/`, as the contract describes.
 
-Schools deliver semester snapshots after each semester, a semester-to-date snapshot and
-nightly files in the current semester, and some send corrected files later. The generator
-writes a manifest of every file and every defect it injected (file, row, expected outcome).
+Schools deliver a past semester month by month (each month's period on the evening of its
+last school day), a semester-to-date snapshot and nightly files in the current semester, and
+some send corrected files later. The generator writes a manifest of every file and every
+defect it injected (file, row, expected outcome).
 """
 
 import json
@@ -157,16 +158,25 @@ class Generator:
     # -- deliveries ----------------------------------------------------------------------
 
     def windows(self, semester: Semester) -> list[tuple[date, date, datetime, str]]:
-        """(first day, last day, delivered at, mode) of each delivery for a semester."""
+        """(first day, last day, delivered at, mode) of each delivery for a semester.
+
+        A past semester comes month by month: each calendar month's period, delivered on the
+        evening of its last school day; the last one ends on the semester's last day and comes
+        14 days later, with the term grades and the late notes. The current semester comes as
+        a semester-to-date snapshot and nightly files for its last school days."""
         if semester.last_day < self.end_date:
-            return [
-                (
-                    semester.start,
-                    semester.last_day,
-                    _evening(semester.last_day + timedelta(days=14)),
-                    "snapshot",
-                )
-            ]
+            windows = []
+            first = semester.start
+            while first <= semester.last_day:
+                following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+                last = min(following - timedelta(days=1), semester.last_day)
+                days = self.calendar.school_days(first, last, 5) or [last]
+                delivered = _evening(days[-1])
+                if last == semester.last_day:
+                    delivered = _evening(last + timedelta(days=14))
+                windows.append((first, last, delivered, "monthly"))
+                first = following
+            return windows
         days = self.calendar.school_days(semester.start, self.end_date, 5)
         cutoff, nightly = days[-NIGHTLY_DAYS - 1], days[-NIGHTLY_DAYS:]
         return [(semester.start, cutoff, _evening(cutoff), "snapshot")] + [
@@ -186,20 +196,29 @@ class Generator:
                 self.rng, self.calendar, self.population, spells, semester, self.end_date
             )
             self._count_delivered(folder, semester, events)
+            notes_from = semester.start
             for start, end, delivered, mode in self.windows(semester):
                 period = (start, end)
+                closing = mode == "snapshot" or end == semester.last_day
                 context = {"delivered": delivered.date(), "semester": semester, "period": period}
                 in_window = pl.col("date").is_between(start, end)
                 absences, grades = (
                     events.absences.filter(in_window),
                     events.grades.filter(in_window),
                 )
-                notes_until = (
-                    delivered.date() if mode == "snapshot" and end == semester.last_day else end
-                )
-                notes = events.notes.filter(pl.col("submitted").is_between(start, notes_until))
-                register_spells = [s for s in spells if s.start <= end]
-                register = self.register_frame(register_spells, as_of=end)
+                # a month's file holds the notes handed in since the previous delivery, up to
+                # its own (a note of the weekend after the last school day comes next month)
+                as_of = min(end, delivered.date())
+                if mode == "monthly":
+                    notes_until = delivered.date()
+                    notes = events.notes.filter(
+                        pl.col("submitted").is_between(notes_from, notes_until)
+                    )
+                    notes_from = notes_until + timedelta(days=1)
+                else:
+                    notes = events.notes.filter(pl.col("submitted").is_between(start, end))
+                register_spells = [s for s in spells if s.start <= as_of]
+                register = self.register_frame(register_spells, as_of=as_of)
                 register_period = (semester.start, end)
                 if style.dialect == "M":
                     sheets = {
@@ -209,6 +228,9 @@ class Generator:
                     }
                     sheets = {k: v for k, v in sheets.items() if v.height}
                     title = _title(start, end, semester) if style.period_source != "data" else None
+                    titles = None
+                    if title:  # the register is the semester to date
+                        titles = {"Skolēni": _title(semester.start, end, semester)}
                     name = f"{folder}/mykoob_{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
                     if style.period_source == "data":
                         name = f"{folder}/eksports_{delivered:%Y%m%d}.xlsx"
@@ -223,7 +245,15 @@ class Generator:
                                 sheets["Kavējumi"].height * 9 // 10
                             )
                         self.writer.write_workbook(
-                            name, incomplete, style, title, delivered, context, folder, inject=False
+                            name,
+                            incomplete,
+                            style,
+                            title,
+                            delivered,
+                            context,
+                            folder,
+                            inject=False,
+                            sheet_titles=titles,
                         )
                         corrected = name.replace(".xlsx", "_v2.xlsx")
                         next_night = delivered + timedelta(days=1)
@@ -236,10 +266,18 @@ class Generator:
                             context,
                             folder,
                             supersedes=name,
+                            sheet_titles=titles,
                         )
                     else:
                         self.writer.write_workbook(
-                            name, sheets, style, title, delivered, context, folder
+                            name,
+                            sheets,
+                            style,
+                            title,
+                            delivered,
+                            context,
+                            folder,
+                            sheet_titles=titles,
                         )
                     continue
                 files = {
@@ -248,8 +286,9 @@ class Generator:
                     "zimes": (self.note_frame(notes), period, True),
                     "vertejumi": (self.grade_frame(grades, "E"), period, False),
                 }
-                if mode == "snapshot" and semester.number == 1 and index % 2 == 0:
-                    files["slodze"] = (_timetable_load(register_spells), period, True)
+                if closing and semester.number == 1 and index % 2 == 0:
+                    load_period = (semester.start, end)
+                    files["slodze"] = (_timetable_load(register_spells), load_period, True)
                 for kind, (frame, file_period, needs_period) in files.items():
                     if frame.height == 0:
                         continue
@@ -263,10 +302,10 @@ class Generator:
                         semester,
                         delivered,
                         {**context, "period": file_period},
-                        variations.get(f"{folder}/{kind}/{mode}"),
+                        variations.get(f"{folder}/{kind}/{mode}") if closing else None,
                         correct=(
                             kind == "kavejumi"
-                            and mode == "snapshot"
+                            and closing
                             and index % 4 == 0
                             and semester.semester_id == "2025/26-S1"
                         ),
@@ -377,6 +416,10 @@ class Generator:
             for start, end, delivered, mode in self.windows(semester):
                 if mode == "nightly":
                     continue
+                if mode == "monthly":  # the coordinators and the social service: per semester
+                    if end != semester.last_day:
+                        continue
+                    start = semester.start
                 context = {
                     "delivered": delivered.date(),
                     "semester": semester,
@@ -538,9 +581,9 @@ class Generator:
                     "trailing_empty_line",
                 )
             ):
-                variations[f"{e_schools[i]}/{['kavejumi', 'vertejumi'][i % 2]}/snapshot"] = (
-                    variation
-                )
+                kind = ["kavejumi", "vertejumi"][i % 2]
+                for mode in ("monthly", "snapshot"):
+                    variations[f"{e_schools[i]}/{kind}/{mode}"] = variation
         for index, school in enumerate(reference.schools()):
             self.deliver_school(index, school, variations)
         self.deliver_municipality()

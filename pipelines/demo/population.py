@@ -5,8 +5,10 @@ drive absences, grades, leaving, repeating and support. Everything comes from on
 random generator, so the same seed and arguments give the same population.
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 import numpy as np
 
@@ -14,12 +16,24 @@ from pipelines.privacy import personal_code
 from pipelines.privacy.names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import SchoolCalendar, SchoolYear
+from pipelines.reference.rules import rules as rule_config
 
 GENERAL_BASIC = "21011111"
 GENERAL_SECONDARY = "31011011"
 SPECIAL_NEEDS_BASIC = ("21015611", "21015811", "21015911")
 NEW_CODES_FROM = date(2017, 7, 1)
 CLASS_SIZE = 26
+SPORT = "Sports un veselība"  # a sport-exempt pupil's results there are "atb", never failing
+# docs/demo-data.md gives the source or the reason of each of these choices.
+SCHOOL_SHIFT_SD = 0.35  # between-school spread of the latent risk (on the risk's z scale)
+GYMNASIUM_SHIFT = -0.5  # the state gymnasium selects its pupils
+DEFERRAL_RATE = 0.10  # school start deferred by a year (over-age by 1, not a risk sign)
+DROPOUT_RATE = {1: 0.002, 4: 0.003, 7: 0.009, 10: 0.013}  # "pārtrauca mācības"/"cits" a year
+ABROAD_RATE = 0.005  # moved abroad, a year
+TRANSFER_RATE = 0.008  # moved to another Ogre school during the year
+RAMP_DAYS = 75  # a leaver's risk climbs over this many days before leaving
+RAMP_SIZE = 0.35
+REEXAM_PASS = 0.7  # a supplementary exam passed
 STATUS_RATES = {
     "trūcīga ģimene": 0.035,
     "maznodrošināta ģimene": 0.045,
@@ -42,6 +56,7 @@ class Pupil:
     ability: float
     frailty: float
     sport_exempt: bool
+    ramps: list[date] = field(default_factory=list)  # leaving days whose approach raises risk
 
     @property
     def full_name(self) -> str:
@@ -54,6 +69,15 @@ class Pupil:
 
     def risk(self, semester_index: int) -> float:
         return float(np.clip(self.base_risk + self.risk_trend * semester_index, 0.0, 1.0))
+
+    def approach(self, ordinals: np.ndarray) -> np.ndarray:
+        """How near a leaving day is on each day (date ordinals): 0 until RAMP_DAYS before it,
+        rising to 1 on its eve. Risk climbs by RAMP_SIZE times it, truancy triples."""
+        near = np.zeros(len(ordinals))
+        for day in self.ramps:
+            before = (day.toordinal() - ordinals) / RAMP_DAYS
+            near += np.where(before > 0, np.clip(1 - before, 0, 1), 0)
+        return near
 
     def age_on(self, day: date) -> int:
         return day.year - self.born.year - ((day.month, day.day) < (self.born.month, self.born.day))
@@ -74,7 +98,16 @@ class Spell:
     left: date | None = None
     leave_reason: str | None = None
     repeating: bool = False
-    failing_subjects: int = 0
+    # subject indexes (into reference.subjects_for_grade) with an insufficient term result:
+    # semester 1, and the year (semester 2 and year grade); the year's re-exams passed
+    failing_s1: tuple[int, ...] = ()
+    failing_year: tuple[int, ...] = ()
+    reexam_passed: tuple[int, ...] = ()
+    year_end_exit: bool = False
+
+    @property
+    def insufficient_after_reexams(self) -> int:
+        return len(self.failing_year) - len(self.reexam_passed)
 
     def active_on(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -95,6 +128,7 @@ class Population:
     statuses: list[StatusSpell]
     years: list[SchoolYear]
     semester_index: dict[str, int] = field(default_factory=dict)
+    school_shift: dict[str, float] = field(default_factory=dict)
 
     def spells_at(self, school_id: str, first: date, last: date) -> list[Spell]:
         return [
@@ -112,17 +146,38 @@ class PopulationBuilder:
         self.pupils: list[Pupil] = []
         self.spells: list[Spell] = []
         self.used_codes: set[str] = set()
+        self.school_shift = _school_shifts(rng)
+        self.school_days: dict[tuple[str, int], list[date]] = {}
 
-    def new_pupil(self, born: date, special_needs_rate: float = 0.04) -> Pupil:
+    def new_pupil(
+        self, grade: int, year_start: date, school_id: str, history: bool = True
+    ) -> tuple[Pupil, bool]:
+        """A pupil entering `grade` in the year starting `year_start`, and whether the pupil
+        repeats it. A deferred school start makes a pupil a year older, mostly regardless of
+        risk; each earlier repetition (risk-linked) adds a year, so over-age by two or more is
+        a risk sign. `history` False: a new first-grader, who repeated nothing."""
         rng = self.rng
         sex = "V" if rng.random() < 0.51 else "S"
-        special = rng.random() < special_needs_rate
-        z = rng.normal() + (0.35 if sex == "V" else 0.0) + (0.6 if special else 0.0)
+        special = rng.random() < 0.04
+        z = (
+            rng.normal()
+            + (0.35 if sex == "V" else 0.0)
+            + (0.6 if special else 0.0)
+            + self.school_shift.get(school_id, 0.0)
+        )
         base_risk = float(1 / (1 + np.exp(-(1.6 * z - 2.4))))
         trend = float(rng.normal(0.06, 0.03)) if rng.random() < 0.12 else float(rng.normal(0, 0.01))
         ability = float(rng.normal(-1.2 * base_risk, 0.9))
+        deferred = rng.random() < DEFERRAL_RATE * (1.5 if special else 1.0)
+        repeats, repeating = 0, False
+        if history:
+            for earlier in range(1, grade):
+                if (repeats == 0 or earlier == 9) and rng.random() < _repeat_p(base_risk, earlier):
+                    repeats += 1
+            repeating = bool(rng.random() < _repeat_p(base_risk, grade))
         first = MALE_FIRST_NAMES if sex == "V" else FEMALE_FIRST_NAMES
         surname = SURNAMES[int(rng.integers(len(SURNAMES)))][0 if sex == "V" else 1]
+        born = self.birth_date(grade, year_start, int(deferred) + repeats + int(repeating))
         pupil = Pupil(
             pupil_id=len(self.pupils),
             code=self.unique_code(born),
@@ -138,7 +193,13 @@ class PopulationBuilder:
             sport_exempt=bool(rng.random() < 0.01),
         )
         self.pupils.append(pupil)
-        return pupil
+        return pupil, repeating
+
+    def year_days(self, year: SchoolYear, grade: int) -> list[date]:
+        key = (year.year_id, grade)
+        if key not in self.school_days:
+            self.school_days[key] = self.calendar.school_days(year.span.start, year.span.end, grade)
+        return self.school_days[key]
 
     def unique_code(self, born: date) -> str:
         while True:
@@ -150,9 +211,43 @@ class PopulationBuilder:
                 self.used_codes.add(code)
                 return code
 
-    def birth_date(self, grade: int, year_start: date, over_age: bool) -> date:
-        year = year_start.year - 6 - grade - (1 if over_age else 0)
+    def birth_date(self, grade: int, year_start: date, years_over: int) -> date:
+        year = year_start.year - 6 - grade - years_over
         return date(year, 1, 1) + timedelta(days=int(self.rng.integers(365)))
+
+
+def _school_shifts(rng: np.random.Generator) -> dict[str, float]:
+    """Each school's latent risk shift: schools differ in absence, grades and leaving."""
+    shifts = {}
+    for school in reference.schools():
+        shift = float(rng.normal(0, SCHOOL_SHIFT_SD))
+        if school.grade_min >= 10:  # the state gymnasium: low, whatever the draw
+            shift = GYMNASIUM_SHIFT + 0.3 * shift
+        shifts[school.school_id] = shift
+    return shifts
+
+
+def _repeat_p(risk: float, grade: int) -> float:
+    """The chance of repeating a grade, rising steeply with the latent risk; grade 9 (exams)
+    most, secondary least. Tuned so that about 1.5% of pupils repeat in a year."""
+    if grade == 9:
+        return 0.004 + 0.45 * risk**2
+    if grade >= 10:
+        return 0.001 + 0.04 * risk**2
+    return 0.001 + 0.10 * risk**2
+
+
+def _allowance(grade: int) -> int:
+    """The insufficient year results a pupil may keep after re-exams and still be promoted."""
+    for band in rule_config()["promotion_band"]:
+        if band["grade_min"] <= grade <= band["grade_max"]:
+            return int(band["allowed_insufficient"])
+    raise ValueError(f"no promotion band for grade {grade}")
+
+
+def has_reexams(grade: int) -> bool:
+    """Supplementary exams after the year: not in grades 1-3, nor in the exam grades 9 and 12."""
+    return grade not in (1, 2, 3, 9, 12)
 
 
 def _class_labels(count: int, grade: int) -> list[str]:
@@ -190,10 +285,9 @@ def build_population(
                 grade = low + offset
                 labels = _class_labels(count, grade)
                 for label in labels:
-                    repeating = rng.random() < (0.06 if grade == 9 else 0.012)
-                    over_age = repeating or rng.random() < 0.03
-                    born = builder.birth_date(grade, first_year.span.start, over_age)
-                    pupil = builder.new_pupil(born)
+                    pupil, repeating = builder.new_pupil(
+                        grade, first_year.span.start, school.school_id
+                    )
                     first_grade = 1 if grade <= 9 else 10
                     admitted_year = first_year.span.start.year - (grade - first_grade)
                     current.append(
@@ -215,13 +309,20 @@ def build_population(
         _simulate_year(builder, year, current, semester_offset=2 * index)
     statuses = _status_spells(builder, years)
     semester_index = {s.semester_id: i for i, s in enumerate(calendar.semesters)}
-    return Population(builder.pupils, builder.spells, statuses, years, semester_index)
+    return Population(
+        builder.pupils, builder.spells, statuses, years, semester_index, builder.school_shift
+    )
+
+
+def _dropout_rate(grade: int) -> float:
+    return DROPOUT_RATE[max(g for g in DROPOUT_RATE if g <= grade)]
 
 
 def _simulate_year(
     builder: PopulationBuilder, year: SchoolYear, spells: list[Spell], semester_offset: int
 ) -> None:
-    """Mid-year leaving, transfers between Ogre schools and arrivals; failing subjects."""
+    """Leaving during the year (a constant monthly hazard, steeper for high-risk pupils and in
+    older grades), transfers between Ogre schools and arrivals; term results and promotion."""
     rng, calendar = builder.rng, builder.calendar
     schools = [s for s in reference.schools() if s.valid_on(year.span.start)]
     queue = list(spells)
@@ -231,7 +332,7 @@ def _simulate_year(
         candidates = [s for s in schools if s.serves(grade)]
         school = candidates[int(rng.integers(len(candidates)))]
         day = _school_day_between(calendar, rng, year.span.start, year.semesters[1].end, grade)
-        pupil = builder.new_pupil(builder.birth_date(grade, year.span.start, rng.random() < 0.1))
+        pupil, repeating = builder.new_pupil(grade, year.span.start, school.school_id)
         queue.append(
             Spell(
                 pupil.pupil_id,
@@ -242,29 +343,95 @@ def _simulate_year(
                 day,
                 day,
                 year.span.end,
+                repeating=repeating,
             )
         )
+    # Who drops out: each grade band's annual rate of its pupils, drawn without replacement
+    # with weights rising steeply with the pupil's risk and the school's shift (the count is
+    # the rate's, not a random draw's, so that the documented rate holds at any seed).
+    dropouts: set[int] = set()
+    for rate in sorted(set(DROPOUT_RATE.values())):
+        band = [s for s in queue if _dropout_rate(s.grade) == rate]
+        if not band:
+            continue
+        weight = np.array(
+            [
+                (builder.pupils[s.pupil_id].risk(semester_offset + 1) + 0.02) ** 2
+                * np.exp(0.5 * builder.school_shift.get(s.school_id, 0.0))
+                for s in band
+            ]
+        )
+        keys = np.log(rng.random(len(band))) / weight
+        count = round(rate * len(band))
+        dropouts |= {id(band[i]) for i in np.argsort(-keys)[:count]}
     for spell in queue:
         pupil = builder.pupils[spell.pupil_id]
-        risk = pupil.risk(semester_offset + 1)
         spell.end = year.semesters[1].end_for(spell.grade)
-        leave_p = 0.006 + 0.05 * risk**2 * (2.0 if spell.grade >= 7 else 0.5)
-        transfer_p = 0.008
+        share = max(0.0, (spell.end - spell.start).days / (spell.end - year.span.start).days)
         draw = rng.random()
-        if draw < leave_p + transfer_p:
-            day = _school_day_between(calendar, rng, spell.start, spell.end, spell.grade)
-            if day > spell.start:
-                _leave(builder, spell, day, transfer=draw >= leave_p, schools=schools, queue=queue)
-        performance = pupil.ability - 2.2 * risk + rng.normal(0, 0.6)
-        spell.failing_subjects = int(rng.poisson(max(0.0, -performance - 2.2) * 1.5))
+        cut = np.cumsum([ABROAD_RATE, TRANSFER_RATE]) * share
+        kind = 0 if id(spell) in dropouts else (1 if draw < cut[0] else 2 if draw < cut[1] else 3)
+        if kind < 3:
+            day = _leave_day(builder, pupil, spell, year, semester_offset, risk_weighted=kind == 0)
+            if day is not None and day > spell.start:
+                _leave(builder, spell, day, kind, schools=schools, queue=queue)
+        _term_results(builder, spell, semester_offset)
         builder.spells.append(spell)
 
 
-def _leave(builder, spell: Spell, day: date, transfer: bool, schools, queue: list[Spell]) -> None:
+@cache
+def _subjects(grade: int) -> tuple[str, ...]:
+    return tuple(reference.subjects_for_grade(grade))
+
+
+def _leave_day(builder, pupil: Pupil, spell: Spell, year, offset: int, risk_weighted: bool):
+    """A school day of the spell, likelier in the semester when the pupil's risk is higher."""
+    all_days = builder.year_days(year, spell.grade)
+    days = all_days[bisect_right(all_days, spell.start) : bisect_right(all_days, spell.end)]
+    if not days:
+        return None
+    weight = np.ones(len(days))
+    if risk_weighted:
+        in_s2 = np.array([d >= year.semesters[1].start for d in days])
+        r1, r2 = pupil.risk(offset), pupil.risk(offset + 1)
+        weight = np.where(in_s2, r2 + 0.02, r1 + 0.02) ** 2
+    return days[int(builder.rng.choice(len(days), p=weight / weight.sum()))]
+
+
+def _term_results(builder: PopulationBuilder, spell: Spell, offset: int) -> None:
+    """The subjects with an insufficient semester-1 and year result, and the re-exams passed.
+    Most year failures carry over from semester 1; promotion follows the rules' bands."""
+    rng = builder.rng
+    pupil = builder.pupils[spell.pupil_id]
+    subjects = _subjects(spell.grade)
+    n = len(subjects)
+    shift = builder.school_shift.get(spell.school_id, 0.0)
+    scale = 0.08 if spell.grade <= 3 else (0.6 if spell.grade >= 10 else 1.2)
+    results = []
+    for semester, weight in ((0, 1.0), (1, 0.5)):
+        performance = pupil.ability - 2.2 * pupil.risk(offset + semester) - 0.4 * shift
+        performance += rng.normal(0, 0.6)
+        lam = max(0.0, -performance - 2.0) * scale * weight
+        results.append(min(n, int(rng.poisson(lam))))
+    exempt = {k for k, s in enumerate(subjects) if pupil.sport_exempt and s == SPORT}
+    s1 = [int(k) for k in rng.permutation(n) if k not in exempt][: results[0]]
+    kept = [k for k in s1 if rng.random() < 0.45]
+    others = [int(k) for k in rng.permutation(n) if k not in kept and k not in exempt]
+    year = sorted(kept + others[: max(0, results[1] - len(kept))])
+    spell.failing_s1 = tuple(sorted(int(k) for k in s1))
+    spell.failing_year = tuple(year)
+    if has_reexams(spell.grade):
+        spell.reexam_passed = tuple(
+            k for k in year if rng.random() < REEXAM_PASS + 0.1 * np.clip(pupil.ability, -2, 2)
+        )
+
+
+def _leave(builder, spell: Spell, day: date, kind: int, schools, queue: list[Spell]) -> None:
+    """kind 0: stopped learning or other (a dropout); 1: moved abroad; 2: another Ogre school."""
     rng = builder.rng
     spell.end = day - timedelta(days=1)
     spell.left = day
-    if transfer:
+    if kind == 2:
         spell.leave_reason = "pāriet uz citu izglītības iestādi"
         targets = [s for s in schools if s.serves(spell.grade) and s.school_id != spell.school_id]
         target = targets[int(rng.integers(len(targets)))]
@@ -283,28 +450,28 @@ def _leave(builder, spell: Spell, day: date, transfer: bool, schools, queue: lis
             )
         )
         return
-    risk = builder.pupils[spell.pupil_id].base_risk
-    weights = np.array([0.25, 0.45 * risk * (spell.grade >= 7) + 0.02, 0.08, 0.1])
-    spell.leave_reason = str(
-        rng.choice(
-            [
-                "izbraucis uz ārvalstīm",
-                "pārtrauca mācības",
-                "pāriet uz citu izglītības iestādi",
-                "cits",
-            ],
-            p=weights / weights.sum(),
-        )
-    )
+    if kind == 1:
+        spell.leave_reason = "izbraucis uz ārvalstīm"
+        return
+    spell.leave_reason = "pārtrauca mācības" if rng.random() < 0.7 else "cits"
+    builder.pupils[spell.pupil_id].ramps.append(day)
 
 
-def _promoted(spell: Spell) -> bool:
-    """Cabinet Regulation No. 11 p. 25, with one supplementary exam allowed in grades 4-8."""
-    if spell.grade <= 3:
-        return spell.failing_subjects < 3
-    if spell.grade <= 8:
-        return spell.failing_subjects <= 1
-    return spell.failing_subjects == 0
+def promoted(spell: Spell) -> bool:
+    """models/rules.toml [[promotion_band]]: promoted unless the insufficient year results
+    left after the supplementary exams exceed the grade band's allowance."""
+    return spell.insufficient_after_reexams <= _allowance(spell.grade)
+
+
+def _year_end_exit(builder: PopulationBuilder, spell: Spell, reason: str) -> None:
+    """Leaving at the end of the year, dated inside the delivered year: the day after the
+    grade's last day, or the year's last day itself when that is the grade's (grade 12)."""
+    last = builder.calendar.year_of(spell.start).span.end
+    spell.left = min(spell.end + timedelta(days=1), last)
+    spell.leave_reason = reason
+    spell.year_end_exit = True
+    if spell.left <= spell.end:
+        spell.end = spell.left - timedelta(days=1)
 
 
 def _next_year(builder: PopulationBuilder, year: SchoolYear, previous: list[Spell]) -> list[Spell]:
@@ -319,17 +486,16 @@ def _next_year(builder: PopulationBuilder, year: SchoolYear, previous: list[Spel
     for spell in latest.values():
         if spell.left is not None:
             continue
-        promoted = _promoted(spell)
-        if spell.grade in (9, 12) and promoted:
-            spell.left = spell.end + timedelta(days=1)
-            spell.leave_reason = "ieguva izglītību"
+        passed = promoted(spell)
+        if spell.grade in (9, 12) and passed:
             if spell.grade == 12 or rng.random() < 0.5:
+                _year_end_exit(builder, spell, "ieguva izglītību")
                 continue
         elif spell.grade == 12:
-            spell.left = spell.end + timedelta(days=1)
-            spell.leave_reason = "cits"
+            reason = "pārtrauca mācības" if rng.random() < 0.5 else "cits"
+            _year_end_exit(builder, spell, reason)
             continue
-        grade = spell.grade if not promoted else spell.grade + 1
+        grade = spell.grade if not passed else spell.grade + 1
         school_id = spell.school_id
         old_school = reference.school(school_id)
         if not old_school.valid_on(start):
@@ -349,7 +515,7 @@ def _next_year(builder: PopulationBuilder, year: SchoolYear, previous: list[Spel
                 admitted,
                 start,
                 year.span.end,
-                repeating=not promoted,
+                repeating=not passed,
             )
         )
     spells.extend(_new_cohort(builder, year, schools))
@@ -364,7 +530,7 @@ def _new_cohort(builder: PopulationBuilder, year: SchoolYear, schools) -> list[S
             _band_counts(s.pupils_by_band["1-3"], builder.scale)[0] for s in [school, *merged]
         )
         for label in _class_labels(count, 1):
-            pupil = builder.new_pupil(builder.birth_date(1, year.span.start, False))
+            pupil, _ = builder.new_pupil(1, year.span.start, school.school_id, history=False)
             spells.append(
                 Spell(
                     pupil.pupil_id,

@@ -33,7 +33,7 @@ def test_backfill_restores_a_semester_from_the_archive_and_rebuilds_from_it(
     assert covering["period_start"].max() <= date(2026, 1, 4)
     assert covering["period_end"].min() >= date(2025, 9, 1)
     assert "OVG/kavejumi_20261120-20261120.csv" not in covering["file"].to_list()
-    lost = landing / "OVG" / "kavejumi_20250901-20251219.csv"
+    lost = landing / "OVG" / "kavejumi_20251001-20251031.csv"  # one month of the semester
     delivered_at = lost.stat().st_mtime
     original = lost.read_bytes()
     lost.unlink()

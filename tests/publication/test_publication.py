@@ -106,7 +106,7 @@ def test_the_municipality_equals_the_sum_of_its_schools_where_published(prepared
     total = indicators.filter(pl.col("school_id") == "ALL")["value"][0]
     schools = indicators.filter(pl.col("school_id") != "ALL")
     assert not schools["suppressed"].any()
-    assert schools["value"].sum() == total == 7294
+    assert schools["value"].sum() == total == 7296
 
 
 def test_extract_folders_hold_every_format_and_a_manifest(exports):
@@ -184,7 +184,7 @@ def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
     changelog = (exports / "2025-26-S1" / "r2" / "changelog.md").read_text(encoding="utf-8")
     assert "revision 2 replaces revision 1" in changelog
     assert "school_indicators: 1 cells changed" in changelog
-    assert "7294 → 7295" in changelog
+    assert "7296 → 7297" in changelog
     assert (exports / "2025-26-S1" / "r1" / "manifest.json").exists()  # never overwritten
 
 
