@@ -1,7 +1,8 @@
 -- The dates indicators are evaluated on. Per semester begun by the data cut-off (the last day
 -- any school's delivery covers): a `semester` point on its last day, or on the cut-off while it
 -- runs; and a `month` point on the last school day of each month before that, which the
--- backtest uses. `complete` says the semester has ended.
+-- backtest and the evaluation use (`pupil_measures` holds what was known that day there).
+-- `complete` says the semester has ended.
 WITH cutoff AS (
     SELECT max(l.period_end) AS cutoff
     FROM staging.delivery_log AS l

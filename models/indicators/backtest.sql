@@ -1,7 +1,8 @@
 -- How well each rule, the composite level and two baselines foresaw the outcomes. For every
 -- `month` as-of date whose horizon (rules.toml: backtest) has passed by the cut-off, each
--- pupil enrolled then is flagged or not, using only facts dated on or before that date, and
--- has an outcome or not within the horizon after it. Precision and recall pool the pupil-dates;
+-- pupil enrolled then is flagged or not, using only what was known that day (received by
+-- then, `pupil_measures`), and has an outcome (any of `outcomes`) or not within the horizon
+-- after it. The score is evaluated in `evaluation`. Precision and recall pool the pupil-dates;
 -- the lead time is, per outcome, the weeks from the first as-of date that flagged the pupil
 -- within the horizon before it, and its median is reported. The baselines flag whole groups:
 -- every pupil of the grades in `baseline_grades`, and every pupil of the schools with the most

@@ -1,6 +1,7 @@
--- Is the score's chance right? Per as-of date of `evaluation_pupils` and over all of them
--- (`as_of` empty), the pupils in tenths by score: the mean score against the share that had
--- any outcome by the school year's end (what the score estimates).
+-- Is the score's chance right? Per as-of date of `evaluation_pupils`, and over the dates
+-- after the score's training data (`as_of` empty; models/score.toml [trained] until), the
+-- pupils in tenths by score: the mean score against the share that had any outcome by the
+-- school year's end (what the score estimates).
 WITH scored AS (
     SELECT as_of, pupil_key, score, happened, score_model
     FROM indicators.evaluation_pupils
@@ -15,6 +16,7 @@ pooled AS (
     SELECT NULL::DATE AS as_of, ntile(10) OVER (ORDER BY score, as_of, pupil_key) AS decile,
         score, happened, score_model
     FROM scored
+    WHERE as_of > (SELECT trained_until FROM reference.score_model)
 )
 SELECT as_of, decile, count(*) AS pupil_dates, avg(score) AS mean_score,
     avg(happened::INTEGER) AS outcome_rate, count(*) FILTER (WHERE happened) AS outcomes,

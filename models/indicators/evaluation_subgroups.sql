@@ -1,6 +1,7 @@
 -- Who the flags fall on: for the score's first K (the first capacity in rules.toml) and the
 -- composite level medium or high, per group of sex, social-service status, grade band and
--- school, over every pupil-date of `evaluation_pupils`, with any outcome by the year's end: the
+-- school, over the pupil-dates of `evaluation_pupils` after the score's training data
+-- (models/score.toml [trained] until), with any outcome by the year's end: the
 -- share flagged, the false-positive rate (flagged among those without an outcome) and the
 -- recall (flagged among those with one). Internal: small groups are not suppressed here.
 WITH settings AS (
@@ -12,6 +13,7 @@ pupil_dates AS (
         row_number() OVER (PARTITION BY e.as_of ORDER BY e.score DESC, e.pupil_key) AS score_rank
     FROM indicators.evaluation_pupils AS e
     WHERE e.outcome = 'any' AND e.horizon = 'year'
+        AND e.as_of > (SELECT trained_until FROM reference.score_model)
 ),
 flags AS (
     SELECT p.*, 'SCORE_TOP_' || settings.capacity AS flag,

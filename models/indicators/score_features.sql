@@ -5,7 +5,7 @@
 -- (docs/indicators.md, "The score").
 -- @incremental
 SELECT
-    semester_id, as_of, kind, pupil_key,
+    m.semester_id, m.as_of, m.kind, m.pupil_key,
     coalesce(unjustified_lessons / nullif(expected_lessons, 0), 0)::DOUBLE AS unjustified_share,
     coalesce(non_illness_share, 0)::DOUBLE AS non_illness_share,
     coalesce(missed_share, 0)::DOUBLE AS missed_share,
@@ -21,6 +21,11 @@ SELECT
     repeating::DOUBLE AS repeating,
     least(greatest(over_age_years, 0), 3)::DOUBLE AS over_age_years,
     school_changes::DOUBLE AS school_changes,
-    grade::DOUBLE AS grade
-FROM indicators.pupil_measures
-WHERE semester_id >= getvariable('rebuild_from')
+    grade::DOUBLE AS grade,
+    -- the share of a year left until the school year's end: the time an outcome has to happen
+    (y.year_end - m.as_of) / 365.0 AS year_left
+FROM indicators.pupil_measures AS m
+JOIN (
+    SELECT school_year, max(last_day) AS year_end FROM reference.semesters GROUP BY ALL
+) AS y USING (school_year)
+WHERE m.semester_id >= getvariable('rebuild_from')

@@ -14,12 +14,14 @@ from pipelines.warehouse.build import connect_read_only
 
 KEY_COLUMNS = ("semester_id", "as_of", "kind", "pupil_key")
 OUTCOME = "any outcome (left without completing, not re-enrolled, not promoted) by the year's end"
+# In an order that does not depend on the pseudonyms, so that the same data fits the same
+# weights under any key.
 TRAINING_ROWS = """
-SELECT f.*, e.happened
+SELECT f.* EXCLUDE (pupil_key), e.happened
 FROM indicators.score_features AS f
 JOIN indicators.evaluation_pupils AS e USING (semester_id, as_of, pupil_key)
 WHERE f.kind = 'month' AND e.outcome = 'any' AND e.horizon = 'year' AND f.as_of <= $until
-ORDER BY f.as_of, f.pupil_key
+ORDER BY ALL
 """
 
 
