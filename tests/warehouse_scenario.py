@@ -113,11 +113,19 @@ class Scenario:
                 )
 
     def note(
-        self, key: str, school_id: str, start: date, end: date, submitted: date, reason: str
+        self,
+        key: str,
+        school_id: str,
+        start: date,
+        end: date,
+        submitted: date,
+        reason: str,
+        received: date | None = None,
     ) -> None:
         self._row(
             "notes",
             school_id,
+            received,
             school_id=school_id,
             pupil_key=key,
             **{"from": start, "to": end},

@@ -8,7 +8,8 @@ WITH replicates AS (
     )::INTEGER) AS t(replicate)
 ),
 uniforms AS (
-    SELECT p.pupil_key, r.replicate, hash(p.pupil_key, r.replicate) / 18446744073709551616.0 AS u
+    SELECT p.pupil_key, r.replicate,
+        hash(p.pupil_key || '#' || r.replicate) / 18446744073709551616.0 AS u
     FROM (SELECT DISTINCT pupil_key FROM indicators.evaluation_pupils) AS p
     CROSS JOIN replicates AS r
 )

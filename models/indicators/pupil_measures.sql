@@ -12,8 +12,9 @@
 -- programme. A complete semester's `semester` point counts every absence of the semester
 -- found unjustified, even after its last day.
 -- A `month` point is what could have been known that day (bitemporal): only absences and
--- grades from deliveries received by then count, and only pupils enrolled that day at a school
--- that had delivered data of the semester by then. The register, support and social-service
+-- grades from deliveries received by then count, an absence whose note came later counts as
+-- not justified (and unjustified once its note window closed), and only pupils enrolled that
+-- day at a school that had delivered data of the semester by then. The register, support and social-service
 -- spells are taken as known now (docs/indicators.md, "The evaluation").
 -- @incremental
 WITH points AS (
@@ -69,11 +70,16 @@ known AS (
 absences AS (
     SELECT p.semester_id, p.as_of, p.kind, a.pupil_key,
         count(*) FILTER (WHERE a.missed) AS missed_lessons,
-        count(*) FILTER (WHERE a.missed AND a.reason <> 'illness') AS non_illness_lessons,
+        count(*) FILTER (
+            WHERE a.missed AND (a.reason <> 'illness'
+                OR (p.kind = 'month' AND a.note_received_on > p.as_of))
+        ) AS non_illness_lessons,
         count(*) FILTER (WHERE a.reason = 'late') AS late_lessons,
         count(*) FILTER (
-            WHERE a.unjustified
-                AND (a.known_unjustified_on <= p.as_of OR (p.kind = 'semester' AND p.complete))
+            WHERE (a.unjustified
+                AND (a.known_unjustified_on <= p.as_of OR (p.kind = 'semester' AND p.complete)))
+            OR (p.kind = 'month' AND a.note_received_on > p.as_of
+                AND a.note_window_closes_on <= p.as_of)
         ) AS unjustified_lessons
     FROM points AS p
     JOIN core.lesson_absences AS a

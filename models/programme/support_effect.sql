@@ -1,15 +1,16 @@
 -- Did support change the outcome? A matched comparison (docs/indicators.md, "Support"): on
 -- each as-of date of `indicators.evaluation_pupils`, the pupils whose first project support
--- begins within the next days (rules.toml: evaluation.support_start_days) against pupils
+-- begins before the next date (at most evaluation.support_start_days later) against pupils
 -- never supported by the school year's end, matched on the date, the grade band and the tenth
--- of the score that day. Per stratum with both, the difference in the share with any outcome
--- by the year's end, weighed by the supported pupils (the effect on the supported), with a
--- 95% bootstrap interval (`indicators.bootstrap_weights`), for all support and per the
--- activity it began with. With fewer matched supported pupils than
--- evaluation.min_supported_pupils there is no estimate: a share of a handful of pupils, and its
--- bootstrap, say nothing (no outcome among 16 pupils gives an interval of 0 to 0).
--- What the score does not see still differs between the groups: the project chooses whom to
--- support, so this is a comparison, not an experiment.
+-- of the score that day. Both groups must have no outcome until that window closes (a pupil
+-- who leaves cannot begin support), and outcomes count after it, by the year's end. Per
+-- stratum with both, the difference in the share with an outcome, weighed by the supported
+-- pupils (the effect on the supported), with a 95% bootstrap interval
+-- (`indicators.bootstrap_weights`), for all support and per the activity it began with. With
+-- fewer matched supported pupils than evaluation.min_supported_pupils there is no estimate: a
+-- share of a handful of pupils, and its bootstrap, say nothing (no outcome among 16 pupils
+-- gives an interval of 0 to 0). What the score does not see still differs between the groups:
+-- the project chooses whom to support, so this is a comparison, not an experiment.
 WITH settings AS (
     SELECT
         (SELECT number FROM reference.parameters
@@ -23,24 +24,44 @@ first_support AS (
     FROM core.support_spells
     GROUP BY pupil_key
 ),
+dates AS (
+    SELECT d.as_of, least(d.as_of + settings.start_days,
+            coalesce(lead(d.as_of) OVER (ORDER BY d.as_of), d.as_of + settings.start_days))
+            AS window_end,
+        y.year_end
+    FROM (SELECT DISTINCT semester_id, as_of FROM indicators.evaluation_pupils) AS d
+    JOIN reference.semesters AS s USING (semester_id)
+    JOIN (
+        SELECT school_year, max(last_day) AS year_end FROM reference.semesters GROUP BY ALL
+    ) AS y USING (school_year)
+    CROSS JOIN settings
+),
 pupil_dates AS (
-    SELECT e.as_of, e.pupil_key, e.grade_band, e.happened, e.supported,
+    SELECT e.as_of, e.pupil_key, e.grade_band, e.supported,
         ntile(10) OVER (PARTITION BY e.as_of ORDER BY e.score, e.pupil_key) AS score_decile,
-        f.started_on, f.activity,
-        (SELECT max(last_day) FROM reference.semesters AS s
-            WHERE s.school_year = (SELECT school_year FROM reference.semesters AS t
-                WHERE t.semester_id = e.semester_id)) AS year_end
+        f.started_on, f.activity, d.window_end, d.year_end
     FROM indicators.evaluation_pupils AS e
+    JOIN dates AS d USING (as_of)
     LEFT JOIN first_support AS f USING (pupil_key)
     WHERE e.outcome = 'any' AND e.horizon = 'year'
 ),
+first_outcomes AS (
+    SELECT p.as_of, p.pupil_key, min(o.occurred_on) AS first_outcome
+    FROM pupil_dates AS p
+    JOIN indicators.outcomes AS o
+        ON o.pupil_key = p.pupil_key AND o.occurred_on > p.as_of AND o.occurred_on <= p.year_end
+    GROUP BY ALL
+),
 compared AS (
-    SELECT p.*, p.started_on > p.as_of AND p.started_on <= p.as_of + settings.start_days
-            AS treated
-    FROM pupil_dates AS p, settings
+    SELECT p.*,
+        coalesce(p.started_on > p.as_of AND p.started_on <= p.window_end, false) AS treated,
+        o.first_outcome IS NOT NULL AS happened
+    FROM pupil_dates AS p
+    LEFT JOIN first_outcomes AS o USING (as_of, pupil_key)
     WHERE NOT p.supported
         AND (p.started_on IS NULL OR p.started_on > p.year_end
-            OR (p.started_on > p.as_of AND p.started_on <= p.as_of + settings.start_days))
+            OR (p.started_on > p.as_of AND p.started_on <= p.window_end))
+        AND (o.first_outcome IS NULL OR o.first_outcome > p.window_end)
 ),
 groups AS (
     SELECT c.*, 'all' AS support FROM compared AS c

@@ -158,8 +158,9 @@ def test_dependencies_come_from_the_sql(tmp_path):
 
 def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path):
     """The evaluation's leak test: facts dated after a month-end as-of date, and facts dated
-    before it but received after it, change no measure, rule, level or score of that date,
-    and no pupil-date of the evaluation but its outcome."""
+    before it but received after it (absences, daily marks, an illness note handed in on time
+    but delivered late), change no measure, rule, level or score of that date, and no
+    pupil-date of the evaluation but its outcome."""
     as_of = date(2025, 10, 31)
     late = date(2025, 11, 12)
 
@@ -175,6 +176,8 @@ def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path)
             s.absent("P", "OCP", 8, [date(2025, 10, d) for d in (13, 14, 15)], 7, received=late)
             for day in (date(2025, 10, 8), date(2025, 10, 9)):
                 s.graded("P", "OCP", 8, "Matemātika", day, "ikdienas", "2", received=late)
+            s.note("Q", "OCP", date(2025, 10, 6), date(2025, 10, 7), date(2025, 10, 8), "slimība",
+                   received=late)  # fmt: skip
             s.social_status("P", "trūcīga ģimene", date(2025, 11, 15), None)
             s.graded("P", "OCP", 8, "Matemātika", date(2025, 12, 19), "semestra vērtējums", "2")
             s.pupil("Q", "OCP", 8, period=(date(2026, 1, 5), date(2026, 6, 19)),
@@ -216,10 +219,13 @@ def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path)
     ).fetchall()
     assert ("MK89_UNJUSTIFIED",) in later and ("SOCIAL_STATUS",) in later
     known_later = con.sql(
-        "SELECT unjustified_lessons, failing_subjects FROM indicators.pupil_measures "
-        "WHERE pupil_key = 'P' AND kind = 'month' AND as_of = '2025-11-28'"
+        "SELECT pupil_key, unjustified_lessons, non_illness_lessons, failing_subjects "
+        "FROM indicators.pupil_measures WHERE kind = 'month' AND as_of = '2025-11-28' "
+        "ORDER BY pupil_key"
     ).fetchall()
-    assert known_later == [(2 * 2 + 3 * 7 + 5 * 6, 1)]
+    assert known_later == [("P", 2 * 2 + 3 * 7 + 5 * 6, 2 * 2 + 3 * 7 + 5 * 6, 1), ("Q", 0, 0, 0)]
+    unknown_note = before["indicators.pupil_measures"].filter(pl.col("pupil_key") == "Q")
+    assert unknown_note.select("unjustified_lessons", "non_illness_lessons").row(0) == (4, 4)
     outcome = con.sql("SELECT pupil_key, outcome, occurred_on FROM indicators.outcomes").fetchall()
     assert outcome == [("Q", "left_without_completing", date(2026, 2, 2))]
     happened = con.sql(
