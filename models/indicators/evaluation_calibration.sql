@@ -1,19 +1,23 @@
 -- Is the score's chance right? Per as-of date of `evaluation_pupils`, and over the dates
 -- after the score's training data (`as_of` empty; models/score.toml [trained] until), the
--- pupils in tenths by score: the mean score against the share that had any outcome by the
--- school year's end (what the score estimates).
+-- pupils in tenths by score (pupils with equal scores in the same tenth): the mean score
+-- against the share that had any outcome by the school year's end (what the score
+-- estimates).
 WITH scored AS (
     SELECT as_of, pupil_key, score, happened, score_model
     FROM indicators.evaluation_pupils
     WHERE outcome = 'any' AND horizon = 'year'
 ),
 per_date AS (
-    SELECT as_of, ntile(10) OVER (PARTITION BY as_of ORDER BY score, pupil_key) AS decile,
+    SELECT as_of,
+        (rank() OVER (PARTITION BY as_of ORDER BY score) - 1) * 10
+            // count(*) OVER (PARTITION BY as_of) + 1 AS decile,
         score, happened, score_model
     FROM scored
 ),
 pooled AS (
-    SELECT NULL::DATE AS as_of, ntile(10) OVER (ORDER BY score, as_of, pupil_key) AS decile,
+    SELECT NULL::DATE AS as_of,
+        (rank() OVER (ORDER BY score) - 1) * 10 // count(*) OVER () + 1 AS decile,
         score, happened, score_model
     FROM scored
     WHERE as_of > (SELECT trained_until FROM reference.score_model)

@@ -1,4 +1,5 @@
--- Who the flags fall on: for the score's first K (the first capacity in rules.toml) and the
+-- Who the flags fall on: for the score's first K (the first capacity in rules.toml; pupils
+-- tied with the K-th are in) and the
 -- composite level medium or high, per group of sex, social-service status, grade band and
 -- school, with any outcome by the year's end: the share flagged, the false-positive rate
 -- (flagged among those without an outcome) and the recall (flagged among those with one);
@@ -14,7 +15,7 @@ model AS (
 ),
 pupil_dates AS (
     SELECT e.*,
-        row_number() OVER (PARTITION BY e.as_of ORDER BY e.score DESC, e.pupil_key) AS score_rank
+        rank() OVER (PARTITION BY e.as_of ORDER BY e.score DESC) AS score_rank
     FROM indicators.evaluation_pupils AS e
     WHERE e.outcome = 'any' AND e.horizon = 'year'
 ),

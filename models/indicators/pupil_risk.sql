@@ -6,7 +6,8 @@
 -- (a social-service status, a special-needs programme) is listed beside them and adds nothing
 -- to the level (docs/indicators.md). Beside them, the score (`pupil_score`: the chance of an
 -- outcome by the year's end, with each input's contribution) and the pupil's place in the
--- municipality by score on the day, which is how support within a capacity K is ranked.
+-- municipality by score on the day (pupils with equal scores share a place), which is how
+-- support within a capacity K is ranked.
 -- @incremental
 WITH cut AS (
     SELECT
@@ -41,9 +42,8 @@ pupils AS (
         coalesce(f.reasons, []) AS reasons,
         coalesce(c.context, []) AS context,
         s.score, s.score_contributions, s.score_model,
-        row_number() OVER (
-            PARTITION BY m.semester_id, m.as_of, m.kind ORDER BY s.score DESC, m.pupil_key
-        ) AS score_rank
+        rank() OVER (PARTITION BY m.semester_id, m.as_of, m.kind ORDER BY s.score DESC)
+            AS score_rank
     FROM indicators.pupil_measures AS m
     JOIN indicators.pupil_score AS s USING (semester_id, as_of, kind, pupil_key)
     LEFT JOIN fired AS f USING (semester_id, as_of, kind, pupil_key)

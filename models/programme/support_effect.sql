@@ -38,7 +38,8 @@ dates AS (
 ),
 pupil_dates AS (
     SELECT e.as_of, e.pupil_key, e.grade_band, e.supported,
-        ntile(10) OVER (PARTITION BY e.as_of ORDER BY e.score, e.pupil_key) AS score_decile,
+        (rank() OVER (PARTITION BY e.as_of ORDER BY e.score) - 1) * 10
+            // count(*) OVER (PARTITION BY e.as_of) + 1 AS score_decile,
         f.started_on, f.activity, d.window_end, d.year_end
     FROM indicators.evaluation_pupils AS e
     JOIN dates AS d USING (as_of)
@@ -63,37 +64,36 @@ compared AS (
             OR (p.started_on > p.as_of AND p.started_on <= p.window_end))
         AND (o.first_outcome IS NULL OR o.first_outcome > p.window_end)
 ),
-groups AS (
-    SELECT c.*, 'all' AS support FROM compared AS c
+weights AS (
+    SELECT pupil_key, 0 AS replicate, 1 AS weight FROM (SELECT DISTINCT pupil_key FROM compared)
     UNION ALL
-    SELECT c.*, c.activity AS support FROM compared AS c WHERE c.treated
-    UNION ALL
-    SELECT c.*, a.activity AS support
-    FROM compared AS c
-    CROSS JOIN (SELECT DISTINCT activity FROM first_support) AS a
-    WHERE NOT c.treated
+    SELECT pupil_key, replicate + 1, weight FROM indicators.bootstrap_weights
 ),
-weighted AS (
-    SELECT g.support, g.as_of, g.grade_band, g.score_decile, g.treated, g.happened,
-        0 AS replicate, 1 AS weight, g.pupil_key
-    FROM groups AS g
-    UNION ALL
-    SELECT g.support, g.as_of, g.grade_band, g.score_decile, g.treated, g.happened,
-        w.replicate + 1, w.weight, g.pupil_key
-    FROM groups AS g
-    JOIN indicators.bootstrap_weights AS w USING (pupil_key)
+treated AS (
+    SELECT s.support, c.as_of, c.grade_band, c.score_decile, w.replicate,
+        sum(w.weight) AS treated,
+        sum(w.weight) FILTER (WHERE c.happened) AS treated_outcomes,
+        list(c.pupil_key) FILTER (WHERE w.replicate = 0) AS treated_pupils
+    FROM compared AS c
+    CROSS JOIN LATERAL (SELECT 'all' AS support UNION ALL SELECT c.activity) AS s
+    JOIN weights AS w USING (pupil_key)
+    WHERE c.treated
+    GROUP BY ALL
+),
+controls AS (
+    SELECT c.as_of, c.grade_band, c.score_decile, w.replicate, sum(w.weight) AS controls,
+        sum(w.weight) FILTER (WHERE c.happened) AS control_outcomes
+    FROM compared AS c
+    JOIN weights AS w USING (pupil_key)
+    WHERE NOT c.treated
+    GROUP BY ALL
 ),
 strata AS (
-    SELECT support, replicate, as_of, grade_band, score_decile,
-        sum(weight) FILTER (WHERE treated) AS treated,
-        list(DISTINCT pupil_key) FILTER (WHERE treated AND replicate = 0) AS treated_pupils,
-        sum(weight) FILTER (WHERE NOT treated) AS controls,
-        coalesce(sum(weight) FILTER (WHERE treated AND happened), 0)
-            / nullif(sum(weight) FILTER (WHERE treated), 0) AS treated_rate,
-        coalesce(sum(weight) FILTER (WHERE NOT treated AND happened), 0)
-            / nullif(sum(weight) FILTER (WHERE NOT treated), 0) AS control_rate
-    FROM weighted
-    GROUP BY ALL
+    SELECT t.support, t.replicate, t.treated, t.treated_pupils, coalesce(c.controls, 0) AS controls,
+        coalesce(t.treated_outcomes, 0) / nullif(t.treated, 0) AS treated_rate,
+        coalesce(c.control_outcomes, 0) / nullif(c.controls, 0) AS control_rate
+    FROM treated AS t
+    LEFT JOIN controls AS c USING (as_of, grade_band, score_decile, replicate)
 ),
 estimates AS (
     SELECT support, replicate,

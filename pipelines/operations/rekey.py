@@ -78,9 +78,11 @@ CODE_COLUMNS = frozenset(
 # The warehouse schemas compared before and after (reference and staging views hold no rows
 # of their own that a rotation could change).
 COMPARED_SCHEMAS = ("core", "indicators", "programme", "publication", "meta")
-# Tables without pupil keys whose figures follow random draws seeded by them (the evaluation's
-# tie-breaks and bootstrap): a new key draws again, so only their rows are compared.
-DRAWN_BY_KEY = frozenset({"indicators.evaluation", "programme.support_effect"})
+# Tables whose values follow random draws seeded by the pupil keys (the evaluation's
+# tie-breaks and bootstrap): a new key draws again, so only their rows are counted.
+DRAWN_BY_KEY = frozenset(
+    {"indicators.bootstrap_weights", "indicators.evaluation", "programme.support_effect"}
+)
 FLOAT_TOLERANCE = 1e-9
 
 
