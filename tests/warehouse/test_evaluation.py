@@ -5,6 +5,7 @@ and on the demo the score beats the baselines by the issue's margins."""
 
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -12,7 +13,8 @@ from sklearn.metrics import roc_auc_score
 from warehouse_scenario import Scenario
 
 from pipelines.reference.score import SCORE_FILE, score_config, score_digest, score_label
-from pipelines.warehouse.build import connect_read_only
+from pipelines.warehouse.build import connect_read_only, run_check
+from pipelines.warehouse.models import discover_checks
 from pipelines.warehouse.score import fit_score, score_file_text, training_rows
 
 
@@ -226,3 +228,25 @@ def test_outcomes_count_once_and_only_pupils_enrolled_on_the_day(tmp_path):
         "WHERE pupil_key = 'L' ORDER BY ALL"
     ).fetchall()
     assert population == [(date(2025, 9, 30), "L")]
+
+
+def test_a_weight_for_a_missing_input_is_named_by_a_check():
+    (check,) = [c for c in discover_checks() if c.name == "score_weights_match_inputs"]
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA indicators; CREATE SCHEMA reference")
+    con.execute(
+        "CREATE TABLE indicators.score_features (semester_id VARCHAR, as_of DATE, kind VARCHAR,"
+        " pupil_key VARCHAR, unjustified_share DOUBLE, grade DOUBLE)"
+    )
+    con.execute(
+        "CREATE TABLE reference.score_features AS SELECT * FROM (VALUES "
+        "('unjustified_share', 0.0, 1.0, 0.5), ('grades', 6.0, 3.0, 0.2)) "
+        "AS t(feature, center, spread, coefficient)"
+    )
+    outcome = run_check(con, check)
+    assert outcome.violations == 2
+    assert sorted(outcome.sample.rows()) == [
+        ("grade", "input without a weight"),
+        ("grades", "weight without an input"),
+    ]
+    assert check.severity == "error"
