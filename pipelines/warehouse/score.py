@@ -115,9 +115,16 @@ def train(
     database: Path, staging: Path, until: date, version: str, source: str, out: Path
 ) -> FittedScore:
     """Fit the weights on the warehouse's evaluated pupil-dates up to `until` and write them."""
+    if not database.exists():
+        raise TrainingError(f"no warehouse at {database}: run the ingest and the build first")
     con = connect_read_only(database, staging)
     try:
         fitted = fit_score(training_rows(con, until))
+    except duckdb.CatalogException as error:
+        raise TrainingError(
+            f"{database} has no evaluation to train on (built before the score?): rebuild it; "
+            f"{str(error).splitlines()[0]}"
+        ) from None
     finally:
         con.close()
     out.write_text(score_file_text(fitted, version, source), encoding="utf-8")

@@ -12,10 +12,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from warehouse_scenario import Scenario
 
+from pipelines.cli import main
 from pipelines.reference.score import SCORE_FILE, score_config, score_digest, score_label
 from pipelines.warehouse.build import connect_read_only, run_check
 from pipelines.warehouse.models import discover_checks
-from pipelines.warehouse.score import fit_score, score_file_text, training_rows
+from pipelines.warehouse.score import TrainingError, fit_score, score_file_text, training_rows
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +251,18 @@ def test_a_weight_for_a_missing_input_is_named_by_a_check():
         ("grades", "weight without an input"),
     ]
     assert check.severity == "error"
+
+
+def test_training_without_a_warehouse_or_outcomes_says_so_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
+    arguments = ["train-score", "--until", "2026-02-28", "--version", "x", "--source", "y"]
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    assert str(stopped.value) == (
+        f"pmp train-score: no warehouse at {tmp_path / 'warehouse.duckdb'}: "
+        "run the ingest and the build first"
+    )
+    rows = pl.DataFrame({"semester_id": ["S"], "as_of": [date(2026, 1, 30)], "kind": ["month"],
+                         "grade": [5.0], "happened": [False]})  # fmt: skip
+    with pytest.raises(TrainingError, match="1 pupil-dates with 0 outcomes"):
+        fit_score(rows)
