@@ -158,12 +158,13 @@ semester_order AS (
     FROM reference.semesters
 ),
 previous_marks AS (
-    SELECT o.next_semester_id AS semester_id, g.pupil_key,
+    SELECT p.semester_id, p.as_of, p.kind, g.pupil_key,
         avg(g.mark) AS previous_average_mark, count(*) AS previous_marks
-    FROM core.grades AS g
-    JOIN semester_order AS o USING (semester_id)
-    WHERE NOT g.is_term_result AND g.mark IS NOT NULL
-        AND o.next_semester_id >= getvariable('rebuild_from')
+    FROM points AS p
+    JOIN semester_order AS o ON o.next_semester_id = p.semester_id
+    JOIN core.grades AS g
+        ON g.semester_id = o.semester_id AND NOT g.is_term_result AND g.mark IS NOT NULL
+        AND (p.kind <> 'month' OR g.received_on <= p.as_of)
     GROUP BY ALL
 ),
 levels AS (
@@ -249,7 +250,7 @@ LEFT JOIN crossings AS x USING (semester_id, pupil_key)
 LEFT JOIN terms AS t USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN marks AS m USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN courses AS co USING (semester_id, as_of, kind, pupil_key)
-LEFT JOIN previous_marks AS pm USING (semester_id, pupil_key)
+LEFT JOIN previous_marks AS pm USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN levels AS l USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN changes AS c USING (semester_id, as_of, kind, pupil_key)
 LEFT JOIN social AS so USING (semester_id, as_of, kind, pupil_key)

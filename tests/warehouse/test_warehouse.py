@@ -162,7 +162,7 @@ def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path)
     but delivered late), change no measure, rule, level or score of that date, and no
     pupil-date of the evaluation but its outcome."""
     as_of = date(2025, 10, 31)
-    late = date(2025, 11, 12)
+    late, feb = date(2025, 11, 12), date(2026, 2, 15)
 
     def scenario(with_future: bool) -> Scenario:
         s = Scenario(cutoff=date(2026, 10, 30))
@@ -179,6 +179,8 @@ def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path)
             s.note("Q", "OCP", date(2025, 10, 6), date(2025, 10, 7), date(2025, 10, 8), "slimība",
                    received=late)  # fmt: skip
             s.social_status("P", "trūcīga ģimene", date(2025, 11, 15), None)
+            for day in (date(2025, 12, 1), date(2025, 12, 2)):  # last semester's, sent late
+                s.graded("P", "OCP", 8, "Matemātika", day, "ikdienas", "6", received=feb)
             s.graded("P", "OCP", 8, "Matemātika", date(2025, 12, 19), "semestra vērtējums", "2")
             s.pupil("Q", "OCP", 8, period=(date(2026, 1, 5), date(2026, 6, 19)),
                     left=date(2026, 2, 2), leave_reason="pārtrauca mācības")  # fmt: skip
@@ -224,6 +226,11 @@ def test_a_planted_future_fact_changes_nothing_known_on_the_as_of_date(tmp_path)
         "ORDER BY pupil_key"
     ).fetchall()
     assert known_later == [("P", 2 * 2 + 3 * 7 + 5 * 6, 2 * 2 + 3 * 7 + 5 * 6, 1), ("Q", 0, 0, 0)]
+    previous = con.sql(
+        "SELECT as_of, previous_marks FROM indicators.pupil_measures WHERE pupil_key = 'P' "
+        "AND kind = 'month' AND semester_id = '2025/26-S2' ORDER BY as_of LIMIT 2"
+    ).fetchall()
+    assert previous == [(date(2026, 1, 30), 2), (date(2026, 2, 27), 4)]  # 2 sent in February
     unknown_note = before["indicators.pupil_measures"].filter(pl.col("pupil_key") == "Q")
     assert unknown_note.select("unjustified_lessons", "non_illness_lessons").row(0) == (4, 4)
     outcome = con.sql("SELECT pupil_key, outcome, occurred_on FROM indicators.outcomes").fetchall()
