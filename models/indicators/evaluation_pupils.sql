@@ -9,10 +9,8 @@ WITH cutoff AS (
     SELECT max(as_of) AS cutoff FROM indicators.as_of_dates
 ),
 years AS (
-    SELECT school_year, max(last_day) AS year_end,
-        lead(min(start_date)) OVER (ORDER BY min(start_date)) AS next_year_start
-    FROM reference.semesters
-    GROUP BY school_year
+    SELECT school_year, year_end, lead(year_start) OVER (ORDER BY year_start) AS next_year_start
+    FROM (SELECT DISTINCT school_year, year_start, year_end FROM reference.semesters)
 ),
 points AS (
     SELECT d.semester_id, d.as_of, s.last_day AS semester_end, y.year_end

@@ -29,7 +29,7 @@ cutoff AS (
     SELECT max(as_of) AS cutoff FROM indicators.as_of_dates
 ),
 year_ends AS (
-    SELECT school_year, max(last_day) AS year_end FROM reference.semesters GROUP BY ALL
+    SELECT DISTINCT school_year, year_end FROM reference.semesters
 )
 SELECT pupil_key, school_id, 'left_without_completing' AS outcome, left_on AS occurred_on
 FROM spells

@@ -42,7 +42,7 @@ measures AS (
     FROM indicators.pupil_measures AS m
     CROSS JOIN thresholds AS t
     JOIN reference.promotion_bands AS band ON m.grade BETWEEN band.grade_min AND band.grade_max
-    JOIN (SELECT school_year, max(last_day) AS last_day FROM reference.semesters GROUP BY ALL)
+    JOIN (SELECT DISTINCT school_year, year_end AS last_day FROM reference.semesters)
         AS year_end USING (school_year)
 ),
 flagged AS (

@@ -179,7 +179,7 @@ levels AS (
     GROUP BY ALL
 ),
 year_starts AS (
-    SELECT school_year, min(start_date) AS start_date FROM reference.semesters GROUP BY ALL
+    SELECT DISTINCT school_year, year_start AS start_date FROM reference.semesters
 ),
 changes AS (
     SELECT p.semester_id, p.as_of, p.kind, sp.pupil_key,

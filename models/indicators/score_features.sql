@@ -23,9 +23,7 @@ SELECT
     school_changes::DOUBLE AS school_changes,
     grade::DOUBLE AS grade,
     -- the share of a year left until the school year's end: the time an outcome has to happen
-    (y.year_end - m.as_of) / 365.0 AS year_left
+    (s.year_end - m.as_of) / 365.0 AS year_left
 FROM indicators.pupil_measures AS m
-JOIN (
-    SELECT school_year, max(last_day) AS year_end FROM reference.semesters GROUP BY ALL
-) AS y USING (school_year)
+JOIN reference.semesters AS s USING (semester_id)
 WHERE m.semester_id >= getvariable('rebuild_from')

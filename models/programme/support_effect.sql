@@ -28,12 +28,9 @@ dates AS (
     SELECT d.as_of, least(d.as_of + settings.start_days,
             coalesce(lead(d.as_of) OVER (ORDER BY d.as_of), d.as_of + settings.start_days))
             AS window_end,
-        y.year_end
+        s.year_end
     FROM (SELECT DISTINCT semester_id, as_of FROM indicators.evaluation_pupils) AS d
     JOIN reference.semesters AS s USING (semester_id)
-    JOIN (
-        SELECT school_year, max(last_day) AS year_end FROM reference.semesters GROUP BY ALL
-    ) AS y USING (school_year)
     CROSS JOIN settings
 ),
 pupil_dates AS (

@@ -150,7 +150,8 @@ def calendar_table(calendar: SchoolCalendar) -> pl.DataFrame:
 
 def semester_table(calendar: SchoolCalendar) -> pl.DataFrame:
     """One row per semester: id, school year, number, first day, last day (any grade), the end
-    for grades without their own, and whether the dates are projected."""
+    for grades without their own, whether the dates are projected, and its school year's
+    first and last day."""
     return pl.DataFrame(
         [
             {
@@ -164,7 +165,11 @@ def semester_table(calendar: SchoolCalendar) -> pl.DataFrame:
             }
             for s in calendar.semesters
         ]
-    ).cast({"number": pl.Int32})
+    ).with_columns(
+        number=pl.col("number").cast(pl.Int32),
+        year_start=pl.col("start_date").min().over("school_year"),
+        year_end=pl.col("last_day").max().over("school_year"),
+    )
 
 
 def _range(table: dict) -> DateRange:

@@ -152,11 +152,9 @@ def test_the_support_comparison_matches_an_independent_count(con):
     a handful of supported pupils gets no estimate."""
     days = timedelta(days=31)
     pupils = con.sql(
-        "SELECT e.as_of, e.pupil_key, e.grade_band, e.score, e.supported, y.year_end "
+        "SELECT e.as_of, e.pupil_key, e.grade_band, e.score, e.supported, s.year_end "
         "FROM indicators.evaluation_pupils AS e "
         "JOIN reference.semesters AS s USING (semester_id) "
-        "JOIN (SELECT school_year, max(last_day) AS year_end FROM reference.semesters "
-        "GROUP BY ALL) AS y USING (school_year) "
         "WHERE e.outcome = 'any' AND e.horizon = 'year'"
     ).pl()
     dates = sorted(pupils["as_of"].unique())
