@@ -466,7 +466,8 @@ def promoted(spell: Spell) -> bool:
 def _year_end_exit(builder: PopulationBuilder, spell: Spell, reason: str) -> None:
     """Leaving at the end of the year, dated inside the delivered year: the day after the
     grade's last day, or the year's last day itself when that is the grade's (grade 12)."""
-    last = builder.calendar.year_of(spell.start).span.end
+    year = next(y for y in builder.calendar.years if y.year_id == spell.school_year)
+    last = year.span.end
     spell.left = min(spell.end + timedelta(days=1), last)
     spell.leave_reason = reason
     spell.year_end_exit = True
