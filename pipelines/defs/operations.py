@@ -1,22 +1,28 @@
-"""Alerts: two sensors that turn failed runs and failed asset checks into operator alerts.
+"""Alerts: three sensors that turn failed runs, failed asset checks and overdue assets into
+operator alerts.
 
-Both write to the alert log (`pipelines.paths.alerts_file`) and, when `PMP_ALERT_WEBHOOK_URL`
+All write to the alert log (`pipelines.paths.alerts_file`) and, when `PMP_ALERT_WEBHOOK_URL`
 is set, post each alert to that webhook (`pipelines.operations.alerts.notify`).
 """
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._time import get_current_datetime
 
+from pipelines.defs.policies import NIGHTLY_DEADLINE, NIGHTLY_FRESHNESS
 from pipelines.operations.alerts import (
     Alert,
     Severity,
     check_failure_alert,
+    freshness_alert,
     notify,
     run_failure_alert,
     webhook_url,
 )
+from pipelines.operations.freshness import due_ingest_cutoff, overdue_assets
 from pipelines.paths import alerts_file
 
 POST_TIMEOUT_SECONDS = 5
@@ -30,11 +36,14 @@ SEVERITIES: dict[dg.AssetCheckSeverity, Severity] = {
     dg.AssetCheckSeverity.ERROR: "error",
     dg.AssetCheckSeverity.WARN: "warn",
 }
+# Every ingest run materialises the delivery log: its time is when the night's data came in.
+INGESTED = dg.AssetKey(["ingest", "delivery_log"])
 
 
 def _send(log: logging.Logger, alert: Alert) -> None:
     outcome = notify(alert, alerts_file(), webhook_url(), POST_TIMEOUT_SECONDS)
-    log.info(f"{alert.kind} alert for run {alert.run_id}: {outcome}")
+    subject = f"run {alert.run_id}" if alert.run_id else f"asset {alert.asset}"
+    log.info(f"{alert.kind} alert for {subject}: {outcome}")
 
 
 def _partition(run: dg.DagsterRun) -> str | None:
@@ -167,4 +176,49 @@ def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult
     return dg.SensorResult(
         skip_reason=f"{len(ended)} finished runs read, {alerted} failed checks alerted",
         cursor=json.dumps(seen, sort_keys=True),
+    )
+
+
+def _moment(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+@dg.sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Raises one alert for each asset with the nightly freshness policy (the "
+    "warehouse, the publication, the ministry extracts, the dashboard) that missed its "
+    "deadline: by 06:00 Riga time, Tuesday to Saturday, it must hold everything ingested by "
+    "05:00. Once per overdue spell: again only after the asset has caught up and fallen behind "
+    "anew. Written to data/alerts/alerts.jsonl and posted to PMP_ALERT_WEBHOOK_URL when set.",
+)
+def freshness_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """The cursor holds the assets found overdue at the last tick, already alerted.
+
+    The clock is Dagster's (`dagster._time`), the one its events are stamped with, so that a
+    test can freeze both.
+    """
+    now = get_current_datetime()
+    graph = context.repository_def.asset_graph
+    watched = [n.key for n in graph.asset_nodes if n.freshness_policy == NIGHTLY_FRESHNESS]
+    records = {r.asset_entry.asset_key: r for r in context.instance.get_asset_records(watched)}
+    materialised = {}
+    for key in watched:
+        record = records.get(key)
+        last = record.asset_entry.last_materialization if record else None
+        materialised[key.to_user_string()] = _moment(last.timestamp) if last else None
+    cutoff = due_ingest_cutoff(NIGHTLY_DEADLINE, now)
+    ingests = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=INGESTED, before_timestamp=cutoff.timestamp()), limit=1
+    ).records
+    due = _moment(ingests[0].timestamp) if ingests else None
+    overdue = overdue_assets(NIGHTLY_DEADLINE, now, materialised, due)
+    alerted = set(json.loads(context.cursor)) if context.cursor else set()
+    new = [o for o in overdue if o.asset not in alerted]
+    for found in new:
+        _send(context.log, freshness_alert(found, NIGHTLY_DEADLINE))
+    return dg.SensorResult(
+        skip_reason=f"{len(watched)} assets watched, {len(overdue)} overdue, "
+        f"{len(new)} newly alerted",
+        cursor=json.dumps(sorted(o.asset for o in overdue)),
     )

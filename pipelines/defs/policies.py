@@ -1,7 +1,13 @@
-"""What the unattended night relies on: retries for transient IO and the automation that
-carries a change in staging down to the warehouse, the publication and the dashboard."""
+"""What the unattended night relies on: retries for transient IO, the automation that carries a
+change in staging down to the warehouse, the publication and the dashboard, and the deadline
+by which the night's data must have reached them."""
+
+from datetime import time, timedelta
 
 import dagster as dg
+
+from pipelines.operations.freshness import Deadline
+from pipelines.reference.calendar import TIMEZONE
 
 # A locked or briefly unreadable file (a school's export still being copied, the DuckDB file
 # held by a reader): retry twice, after 10 s then 20 s. Every step is safe to repeat: ingest
@@ -14,4 +20,27 @@ IO_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIA
 # that has not delivered yet must not stop the municipality's warehouse.
 ON_UPSTREAM_CHANGE = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
+)
+
+# The nightly ingest, at 02:00 Riga time (`pipelines/defs/schedules.py`).
+NIGHTLY_CRON = "0 2 * * *"
+
+# Schools deliver after each school day (Monday to Friday). By 06:00 on the morning after
+# (Tuesday to Saturday), four hours after the nightly ingest, everything ingested by 05:00
+# must have reached the warehouse, the publication, the extracts and the dashboard.
+NIGHTLY_DEADLINE = Deadline(
+    at=time(6, 0),
+    days=(2, 3, 4, 5, 6),
+    timezone=TIMEZONE,
+    margin=timedelta(hours=1),
+)
+
+# What the UI shows: fresh when materialised in the 24 hours before the latest deadline (the
+# delivery night and its evening; the landing sensor ingests files as they arrive). Dagster's
+# policy cannot tell a holiday night without deliveries from a missed one; the alert
+# (`freshness_alerts`, `pipelines/operations/freshness.py`) can, and is what pages.
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron=NIGHTLY_DEADLINE.cron,
+    lower_bound_delta=timedelta(hours=24),
+    timezone=NIGHTLY_DEADLINE.timezone,
 )

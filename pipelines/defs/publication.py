@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.metadata import frame_metadata, markdown_table
-from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
+from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
 from pipelines.paths import (
     exports_dir,
     publication_dir,
@@ -45,6 +45,7 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
     kinds={"polars", "parquet"},
     pool="duckdb",
     automation_condition=ON_UPSTREAM_CHANGE,
+    freshness_policy=NIGHTLY_FRESHNESS,
     retry_policy=IO_RETRY,
     deps=[dg.AssetKey(["warehouse", "publication", t]) for t in (*MARTS, "semesters")],
     description="The tables that may leave the municipality: indicators per semester, school "
@@ -158,6 +159,7 @@ def publication_quality_gate():
     kinds={"csv", "excel", "parquet"},
     pool="duckdb",
     automation_condition=ON_UPSTREAM_CHANGE,
+    freshness_policy=NIGHTLY_FRESHNESS,
     retry_policy=IO_RETRY,
     deps=[PUBLISHED],
     description="Extracts for the ministry and VIAA: data/exports/<period>/r<N>/ for every "

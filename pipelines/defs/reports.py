@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.metadata import markdown_table
-from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
+from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
 from pipelines.paths import publication_dir, quality_dir, reports_dir
 from pipelines.publication.gate import data_docs_index
 from pipelines.reference.rules import project_period
@@ -22,6 +22,7 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
     kinds={"plotly", "html"},
     deps=[PUBLISHED],
     automation_condition=ON_UPSTREAM_CHANGE,
+    freshness_policy=NIGHTLY_FRESHNESS,
     retry_policy=IO_RETRY,
     description="The analysts' dashboard, data/reports/dashboard.html: one HTML file that "
     "opens offline (Plotly embedded), in Latvian with English alongside. Drawn from the "

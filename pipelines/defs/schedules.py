@@ -4,12 +4,14 @@ One run covers them (the ingest asset runs a partition range in one run), from t
 the last partition with news in the reference order; re-ingesting an unchanged partition in
 between is harmless, as ingest re-stages a partition from all its files. The landing sensor
 catches files that arrive during the day; everything downstream (warehouse, publication,
-dashboard) follows by declarative automation when staging changes.
+extracts, dashboard) follows by declarative automation when staging changes
+(`pipelines/defs/automation.py`).
 """
 
 import dagster as dg
 
 from pipelines.defs.jobs import ingest_job
+from pipelines.defs.policies import NIGHTLY_CRON
 from pipelines.ingest.landing import partitions_with_new_files
 from pipelines.ingest.staging import read_table
 from pipelines.paths import landing_dir, staging_dir
@@ -18,7 +20,7 @@ from pipelines.reference.calendar import TIMEZONE
 
 @dg.schedule(
     job=ingest_job,
-    cron_schedule="0 2 * * *",
+    cron_schedule=NIGHTLY_CRON,
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every night at 02:00 Riga time: one ingest run over the partitions whose "

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.metadata import markdown_table
-from pipelines.defs.policies import IO_RETRY, ON_UPSTREAM_CHANGE
+from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
 from pipelines.warehouse.build import build, connect_read_only, head, run_check
 from pipelines.warehouse.models import REFERENCE_TABLES, Model, discover_checks, discover_models
@@ -58,6 +58,7 @@ _MODEL_SPECS = tuple(
         kinds={"duckdb", "sql"},
         deps=_deps(model),
         automation_condition=ON_UPSTREAM_CHANGE,
+        freshness_policy=NIGHTLY_FRESHNESS,
         metadata={
             "model_file": dg.MetadataValue.path(str(model.path.relative_to(PROJECT_ROOT))),
             "materialized": model.materialized,

@@ -1,5 +1,5 @@
-"""Operator alerts for failed runs and failed checks: an append-only JSON Lines log, and an
-optional webhook that receives the same alert as a JSON body.
+"""Operator alerts for failed runs, failed checks and overdue assets: an append-only JSON Lines
+log, and an optional webhook that receives the same alert as a JSON body.
 
 The log is written first and always; the webhook is a second, best-effort channel. When posting
 fails, a `webhook_failure` line follows the alert in the log, so no alert is ever lost to a
@@ -20,7 +20,9 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
-AlertKind = Literal["run_failure", "check_failure", "webhook_failure"]
+from pipelines.operations.freshness import Deadline, Overdue
+
+AlertKind = Literal["run_failure", "check_failure", "freshness_overdue", "webhook_failure"]
 Severity = Literal["error", "warn"]
 WEBHOOK_ENV = "PMP_ALERT_WEBHOOK_URL"
 LISTED = 5
@@ -30,13 +32,14 @@ VALUE_CHARS = 80
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert: what failed, where, and a message an operator on call can act on."""
+    """One alert: what failed, where, and a message an operator on call can act on. An overdue
+    asset has no job or run: nothing ran."""
 
     raised_at: str
     kind: AlertKind
     severity: Severity
-    job: str
-    run_id: str
+    job: str | None
+    run_id: str | None
     asset: str | None
     check: str | None
     partition: str | None
@@ -156,6 +159,30 @@ def check_failure_alert(
         check=check,
         partition=partition,
         message=" ".join(parts),
+    )
+
+
+def freshness_alert(overdue: Overdue, deadline: Deadline) -> Alert:
+    """The alert for an asset that missed its deadline: which deadline, the ingest whose data
+    it does not hold, and when it was last materialised."""
+    last = (
+        f"it was last materialised at {deadline.describe(overdue.materialised)}"
+        if overdue.materialised
+        else "it has never been materialised"
+    )
+    return Alert(
+        raised_at=now(),
+        kind="freshness_overdue",
+        severity="error",
+        job=None,
+        run_id=None,
+        asset=overdue.asset,
+        check=None,
+        partition=None,
+        message=f"Asset {overdue.asset} is overdue: it missed its deadline of "
+        f"{deadline.describe(overdue.deadline)}. It does not hold the data ingested at "
+        f"{deadline.describe(overdue.ingested)}: {last}. Open asset {overdue.asset} in the "
+        "Dagster UI: its latest run (Runs) or its automation evaluations (Automation) say why.",
     )
 
 
