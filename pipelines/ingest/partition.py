@@ -309,6 +309,7 @@ class PartitionIngest:
         self.deliveries: list[Delivery] = []
         self.reads: dict[str, Read] = {}  # by `entry_name`, what each file read gave on its own
         self.files: dict[str, FileStat] = {}
+        self.files_read = 0  # read this run; the others came from the cache
         self.validated: dict[tuple[int, int], Validated] = {}
 
     def collect(self) -> None:
@@ -350,6 +351,7 @@ class PartitionIngest:
                 pending.append((delivery, raws))
             self.reads[name] = cached
             delivery.take(cached)
+        self.files_read = len(pending)
         self._check(pending)
 
     def _read(self, delivery: Delivery) -> tuple[Read, list[RawTable]]:
@@ -700,6 +702,7 @@ class PartitionReport:
     findings: list[str]
     log: pl.DataFrame
     quarantine: pl.DataFrame
+    files_read: int  # the rest of the log's files came from the ingest cache
 
 
 def stage_partition(
@@ -718,10 +721,11 @@ def stage_partition(
     read before come from the ingest cache (`pipelines.ingest.cache`); without, every file is
     read again and the cache rebuilt.
     """
-    staged = PartitionIngest(
+    ingest = PartitionIngest(
         partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging),
         released, IngestCache(staging, partition, key, reuse),
-    ).run()  # fmt: skip
+    )  # fmt: skip
+    staged = ingest.run()
     kinds = kinds_from(partition_source(partition))
     rows, findings = {}, []
     for kind in KINDS.values():
@@ -737,7 +741,9 @@ def stage_partition(
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
     findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")
-    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine)
+    return PartitionReport(
+        partition, rows, findings, staged.log, staged.quarantine, ingest.files_read
+    )
 
 
 def stage_partitions(

@@ -194,9 +194,10 @@ def test_a_night_reads_only_its_own_files(tmp_path, counted):
     tonight = absence_file("kavejumi_nakts.csv", absences(random.Random(1), 30, 1, FIFTH))
     land(landing, 9, [tonight], random.Random(1))
 
-    stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+    reports = stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
 
     assert counted == {"read": [tonight.name], "hashed": [tonight.name]}
+    assert [r.files_read for r in reports] == [1, 0]
 
 
 @pytest.mark.parametrize("change", ["code or reference data", "backfill"])
