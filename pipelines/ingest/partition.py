@@ -1,10 +1,11 @@
 """The door of the warehouse: one school's (or the municipality's) landing files to staging.
 
-For a partition: archive every file by SHA-256, read it, validate it, resolve supersession
-(the latest delivery for a school, kind and period wins), resolve justification, pseudonymise
-and write Parquet staging, quarantine and a delivery log. Running it twice over the same
-landing gives identical staging: everything is derived from the files and their delivery
-times, nothing from the clock.
+For a partition: archive every file by SHA-256, read and check each file on its own (only
+the files the ingest cache has not seen: `pipelines.ingest.cache`), check every file against
+the others (the registers), resolve supersession (the latest delivery for a school, kind and
+period wins), resolve justification, and write Parquet staging, quarantine and a delivery
+log. Running it twice over the same landing gives identical staging, with or without the
+cache: everything is derived from the files and their delivery times, nothing from the clock.
 """
 
 import multiprocessing
