@@ -124,10 +124,10 @@ class Delivery:
 
     def take(self, read: Read) -> None:
         """What the file gave on its own (its tables filled in once checked)."""
+        self.kind, self.dialect, self.encoding = read.kind, read.dialect, read.encoding
         if read.status == "rejected":
             self.reject(read.reason)
             return
-        self.kind, self.dialect, self.encoding = read.kind, read.dialect, read.encoding
         self.rows_read, self.tolerated = read.rows_read, Counter(read.tolerated)
         self.periods, self.tables = dict(read.declared), read.tables
 
@@ -377,20 +377,20 @@ class PartitionIngest:
             period = _declared_period(delivery, table)
             if period:
                 declared[index] = period
-        span = _union([period for period, _ in declared.values()])
-        if span and self.school and not self._within_validity(span):
-            school = self.school
-            until = f"{school.valid_to:%d.%m.%Y}" if school.valid_to else "today"
-            return Read(
-                "rejected",
-                f"period_outside_school_validity: {span[0]:%d.%m.%Y}–"
-                f"{span[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
-                f"exists ({school.valid_from:%d.%m.%Y}–{until})",
-            ), []
         read = Read(
             "loaded", None, "+".join(t.kind for t in tables), tables[0].dialect,
             tables[0].encoding, sum(t.rows.height for t in tables), dict(tolerated), declared,
         )  # fmt: skip
+        span = _union([period for period, _ in declared.values()])
+        if span and self.school and not self._within_validity(span):
+            school = self.school
+            until = f"{school.valid_to:%d.%m.%Y}" if school.valid_to else "today"
+            reason = (
+                f"period_outside_school_validity: {span[0]:%d.%m.%Y}–"
+                f"{span[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
+                f"exists ({school.valid_from:%d.%m.%Y}–{until})"
+            )
+            return replace(read, status="rejected", reason=reason), []
         return read, tables
 
     def _within_validity(self, period: tuple[date, date]) -> bool:
