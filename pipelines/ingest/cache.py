@@ -6,7 +6,7 @@ the moment it was received) what depends only on its bytes, that moment, the ref
 the ingest code and the pseudonym key: whether it was rejected and why, its kinds, dialect,
 encoding, declared periods, rows read and tolerated forms, and per table its rows in staging
 shape that pass the table's own checks, the quarantine of those checks and the facts the
-checks against other files need (`prepare.FACTS`: pupil key, masked code, date, class,
+checks against other files need (`Kind.facts`: pupil key, masked code, date, class,
 activity). It holds nothing staging may not hold: no personal code, name or birth date.
 
 It also keeps each landing file's size, modification time and SHA-256, so that an unchanged

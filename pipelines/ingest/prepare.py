@@ -111,20 +111,10 @@ def _class_known(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# What each kind with checks against other files keeps of a row for them (`facts`), besides
-# `row`; the personal code only masked, as quarantine shows it.
-FACTS: dict[str, tuple[str, ...]] = {
-    "kavejumi": ("masked_code", "pupil_key", "code_problem", "date", "class_label"),
-    "vertejumi": ("masked_code", "pupil_key", "code_problem", "date", "class_label"),
-    "slodze": ("class_label",),
-    "atbalsts": ("masked_code", "pupil_key", "code_problem", "activity", "start", "start_semester"),
-}
-
-
 def row_facts(kind: str, frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    """The facts of a prepared table's rows that the checks against other files need (none
-    but `table` and `row` for a kind without such checks)."""
-    columns = FACTS.get(kind, ())
+    """The facts of a prepared table's rows that the checks against other files need
+    (`Kind.facts`; none but `table` and `row` for a kind without such checks)."""
+    columns = KINDS[kind].facts
     if "masked_code" in columns:
         frame = frame.with_columns(
             pupil_key=pupil_keys(key, frame["code"]), masked_code=masked_codes(frame["code"])

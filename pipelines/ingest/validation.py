@@ -498,7 +498,7 @@ class Checked:
     """A batch of one kind's tables (`table` tells them apart), each checked on its own: what
     depends only on their bytes, the day each came, the reference data, the rules and the key.
     `valid` holds the prepared rows that pass every such check, `facts` every distinct row's
-    facts for the checks against other files (`prepare.FACTS`), `duplicates` each table's
+    facts for the checks against other files (`Kind.facts`), `duplicates` each table's
     identical duplicate rows."""
 
     valid: pl.DataFrame
