@@ -6,6 +6,12 @@ are joined on. The pandera model of the kind then states the rules over those co
 that fail any check go to quarantine with the source column, a masked value and a reason in
 Latvian and English; the rest go on.
 
+A table's own checks (`MODELS`, by `check`, a batch of new tables at once) depend on nothing
+but the table, the day it came, the reference data and the key, so the ingest cache keeps
+their outcome. The checks against other files (`PARTITION_MODELS`: the register, every
+school's pupils) run by `check_partition` on the facts each row keeps for them, over every
+table of a kind in the partition at once.
+
 Each check method is named after its quarantine check id (`REASONS`), with a `__N` suffix
 where one model has several checks of one id: pandera reports inherited checks by method name.
 """
@@ -427,7 +433,15 @@ QUARANTINE_SCHEMA = {
 }
 
 
-class RegisterChecks(pa.DataFrameModel):
+class FactChecks(pa.DataFrameModel):
+    """Checks against other files, over the facts a row keeps for them (`Kind.facts`)."""
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class RegisterChecks(FactChecks):
     """Absences and grades against the school's register: a pupil on it on the row's date, in a
     class it has."""
 
@@ -443,12 +457,8 @@ class RegisterChecks(pa.DataFrameModel):
         invalid = pl.col("code_problem").is_not_null() | pl.col("date").is_null()
         return _holds(data, invalid | pl.col("in_register"))
 
-    class Config:
-        strict = False
-        coerce = False
 
-
-class TimetableChecks(pa.DataFrameModel):
+class TimetableChecks(FactChecks):
     """The timetable load against the school's register: a class it has."""
 
     class_label: str = pa.Field(nullable=True)
@@ -457,12 +467,8 @@ class TimetableChecks(pa.DataFrameModel):
     def class_unknown(cls, data):
         return _holds(data, pl.col("class_known"))
 
-    class Config:
-        strict = False
-        coerce = False
 
-
-class SupportChecks(pa.DataFrameModel):
+class SupportChecks(FactChecks):
     """Project support against every school's register: a known pupil in the target group."""
 
     masked_code: str = pa.Field(nullable=True)
@@ -479,13 +485,9 @@ class SupportChecks(pa.DataFrameModel):
     def pupil_in_no_register(cls, data):
         return _holds(data, pl.col("code_problem").is_not_null() | pl.col("pupil_known"))
 
-    class Config:
-        strict = False
-        coerce = False
-
 
 # The checks against other files (the partition's registers), by kind: run on `facts`.
-PARTITION_MODELS: dict[str, type[pa.DataFrameModel]] = {
+PARTITION_MODELS: dict[str, type[FactChecks]] = {
     "kavejumi": RegisterChecks,
     "vertejumi": RegisterChecks,
     "slodze": TimetableChecks,
