@@ -155,8 +155,8 @@ def ingest_partition(context: dg.AssetExecutionContext):
         raise dg.Failure(str(refused), allow_retries=False) from None
     for report in reports:
         context.log.info(
-            f"{report.partition}: {report.log.height} files, "
-            f"{report.quarantine.height} quarantined cells"
+            f"{report.partition}: {report.log.height} files ({report.files_read} read, the "
+            f"others from the ingest cache), {report.quarantine.height} quarantined cells"
         )
     for table in STAGING_TABLES:
         files = sorted((staging_dir() / table).glob("*/data.parquet"))
@@ -181,7 +181,11 @@ def ingest_partition(context: dg.AssetExecutionContext):
     quarantine = pl.concat([r.quarantine for r in reports])
     yield dg.MaterializeResult(
         asset_key=LOG_KEY,
-        metadata={**frame_metadata(log.drop("sha256")), "files_by_status": _summary(log, "status")},
+        metadata={
+            **frame_metadata(log.drop("sha256")),
+            "files_by_status": _summary(log, "status"),
+            "files_read": dg.MetadataValue.int(sum(r.files_read for r in reports)),
+        },
     )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,

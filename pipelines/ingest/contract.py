@@ -40,6 +40,9 @@ class Kind:
     row_date: str | None = None
     # A full snapshot lists everything to date: the latest replaces every earlier one.
     full_snapshot: bool = False
+    # What a row keeps, besides its `row`, for the checks against other files (the school's
+    # register, every school's pupils): never the personal code itself, only masked.
+    facts: tuple[str, ...] = ()
 
     @property
     def staged_key(self) -> list[str]:
@@ -118,6 +121,7 @@ KINDS: dict[str, Kind] = {
             row_date="date",
             key=("code_digits", "date", "lesson"),
             conflict_column="Atzīme",
+            facts=("masked_code", "pupil_key", "code_problem", "date", "class_label"),
             table="absences",
             staging={
                 **_SCHOOL_PROVENANCE,
@@ -176,6 +180,7 @@ KINDS: dict[str, Kind] = {
             row_date="date",
             key=("code_digits", "subject", "date", "grade_type"),
             conflict_column="Vērtējums",
+            facts=("masked_code", "pupil_key", "code_problem", "date", "class_label"),
             table="grades",
             staging={
                 **_SCHOOL_PROVENANCE,
@@ -198,6 +203,7 @@ KINDS: dict[str, Kind] = {
             headers={"Klase": "class_label", "Stundas nedēļā": "lessons_text"},
             key=("class_label",),
             conflict_column="Stundas nedēļā",
+            facts=("class_label",),
             table="timetable_load",
             staging={
                 **_SCHOOL_PROVENANCE,
@@ -226,6 +232,9 @@ KINDS: dict[str, Kind] = {
             key=("code_digits", "activity", "start"),
             conflict_column="Stundas",
             full_snapshot=True,
+            facts=(
+                "masked_code", "pupil_key", "code_problem", "activity", "start", "start_semester",
+            ),
             table="support",
             staging={
                 **_PROVENANCE,

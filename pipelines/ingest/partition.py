@@ -1,10 +1,11 @@
 """The door of the warehouse: one school's (or the municipality's) landing files to staging.
 
-For a partition: archive every file by SHA-256, read it, validate it, resolve supersession
-(the latest delivery for a school, kind and period wins), resolve justification, pseudonymise
-and write Parquet staging, quarantine and a delivery log. Running it twice over the same
-landing gives identical staging: everything is derived from the files and their delivery
-times, nothing from the clock.
+For a partition: archive every file by SHA-256, read and check each file on its own (only
+the files the ingest cache has not seen: `pipelines.ingest.cache`), check every file against
+the others (the registers), resolve supersession (the latest delivery for a school, kind and
+period wins), resolve justification, and write Parquet staging, quarantine and a delivery
+log. Running it twice over the same landing gives identical staging, with or without the
+cache: everything is derived from the files and their delivery times, nothing from the clock.
 """
 
 import multiprocessing
@@ -12,12 +13,13 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.ingest import justification
+from pipelines.ingest.cache import FileStat, IngestCache, Read, Table, entry_name
 from pipelines.ingest.contract import (
     KINDS,
     MUNICIPALITY_FOLDER,
@@ -32,7 +34,7 @@ from pipelines.ingest.landing import (
     sha256_of,
     stray_files,
 )
-from pipelines.ingest.prepare import Context, tolerated_forms
+from pipelines.ingest.prepare import Context, Partition, tolerated_forms
 from pipelines.ingest.readers import RawTable, RejectedFile, period_in_name, read_delivery
 from pipelines.ingest.staging import (
     guard_key,
@@ -43,7 +45,7 @@ from pipelines.ingest.staging import (
     verify_key,
     write_table,
 )
-from pipelines.ingest.validation import Validated, validate
+from pipelines.ingest.validation import check, check_partition
 from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.privacy.scan import identifier_findings
 from pipelines.reference import tables as reference
@@ -97,7 +99,7 @@ class Delivery:
     file: str
     sha256: str
     received_at: datetime
-    tables: list[RawTable] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
     kind: str | None = None
     dialect: str | None = None
     encoding: str | None = None
@@ -119,6 +121,15 @@ class Delivery:
     def reject(self, reason: str) -> None:
         self.status, self.reason, self.tables = "rejected", reason, []
         self.rows_read, self.tolerated = 0, Counter()
+
+    def take(self, read: Read) -> None:
+        """What the file gave on its own (its tables filled in once checked)."""
+        self.kind, self.dialect, self.encoding = read.kind, read.dialect, read.encoding
+        if read.status == "rejected":
+            self.reject(read.reason)
+            return
+        self.rows_read, self.tolerated = read.rows_read, Counter(read.tolerated)
+        self.periods, self.tables = dict(read.declared), read.tables
 
     def settle(self) -> None:
         """The status once every kind is applied: what the log says became of the file."""
@@ -165,13 +176,13 @@ def _declared_period(delivery: Delivery, table: RawTable) -> tuple[Period, str] 
     return (named, "file name") if named else None
 
 
-def _found_period(kind: str, validated: Validated, received: date) -> tuple[Period, str] | None:
+def _found_period(kind: str, valid: pl.DataFrame, received: date) -> tuple[Period, str] | None:
     """Without a declared period: the first and last date among the loaded rows of a kind
     whose rows carry a date (none when no row loaded), or the delivery day for a snapshot."""
     column = KINDS[kind].row_date
     if column is None:
         return (received, received), AS_OF_DELIVERY
-    dates = validated.valid[column].drop_nulls()
+    dates = valid[column].drop_nulls()
     return ((dates.min(), dates.max()), "data") if dates.len() else None
 
 
@@ -216,11 +227,18 @@ class Part:
         if not self.spec.row_date:
             return earlier.rows if self.covers(earlier) else earlier.rows.clear()
         dated = pl.col(self.spec.row_date).is_between(*self.period)
+        if self.keys_outside.is_empty():
+            return earlier.rows.filter(dated)
+        key = pl.struct(self.spec.staged_key)
+        return earlier.rows.filter(dated | key.is_in(self.keys_outside.implode()))
+
+    @cached_property
+    def keys_outside(self) -> pl.Series:
+        """The keys of its rows dated outside its period (computed once per part)."""
+        dated = pl.col(self.spec.row_date).is_between(*self.period)
         key = self.spec.staged_key
         outside = self.rows.filter(~dated).select(key).unique()
-        return earlier.rows.filter(
-            dated | pl.struct(key).is_in(outside.select(pl.struct(key)).to_series().implode())
-        )
+        return outside.select(pl.struct(key)).to_series()
 
     def kept_of(self, replaced: pl.DataFrame) -> int:
         """How many of its rows stand where the replaced ones stood: for dated rows, those on
@@ -250,8 +268,23 @@ def _union(periods: list[Period]) -> Period | None:
     return (min(p[0] for p in periods), max(p[1] for p in periods)) if periods else None
 
 
+@dataclass
+class Validated:
+    """A table's rows after every check: loaded in staging shape, quarantined, duplicates."""
+
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+    duplicates: int
+
+
 class PartitionIngest:
-    """Ingest of one partition: a school or the municipality."""
+    """Ingest of one partition: a school or the municipality.
+
+    A file's own checks (`Read`) come from the ingest cache when the same bytes, received at
+    the same moment, were checked before under the same key, code and reference data; only the
+    other files are read. The checks against other files (the register, every school's pupils)
+    run every time, over every table of a kind at once, on the cached facts.
+    """
 
     def __init__(
         self,
@@ -262,6 +295,7 @@ class PartitionIngest:
         key: bytes,
         pupils: pl.DataFrame,
         released: frozenset[str] = frozenset(),
+        cache: IngestCache | None = None,
     ):
         self.partition = partition
         self.released = released
@@ -271,22 +305,33 @@ class PartitionIngest:
         self.calendar = calendar
         self.key = key
         self.pupils = pupils
+        self.cache = cache
         self.school = next((s for s in reference.schools() if s.school_id == partition), None)
         self.deliveries: list[Delivery] = []
+        self.reads: dict[str, Read] = {}  # by `entry_name`, what each file read gave on its own
+        self.files: dict[str, FileStat] = {}
+        self.files_read = 0  # read this run; the others came from the cache
         self.validated: dict[tuple[int, int], Validated] = {}
 
     def collect(self) -> None:
-        """Archive, deduplicate by content and read every file of the partition."""
+        """Archive, deduplicate by content and read every file of the partition not read
+        before (the cache's); then check the new tables, a batch per kind."""
         files = [(self.partition, p) for p in landing_files(self.landing / self.partition)]
         if self.partition == MUNICIPALITY_FOLDER:
             files += stray_files(self.landing)
         seen: dict[str, Delivery] = {}
         entries = []
         for folder, path in files:
-            sha = sha256_of(path)
-            archive_file(path, sha, self.archive)
             relative = path.relative_to(self.landing).as_posix()
+            stat = path.stat()
+            known = (
+                self.cache.sha256(relative, stat.st_size, stat.st_mtime_ns) if self.cache else None
+            )
+            sha = known or sha256_of(path)
+            self.files[relative] = (stat.st_size, stat.st_mtime_ns, sha)
+            archive_file(path, sha, self.archive)
             entries.append(Delivery(folder or "", relative, sha, received_at(path)))
+        pending: list[tuple[Delivery, list[RawTable]]] = []
         for delivery in sorted(entries, key=lambda d: (d.received_at, d.file)):
             self.deliveries.append(delivery)
             if delivery.school_id != self.partition:
@@ -300,125 +345,184 @@ class PartitionIngest:
                 delivery.reason = f"the same bytes as {seen[delivery.sha256].file}: nothing changes"
                 continue
             seen[delivery.sha256] = delivery
-            self._read(delivery)
+            name = entry_name(delivery.sha256, delivery.received_at.isoformat())
+            cached = self.cache.reads.get(name) if self.cache else None
+            if cached is None:
+                cached, raws = self._read(delivery)
+                pending.append((delivery, raws))
+            self.reads[name] = cached
+            delivery.take(cached)
+        self.files_read = len(pending)
+        self._check(pending)
 
-    def _read(self, delivery: Delivery) -> None:
+    def _read(self, delivery: Delivery) -> tuple[Read, list[RawTable]]:
+        """A file read: rejected, or its raw tables (checked later, with the night's others)."""
         try:
             tables = read_delivery(self.landing / delivery.file)
         except RejectedFile as rejected:
-            delivery.reject(f"{rejected.reason}: {rejected}")
-            return
+            return Read("rejected", f"{rejected.reason}: {rejected}"), []
         allowed = kinds_from(partition_source(self.partition))
         wrong = [t.kind for t in tables if t.kind not in allowed]
         if wrong:
             where = "the municipality folder" if self.school is None else "a school folder"
-            delivery.reject(f"wrong_folder: a {', '.join(wrong)} file does not belong in {where}")
-            return
-        delivery.tables = tables
-        delivery.kind = "+".join(t.kind for t in tables)
-        delivery.dialect = tables[0].dialect
-        delivery.encoding = tables[0].encoding
-        delivery.rows_read = sum(t.rows.height for t in tables)
+            return Read(
+                "rejected", f"wrong_folder: a {', '.join(wrong)} file does not belong in {where}"
+            ), []
+        tolerated: Counter[str] = Counter()
         for table in tables:
-            delivery.tolerated.update(table.tolerated)
-            delivery.tolerated.update(tolerated_forms(table.kind, table.rows))
+            tolerated.update(table.tolerated)
+            tolerated.update(tolerated_forms(table.kind, table.rows))
+        declared = {}
         for index, table in enumerate(tables):
-            declared = _declared_period(delivery, table)
-            if declared:
-                delivery.periods[index] = declared
-        declared = _union([period for period, _ in delivery.periods.values()])
-        if declared and self.school and not self._within_validity(declared):
+            period = _declared_period(delivery, table)
+            if period:
+                declared[index] = period
+        read = Read(
+            "loaded", None, "+".join(t.kind for t in tables), tables[0].dialect,
+            tables[0].encoding, sum(t.rows.height for t in tables), dict(tolerated), declared,
+        )  # fmt: skip
+        span = _union([period for period, _ in declared.values()])
+        if span and self.school and not self._within_validity(span):
             school = self.school
             until = f"{school.valid_to:%d.%m.%Y}" if school.valid_to else "today"
-            delivery.reject(
-                f"period_outside_school_validity: {declared[0]:%d.%m.%Y}–"
-                f"{declared[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
+            reason = (
+                f"period_outside_school_validity: {span[0]:%d.%m.%Y}–"
+                f"{span[1]:%d.%m.%Y} lies wholly outside the dates {school.name} "
                 f"exists ({school.valid_from:%d.%m.%Y}–{until})"
             )
+            return replace(read, status="rejected", reason=reason), []
+        return read, tables
 
     def _within_validity(self, period: tuple[date, date]) -> bool:
         school = self.school
         ends = school.valid_to or date.max
         return not (period[1] < school.valid_from or period[0] > ends)
 
-    def context(self, register: pl.DataFrame) -> Context:
+    def context(self, received: date) -> Context:
         school = self.school
         names = {s.school_id.lower(): s.school_id for s in reference.schools()}
         names |= {" ".join(s.name.split()).lower(): s.school_id for s in reference.schools()}
-        rules = reference.activities().filter(pl.col("unit") == "pupil")
         return Context(
-            received=date.min,
+            received=received,
             calendar=self.calendar,
             school_grades=(school.grade_min, school.grade_max) if school else None,
-            register=register,
             school_ids=names,
+            key=self.key,
+        )
+
+    def facts(self, register: pl.DataFrame) -> Partition:
+        """What the checks against other files need, with the school's register rows."""
+        rules = reference.activities().filter(pl.col("unit") == "pupil")
+        return Partition(
+            register=register,
             pupils=self.pupils,
             activity_rules=rules.select(
                 "activity", "grade_min", "grade_max", "min_age", "repeaters_only", "from_semester"
             ),
-            key=self.key,
         )
+
+    def _check(self, pending: list[tuple[Delivery, list[RawTable]]]) -> None:
+        """The new tables' own checks, a batch per kind, into each delivery's `Read`."""
+        done: dict[tuple[int, int], Table] = {}
+        for kind in KINDS:
+            batch = [
+                (d, t, table)
+                for d, (_, raws) in enumerate(pending)
+                for t, table in enumerate(raws)
+                if table.kind == kind
+            ]
+            if not batch:
+                continue
+            received = [pending[d][0].received_at.date() for d, _, _ in batch]
+            checked = check(
+                kind, [table.rows for _, _, table in batch], [self.context(r) for r in received]
+            )
+            shas = {b: pending[d][0].sha256 for b, (d, _, _) in enumerate(batch)}
+            staged = stage(
+                kind,
+                checked.valid.with_columns(
+                    delivery_sha=pl.col("table").replace_strict(shas, return_dtype=pl.String),
+                    period_start=pl.lit(None, pl.Date),
+                    period_end=pl.lit(None, pl.Date),
+                ),
+                self.partition,
+                self.key,
+            ).with_columns(table=checked.valid["table"])
+            for b, (d, t, table) in enumerate(batch):
+                done[(d, t)] = Table(
+                    kind, table.sheet, checked.duplicates[b],
+                    staged.filter(pl.col("table") == b).drop("table"),
+                    checked.facts.filter(pl.col("table") == b).drop("table"),
+                    checked.quarantine.filter(pl.col("table") == b).drop("table"),
+                )  # fmt: skip
+        for d, (delivery, raws) in enumerate(pending):
+            delivery.tables.extend(done[(d, t)] for t in range(len(raws)))
 
     def validate_all(self) -> None:
-        """Registers first (the other kinds are checked against them), then the rest."""
-        empty = pl.DataFrame(
-            schema={
-                "code_digits": pl.String,
-                "admitted": pl.Date,
-                "left": pl.Date,
-                "class_label": pl.String,
-            }
-        )
-        base = self.context(empty)
-        self._validate_kinds({"skoleni"}, base)
-        registers = [key for key in self.validated if self._table(*key).kind == "skoleni"]
-        register = pl.concat(
-            [empty, *(self.validated[key].valid.select(empty.columns) for key in registers)]
-        )
-        for key in registers:
-            self._stage(*key)
-        self._validate_kinds(set(KINDS) - {"skoleni"}, self.context(register))
+        """The checks against other files, a kind at a time over all its tables: registers
+        first (the other kinds are checked against them), then the rest."""
+        columns = {
+            "pupil_key": pl.String,
+            "admitted": pl.Date,
+            "left": pl.Date,
+            "class_label": pl.String,
+        }
+        registers = [
+            table.staged.select(list(columns))
+            for delivery in self.deliveries
+            for table in delivery.tables
+            if table.kind == "skoleni"
+        ]
+        register = pl.concat([pl.DataFrame(schema=columns), *registers])
+        partition = self.facts(register)
+        for kind in KINDS:
+            tables = [
+                (i, t, table)
+                for i, delivery in enumerate(self.deliveries)
+                for t, table in enumerate(delivery.tables)
+                if table.kind == kind
+            ]
+            if not tables:
+                continue
+            failing = check_partition(
+                kind,
+                pl.concat(
+                    [
+                        table.facts.with_columns(table=pl.lit(b, pl.Int64))
+                        for b, (_, _, table) in enumerate(tables)
+                    ],
+                    how="diagonal_relaxed",
+                ),
+                partition,
+            )
+            for b, (i, t, table) in enumerate(tables):
+                found = failing.filter(pl.col("table") == b).drop("table")
+                quarantine = pl.concat([table.quarantine, found]).sort("row", "check", "column")
+                valid = table.staged.filter(~pl.col("source_row").is_in(found["row"].implode()))
+                self._settle_table(i, t, Validated(valid, quarantine, table.duplicates))
 
-    def _table(self, delivery_index: int, table_index: int) -> RawTable:
+    def _settle_table(self, i: int, t: int, result: Validated) -> None:
+        """Count a table's rows in its delivery, find its period, and set it on the rows."""
+        delivery = self.deliveries[i]
+        kind = delivery.tables[t].kind
+        delivery.rows_loaded += result.valid.height
+        delivery.rows_quarantined += result.quarantine["row"].n_unique()
+        delivery.rows_duplicate += result.duplicates
+        if result.duplicates:
+            delivery.tolerated["identical duplicate rows"] += result.duplicates
+        if t not in delivery.periods:
+            found = _found_period(kind, result.valid, delivery.received_at.date())
+            if found:
+                delivery.periods[t] = found
+        if "period_start" in result.valid.columns:
+            period, _ = delivery.periods.get(t, ((None, None), None))
+            result.valid = result.valid.with_columns(
+                period_start=pl.lit(period[0], pl.Date), period_end=pl.lit(period[1], pl.Date)
+            )
+        self.validated[(i, t)] = result
+
+    def _table(self, delivery_index: int, table_index: int) -> Table:
         return self.deliveries[delivery_index].tables[table_index]
-
-    def _validate_kinds(self, kinds: set[str], context: Context) -> None:
-        for i, delivery in enumerate(self.deliveries):
-            for t, table in enumerate(delivery.tables):
-                if table.kind not in kinds:
-                    continue
-                dated = replace(context, received=delivery.received_at.date())
-                result = validate(table.kind, table.rows, dated)
-                self.validated[(i, t)] = result
-                delivery.rows_loaded += result.valid.height
-                delivery.rows_quarantined += result.quarantine["row"].n_unique()
-                delivery.rows_duplicate += result.duplicates
-                if result.duplicates:
-                    delivery.tolerated["identical duplicate rows"] += result.duplicates
-                if t not in delivery.periods:
-                    found = _found_period(table.kind, result, delivery.received_at.date())
-                    if found:
-                        delivery.periods[t] = found
-                if table.kind != "skoleni":
-                    self._stage(i, t)
-
-    def _stage(self, delivery_index: int, table_index: int) -> None:
-        """Replace a table's valid rows by their staging shape and let its raw rows go."""
-        delivery = self.deliveries[delivery_index]
-        table = delivery.tables[table_index]
-        result = self.validated[(delivery_index, table_index)]
-        period, _ = delivery.periods.get(table_index, ((None, None), None))
-        result.valid = stage(
-            table.kind,
-            result.valid.with_columns(
-                delivery_sha=pl.lit(delivery.sha256),
-                period_start=pl.lit(period[0], pl.Date),
-                period_end=pl.lit(period[1], pl.Date),
-            ),
-            self.partition,
-            self.key,
-        )
-        table.rows = table.rows.clear()
 
     def supersede(self) -> dict[str, pl.DataFrame]:
         """The rows in force per kind, applying the deliveries in the order they came.
@@ -468,6 +572,7 @@ class PartitionIngest:
         return effective
 
     def run(self) -> Staged:
+        """Stage the partition, then keep what each file gave in the cache."""
         self.collect()
         self.validate_all()
         effective = self.supersede()
@@ -485,11 +590,14 @@ class PartitionIngest:
                 )
             window = self.school.note_deadline_school_days
             frames["absences"] = justify(frames["absences"], notes, self.calendar, window)
-        return Staged(
+        staged = Staged(
             {k: v for k, v in frames.items() if v is not None},
             self.quarantine(),
             self.log(),
         )
+        if self.cache:
+            self.cache.save(self.files, self.reads)
+        return staged
 
     def quarantine(self) -> pl.DataFrame:
         parts = [
@@ -595,6 +703,7 @@ class PartitionReport:
     findings: list[str]
     log: pl.DataFrame
     quarantine: pl.DataFrame
+    files_read: int  # the rest of the log's files came from the ingest cache
 
 
 def stage_partition(
@@ -604,16 +713,20 @@ def stage_partition(
     staging: Path,
     key: bytes,
     released: frozenset[str] = frozenset(),
+    reuse: bool = True,
 ) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
     A staging table the partition no longer has rows for is removed, so no stale file stays.
-    `released` are the held deliveries (SHA-256) an operator released.
+    `released` are the held deliveries (SHA-256) an operator released. With `reuse`, files
+    read before come from the ingest cache (`pipelines.ingest.cache`); without, every file is
+    read again and the cache rebuilt.
     """
-    staged = PartitionIngest(
+    ingest = PartitionIngest(
         partition, landing, archive, school_calendar(), key, pupil_facts(partition, staging),
-        released,
-    ).run()  # fmt: skip
+        released, IngestCache(staging, partition, key, reuse),
+    )  # fmt: skip
+    staged = ingest.run()
     kinds = kinds_from(partition_source(partition))
     rows, findings = {}, []
     for kind in KINDS.values():
@@ -629,7 +742,9 @@ def stage_partition(
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
     findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")
-    return PartitionReport(partition, rows, findings, staged.log, staged.quarantine)
+    return PartitionReport(
+        partition, rows, findings, staged.log, staged.quarantine, ingest.files_read
+    )
 
 
 def stage_partitions(
@@ -640,11 +755,13 @@ def stage_partitions(
     pseudonym_key: PseudonymKey,
     workers: int,
     released: frozenset[str] = frozenset(),
+    reuse: bool = True,
 ) -> list[PartitionReport]:
     """Schools in parallel processes (each writes only its own files), then the municipality,
     always: its support register is judged against every school's register, so a school's
-    new register re-judges it. A key other than the one staging was written with stops it
-    before anything is written; the key's fingerprint is recorded once it is known right."""
+    new register re-judges it (from the cache: only files not read before are read). A key
+    other than the one staging was written with stops it before anything is written; the key's
+    fingerprint is recorded once it is known right. `reuse=False` reads every file again."""
     key = pseudonym_key.secret
     schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
     if schools and MUNICIPALITY_FOLDER not in partitions:
@@ -658,14 +775,16 @@ def stage_partitions(
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             stage = partial(
                 stage_partition, landing=landing, archive=archive, staging=staging, key=key,
-                released=released,
+                released=released, reuse=reuse,
             )  # fmt: skip
             reports = list(pool.map(stage, schools))
     else:
-        reports = [stage_partition(p, landing, archive, staging, key, released) for p in schools]
+        reports = [
+            stage_partition(p, landing, archive, staging, key, released, reuse) for p in schools
+        ]
     if MUNICIPALITY_FOLDER in partitions:
         reports.append(
-            stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released)
+            stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released, reuse)
         )
     return reports
 

@@ -18,22 +18,27 @@ from pipelines.reference.calendar import SchoolCalendar, Semester
 
 @dataclass(frozen=True)
 class Context:
-    """What the rules need beyond the row itself.
-
-    `register` holds the school's register rows (`code_digits`, `admitted`, `left`,
-    `class_label`); `pupils` the pseudonymised register rows of every school (`pupil_key`,
-    `grade`, `birth_year`, `birth_month`, `admitted`, `left`, `repeating` and the period of
-    the snapshot they come from), for the municipality feeds.
-    """
+    """What a table's own checks need beyond the row itself: nothing from other files."""
 
     received: date
     calendar: SchoolCalendar
     school_grades: tuple[int, int] | None
-    register: pl.DataFrame
     school_ids: dict[str, str]
+    key: bytes
+
+
+@dataclass(frozen=True)
+class Partition:
+    """What the checks that depend on other files need: `register` holds the school's register
+    rows (`pupil_key`, `admitted`, `left`, `class_label`) from every register delivery;
+    `pupils` the pseudonymised register rows of every school (`pupil_key`, `grade`,
+    `birth_year`, `birth_month`, `admitted`, `left`, `repeating` and the period of the snapshot
+    they come from), for the municipality feeds; `activity_rules` each support activity's
+    target group."""
+
+    register: pl.DataFrame
     pupils: pl.DataFrame
     activity_rules: pl.DataFrame
-    key: bytes
 
 
 def _digits(column: str = "code") -> pl.Expr:
@@ -47,6 +52,12 @@ def _code_problems(frame: pl.DataFrame) -> pl.DataFrame:
         code_problem=pl.col("code").replace_strict(problems, default=None, return_dtype=pl.String),
         code_digits=_digits(),
     )
+
+
+def masked_codes(codes: pl.Series) -> pl.Series:
+    """Personal codes as quarantine shows them (`personal_code.mask`)."""
+    masks = {code: personal_code.mask(code) for code in codes.drop_nulls().unique().to_list()}
+    return codes.replace_strict(masks, default=None, return_dtype=pl.String)
 
 
 def _grade_of(column: str = "class_label") -> pl.Expr:
@@ -75,20 +86,20 @@ def lesson_days(calendar: SchoolCalendar) -> pl.DataFrame:
 
 
 def _in_register(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
-    """Flag rows whose pupil is on the school's register on the row's date."""
-    spells = register.select("code_digits", "admitted", "left").unique()
+    """Flag rows (`at`) whose pupil is on the school's register on the row's date."""
+    spells = register.select("pupil_key", "admitted", "left").unique()
     hits = (
-        frame.select("row", "code_digits", "date")
-        .join(spells, on="code_digits")
+        frame.select("at", "pupil_key", "date")
+        .join(spells, on="pupil_key")
         .filter(
             (pl.col("admitted") <= pl.col("date"))
             & (pl.col("left").is_null() | (pl.col("date") < pl.col("left")))
         )
-        .select("row")
+        .select("at")
         .unique()
         .with_columns(in_register=pl.lit(True))
     )
-    return frame.join(hits, on="row", how="left").with_columns(
+    return frame.join(hits, on="at", how="left").with_columns(
         pl.col("in_register").fill_null(False)
     )
 
@@ -98,6 +109,31 @@ def _class_known(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         class_known=pl.col("class_label").str.strip_chars().str.to_lowercase().is_in(classes)
     )
+
+
+def row_facts(kind: str, frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """The facts of a prepared table's rows that the checks against other files need
+    (`Kind.facts`; none but `table` and `row` for a kind without such checks)."""
+    columns = KINDS[kind].facts
+    if "masked_code" in columns:
+        frame = frame.with_columns(
+            pupil_key=pupil_keys(key, frame["code"]), masked_code=masked_codes(frame["code"])
+        )
+    return frame.select("table", "row", *columns)
+
+
+def judged(kind: str, facts: pl.DataFrame, partition: Partition) -> pl.DataFrame:
+    """The facts with what the partition says of them: whether the pupil is on the register
+    on the row's date, the class exists, the support fits its target group."""
+    facts = facts.with_row_index("at")
+    match kind:
+        case "kavejumi" | "vertejumi":
+            facts = _class_known(_in_register(facts, partition.register), partition.register)
+        case "slodze":
+            facts = _class_known(facts, partition.register)
+        case "atbalsts":
+            facts = _target_group(facts, partition)
+    return facts.sort("at").drop("at")
 
 
 def _school_id(context: Context) -> pl.Expr:
@@ -129,8 +165,8 @@ def _value_kinds() -> list[pl.Expr]:
 
 
 def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
-    """The raw rows with English column names, parsed values and the facts rules need: the
-    register, the calendar, the delivery date, and whether the row's key repeats."""
+    """The raw rows with English column names, parsed values and the facts a table's own checks
+    need: the calendar, the delivery date, and whether the row's key repeats."""
     names = {k: v for k, v in KINDS[kind].headers.items() if k in raw.columns}
     frame = raw.drop([c for c in raw.columns if c in DROPPED_COLUMNS]).rename(names)
     if "code" in frame.columns:
@@ -157,10 +193,8 @@ def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
             frame = frame.join(days, on=["date", "grade"], how="left").with_columns(
                 pl.col("lesson_day").fill_null(False)
             )
-            frame = _class_known(_in_register(frame, context.register), context.register)
         case "vertejumi":
             frame = frame.with_columns(parse_date("date_text").alias("date"), *_value_kinds())
-            frame = _class_known(_in_register(frame, context.register), context.register)
         case "zimes":
             frame = frame.with_columns(
                 **{"from": parse_date("from_text")},
@@ -174,7 +208,6 @@ def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
                 .str.strip_chars()
                 .cast(pl.Int64, strict=False)
             )
-            frame = _class_known(frame, context.register)
         case "atbalsts":
             frame = frame.with_columns(
                 school_id=_school_id(context),
@@ -184,7 +217,7 @@ def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
                 hours=parse_decimal("hours_text"),
                 iap=pl.col("iap_text").str.strip_chars().str.to_lowercase(),
             )
-            frame = _target_group(frame, context)
+            frame = _start_semester(frame, context.calendar)
         case "aktivitates":
             frame = frame.with_columns(
                 school_id=_school_id(context),
@@ -213,52 +246,56 @@ def _semester_from(calendar: SchoolCalendar, day: date) -> Semester | None:
     return calendar.semester_of(day) or next((s for s in calendar.semesters if s.start > day), None)
 
 
-def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
-    """Whether each support row's pupil fits the activity's target group at its start, judged
-    from everything the registers of every school know: the age from the birth date in any
-    register delivery, the grade (and repeating) from the register snapshot nearest the start,
-    before or after it. `pupil_known` is false for a pupil no register knows: never a pass.
-    """
+def _start_semester(frame: pl.DataFrame, calendar: SchoolCalendar) -> pl.DataFrame:
+    """Each support row's semester (`_semester_from`)."""
     semesters = {
         day: semester.semester_id
         for day in frame["start"].drop_nulls().unique().to_list()
-        if (semester := _semester_from(context.calendar, day))
+        if (semester := _semester_from(calendar, day))
     }
-    frame = frame.with_columns(
-        pupil_key=pupil_keys(context.key, frame["code"]),
+    return frame.with_columns(
         start_semester=pl.col("start").replace_strict(
             semesters, default=None, return_dtype=pl.String
         ),
     )
-    listed = frame.select("row", "pupil_key", "start").join(context.pupils, on="pupil_key")
+
+
+def _target_group(frame: pl.DataFrame, partition: Partition) -> pl.DataFrame:
+    """Whether each support row's (`at`) pupil fits the activity's target group at its start,
+    judged from everything the registers of every school know: the age from the birth date in
+    any register delivery, the grade (and repeating) from the register snapshot nearest the
+    start, before or after it. `pupil_known` is false for a pupil no register knows: never a
+    pass.
+    """
+    listed = frame.select("at", "pupil_key", "start").join(partition.pupils, on="pupil_key")
     start, first, last = pl.col("start"), pl.col("period_start"), pl.col("period_end")
     distance = (
         pl.when(start < first).then(first - start).when(start > last).then(start - last)
     ).otherwise(pl.duration(days=0))
     nearest = (
         listed.with_columns(distance=distance)
-        .sort(["row", "distance", "period_end", "grade"], descending=[False, False, True, True])
-        .group_by("row", maintain_order=True)
+        .sort(["at", "distance", "period_end", "grade"], descending=[False, False, True, True])
+        .group_by("at", maintain_order=True)
         .agg(pl.col("grade").first(), pl.col("repeating").first())
     )
     born = (  # the latest register's birth date, should two registers disagree
-        listed.sort(["row", "period_end"], descending=[False, True])
-        .group_by("row", maintain_order=True)
+        listed.sort(["at", "period_end"], descending=[False, True])
+        .group_by("at", maintain_order=True)
         .agg(pl.col("birth_year").drop_nulls().first(), pl.col("birth_month").drop_nulls().first())
     )
     facts = (
-        nearest.join(born, on="row", how="left")
-        .join(frame.select("row", "start"), on="row")
+        nearest.join(born, on="at", how="left")
+        .join(frame.select("at", "start"), on="at")
         .with_columns(
             age=pl.col("start").dt.year().cast(pl.Int64)
             - pl.col("birth_year")
             - (pl.col("start").dt.month() < pl.col("birth_month")).cast(pl.Int64)
         )
     )
-    frame = frame.with_columns(pupil_known=pl.col("row").is_in(listed["row"].implode()))
-    rules = context.activity_rules
+    frame = frame.with_columns(pupil_known=pl.col("at").is_in(listed["at"].implode()))
+    rules = partition.activity_rules
     judged = (
-        facts.join(frame.select("row", "activity", "start_semester"), on="row")
+        facts.join(frame.select("at", "activity", "start_semester"), on="at")
         .join(rules, on="activity", how="left")
         .with_columns(
             fits=pl.col("grade").is_between(pl.col("grade_min"), pl.col("grade_max"))
@@ -266,10 +303,10 @@ def _target_group(frame: pl.DataFrame, context: Context) -> pl.DataFrame:
             & (pl.col("min_age").is_null() | (pl.col("age") >= pl.col("min_age")))
             & (~pl.col("repeaters_only").fill_null(False) | pl.col("repeating"))
         )
-        .group_by("row")
+        .group_by("at")
         .agg(in_target_group=pl.col("fits").any())
     )
-    return frame.join(judged, on="row", how="left")
+    return frame.join(judged, on="at", how="left")
 
 
 # Raw value forms the contract tolerates: read like the plain form, and counted in the log.

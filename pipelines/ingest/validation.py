@@ -6,6 +6,12 @@ are joined on. The pandera model of the kind then states the rules over those co
 that fail any check go to quarantine with the source column, a masked value and a reason in
 Latvian and English; the rest go on.
 
+A table's own checks (`MODELS`, by `check`, a batch of new tables at once) depend on nothing
+but the table, the day it came, the reference data and the key, so the ingest cache keeps
+their outcome. The checks against other files (`PARTITION_MODELS`: the register, every
+school's pupils) run by `check_partition` on the facts each row keeps for them, over every
+table of a kind in the partition at once.
+
 Each check method is named after its quarantine check id (`REASONS`), with a `__N` suffix
 where one model has several checks of one id: pandera reports inherited checks by method name.
 """
@@ -16,7 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines.ingest.contract import KINDS
-from pipelines.ingest.prepare import Context, prepare
+from pipelines.ingest.prepare import Context, Partition, judged, prepare, row_facts
 from pipelines.privacy import personal_code
 
 ABSENCE_MARKS = {
@@ -150,7 +156,8 @@ class CodedRows(Rows):
 
 
 class DatedEvents(CodedRows):
-    """Absences and grades: a dated event of a pupil on the register, in a known class."""
+    """Absences and grades: a dated event of a pupil in a class (the register checks are
+    `RegisterChecks`)."""
 
     date_text: str = pa.Field(nullable=True)
     class_label: str = pa.Field(nullable=True)
@@ -166,15 +173,6 @@ class DatedEvents(CodedRows):
     @pa.check("date_text", name="date_outside_school_year")
     def date_outside_school_year(cls, data):
         return _holds(data, pl.col("date").is_null() | pl.col("in_school_year"))
-
-    @pa.check("class_label", name="class_unknown")
-    def class_unknown(cls, data):
-        return _holds(data, pl.col("class_known"))
-
-    @pa.check("code", name="pupil_not_in_register")
-    def pupil_not_in_register(cls, data):
-        invalid = pl.col("code_problem").is_not_null() | pl.col("date").is_null()
-        return _holds(data, invalid | pl.col("in_register"))
 
 
 class Pupils(CodedRows):
@@ -313,10 +311,6 @@ class TimetableLoad(Rows):
     class_label: str = pa.Field(nullable=True)
     lessons_text: str = pa.Field(nullable=True)
 
-    @pa.check("class_label", name="class_unknown")
-    def class_unknown(cls, data):
-        return _holds(data, pl.col("class_known"))
-
     @pa.check("lessons_text", name="value_not_allowed")
     def value_not_allowed(cls, data):
         return _holds(data, pl.col("lessons_per_week").is_between(1, 45).fill_null(False))
@@ -341,17 +335,6 @@ class Support(CodedRows):
         return _holds(
             data, pl.col("activity").str.strip_chars().is_in(SUPPORT_ACTIVITIES).fill_null(False)
         )
-
-    @pa.check("activity", name="support_outside_target_group")
-    def support_outside_target_group(cls, data):
-        activity = pl.col("activity").str.strip_chars()
-        unjudged = ~pl.col("pupil_known") | pl.col("start").is_null()
-        unjudged = unjudged | ~activity.is_in(SUPPORT_ACTIVITIES).fill_null(False)
-        return _holds(data, unjudged | pl.col("in_target_group").fill_null(False))
-
-    @pa.check("code", name="pupil_in_no_register")
-    def pupil_in_no_register(cls, data):
-        return _holds(data, pl.col("code_problem").is_not_null() | pl.col("pupil_known"))
 
     @pa.check("start_text", name="date_unparseable")
     def date_unparseable(cls, data):
@@ -450,13 +433,80 @@ QUARANTINE_SCHEMA = {
 }
 
 
+class FactChecks(pa.DataFrameModel):
+    """Checks against other files, over the facts a row keeps for them (`Kind.facts`)."""
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+class RegisterChecks(FactChecks):
+    """Absences and grades against the school's register: a pupil on it on the row's date, in a
+    class it has."""
+
+    masked_code: str = pa.Field(nullable=True)
+    class_label: str = pa.Field(nullable=True)
+
+    @pa.check("class_label", name="class_unknown")
+    def class_unknown(cls, data):
+        return _holds(data, pl.col("class_known"))
+
+    @pa.check("masked_code", name="pupil_not_in_register")
+    def pupil_not_in_register(cls, data):
+        invalid = pl.col("code_problem").is_not_null() | pl.col("date").is_null()
+        return _holds(data, invalid | pl.col("in_register"))
+
+
+class TimetableChecks(FactChecks):
+    """The timetable load against the school's register: a class it has."""
+
+    class_label: str = pa.Field(nullable=True)
+
+    @pa.check("class_label", name="class_unknown")
+    def class_unknown(cls, data):
+        return _holds(data, pl.col("class_known"))
+
+
+class SupportChecks(FactChecks):
+    """Project support against every school's register: a known pupil in the target group."""
+
+    masked_code: str = pa.Field(nullable=True)
+    activity: str = pa.Field(nullable=True)
+
+    @pa.check("activity", name="support_outside_target_group")
+    def support_outside_target_group(cls, data):
+        activity = pl.col("activity").str.strip_chars()
+        unjudged = ~pl.col("pupil_known") | pl.col("start").is_null()
+        unjudged = unjudged | ~activity.is_in(SUPPORT_ACTIVITIES).fill_null(False)
+        return _holds(data, unjudged | pl.col("in_target_group").fill_null(False))
+
+    @pa.check("masked_code", name="pupil_in_no_register")
+    def pupil_in_no_register(cls, data):
+        return _holds(data, pl.col("code_problem").is_not_null() | pl.col("pupil_known"))
+
+
+# The checks against other files (the partition's registers), by kind: run on `facts`.
+PARTITION_MODELS: dict[str, type[FactChecks]] = {
+    "kavejumi": RegisterChecks,
+    "vertejumi": RegisterChecks,
+    "slodze": TimetableChecks,
+    "atbalsts": SupportChecks,
+}
+
+
 @dataclass
-class Validated:
-    """Valid rows (prepared, with English names), quarantined rows, identical duplicates."""
+class Checked:
+    """A batch of one kind's tables (`table` tells them apart), each checked on its own: what
+    depends only on their bytes, the day each came, the reference data, the rules and the key.
+    `valid` holds the prepared rows that pass every such check, `facts` every distinct row's
+    facts for the checks against other files (`Kind.facts`), `duplicates` each table's
+    identical duplicate rows."""
 
     valid: pl.DataFrame
+    facts: pl.DataFrame
     quarantine: pl.DataFrame
-    duplicates: int
+    duplicates: list[int]
 
 
 def _masked(column: str, value: str | None) -> str | None:
@@ -469,14 +519,16 @@ def _masked(column: str, value: str | None) -> str | None:
     return value
 
 
-def validate(kind: str, raw: pl.DataFrame, context: Context) -> Validated:
-    """Split a raw table (with `row`) into valid rows and quarantined rows with reasons."""
-    value_columns = [c for c in raw.columns if c != "row"]
-    deduplicated = raw.unique(value_columns, keep="first", maintain_order=True)
-    duplicates = raw.height - deduplicated.height
-    frame = prepare(kind, deduplicated, context)
+def _headers(kind: str) -> dict[str, str]:
+    """The delivered header of each column a model names (`masked_code`: the code's)."""
+    headers = {v: k for k, v in KINDS[kind].headers.items()}
+    return headers | ({"masked_code": headers["code"]} if "code" in headers else {})
+
+
+def _failures(kind: str, model: type[pa.DataFrameModel], frame: pl.DataFrame) -> pl.DataFrame:
+    """Each failing (`table`, `row`, column in Latvian, check id) of a frame under a model."""
     try:
-        MODELS[kind].validate(frame, lazy=True)
+        model.validate(frame, lazy=True)
         failures = pl.DataFrame(schema={"index": pl.Int32, "column": pl.String, "check": pl.String})
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases.select("index", "column", "check")
@@ -485,32 +537,79 @@ def validate(kind: str, raw: pl.DataFrame, context: Context) -> Validated:
             raise ValueError(
                 f"{kind}: the prepared frame breaks its model: {schema_level.rows()}"
             ) from None
-    to_latvian = {v: k for k, v in KINDS[kind].headers.items() if k in raw.columns}
-    failures = failures.with_columns(
-        check=pl.col("check").str.split("__").list.first(),
-        column=pl.col("column").replace_strict(
-            to_latvian, default=KINDS[kind].conflict_column, return_dtype=pl.String
-        ),
+    positions = frame.select("table", "row").with_row_index("index")
+    return (
+        failures.unique()
+        .with_columns(
+            pl.col("index").cast(pl.UInt32),
+            check=pl.col("check").str.split("__").list.first(),
+            column=pl.col("column").replace_strict(
+                _headers(kind), default=KINDS[kind].conflict_column, return_dtype=pl.String
+            ),
+        )
+        .join(positions, on="index")
+        .select("table", "row", "column", "check")
     )
-    rows = frame["row"].to_list()
-    failing = deduplicated.filter(
-        pl.col("row").is_in([rows[i] for i in failures["index"].unique().to_list()])
-    )
-    raw_by_row = {r["row"]: r for r in failing.iter_rows(named=True)}
-    quarantine = pl.DataFrame(
-        [
+
+
+def _quarantine(failures: pl.DataFrame, values: pl.DataFrame, mask: bool) -> pl.DataFrame:
+    """Quarantine rows (with `table`) of the failures, the value of each failing cell taken
+    from `values` (by `table`, `row` and Latvian column), masked when `mask`."""
+    failing = values.join(failures.select("table", "row").unique(), on=["table", "row"])
+    cells = {(r["table"], r["row"]): r for r in failing.iter_rows(named=True)}
+    rows = []
+    for table, row, column, check in failures.iter_rows():
+        value = cells[(table, row)].get(column)
+        rows.append(
             {
-                "row": rows[index],
+                "table": table,
+                "row": row,
                 "column": column,
-                "masked_value": _masked(column, raw_by_row[rows[index]].get(column)),
+                "masked_value": _masked(column, value) if mask else value,
                 "check": check,
                 "reason_lv": REASONS[check][0],
                 "reason_en": REASONS[check][1],
             }
-            for index, column, check in failures.unique().sort("index", "check").iter_rows()
-        ],
-        schema=QUARANTINE_SCHEMA,
+        )
+    schema = {"table": pl.Int64, **QUARANTINE_SCHEMA}
+    return pl.DataFrame(rows, schema=schema).sort("table", "row", "check", "column")
+
+
+def check(kind: str, raws: list[pl.DataFrame], contexts: list[Context]) -> Checked:
+    """Check a batch of one kind's raw tables (each with `row`; the context of each), each on
+    its own, in one pass of the kind's model: identical duplicate rows dropped, every check
+    that needs no other file applied."""
+    deduplicated = [
+        raw.unique([c for c in raw.columns if c != "row"], keep="first", maintain_order=True)
+        for raw in raws
+    ]
+    prepared = [
+        prepare(kind, rows, context).with_columns(table=pl.lit(t, pl.Int64))
+        for t, (rows, context) in enumerate(zip(deduplicated, contexts, strict=True))
+    ]
+    frame = pl.concat(prepared, how="diagonal_relaxed")
+    failures = _failures(kind, MODELS[kind], frame)
+    values = pl.concat(
+        [rows.with_columns(table=pl.lit(t, pl.Int64)) for t, rows in enumerate(deduplicated)],
+        how="diagonal_relaxed",
     )
-    bad = set(failures["index"].to_list())
-    valid = frame.filter(~pl.int_range(pl.len()).is_in(list(bad)))
-    return Validated(valid, quarantine, duplicates)
+    valid = frame.join(failures.select("table", "row"), on=["table", "row"], how="anti")
+    key = contexts[0].key if contexts else b""
+    return Checked(
+        valid=valid.sort("table", "row"),
+        facts=row_facts(kind, frame, key).sort("table", "row"),
+        quarantine=_quarantine(failures, values, mask=True),
+        duplicates=[raw.height - rows.height for raw, rows in zip(raws, deduplicated, strict=True)],
+    )
+
+
+def check_partition(kind: str, facts: pl.DataFrame, partition: Partition) -> pl.DataFrame:
+    """Quarantine rows (with `table`) of the checks against other files, over every table of a
+    kind in the partition at once (`Checked.facts`, `table` telling them apart)."""
+    if kind not in PARTITION_MODELS or facts.is_empty():
+        return pl.DataFrame(schema={"table": pl.Int64, **QUARANTINE_SCHEMA})
+    frame = judged(kind, facts, partition)
+    failures = _failures(kind, PARTITION_MODELS[kind], frame)
+    headers = _headers(kind)
+    values = facts.rename({c: headers[c] for c in facts.columns if c in headers})
+    return _quarantine(failures, values, mask=False)

@@ -86,8 +86,9 @@ def backfill(
     workers: int,
     released: frozenset[str] = frozenset(),
 ) -> BackfillReport:
-    """Restore, re-ingest every partition (applying the `released` held deliveries) and
-    rebuild the warehouse from the semester."""
+    """Restore, re-ingest every partition (applying the `released` held deliveries), every
+    file read again rather than taken from the ingest cache, and rebuild the warehouse from
+    the semester."""
     semester_dates(semester_id)
     log = read_table(staging, "delivery_log")
     if log is None:
@@ -95,6 +96,6 @@ def backfill(
     covering = deliveries_covering(log, semester_id)
     restored = restore_from_archive(covering, landing, archive)
     partitions = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
-    stage_partitions(partitions, landing, archive, staging, key, workers, released)
+    stage_partitions(partitions, landing, archive, staging, key, workers, released, reuse=False)
     runs = build(database, staging, rebuild_from=semester_id)
     return BackfillReport(semester_id, restored, covering.height, len(partitions), runs)

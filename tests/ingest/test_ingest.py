@@ -312,10 +312,14 @@ def test_a_period_before_a_school_existed_is_rejected(tmp_path):
     plain = FIXTURES / "kavejumi_utf8_20251006-20251008.csv"
     shutil.copy(plain, landing / "MRV" / plain.name)
     report = stage_partition("MRV", landing, tmp_path / "archive", tmp_path / "staging", KEY)
-    (row,) = report.log.select("status", "reason").rows()
+    (row,) = report.log.select("status", "reason", "kind").rows()
     assert row[0] == "rejected"
     assert row[1].startswith("period_outside_school_validity: 06.10.2025–08.10.2025")
     assert "01.07.2026–today" in row[1]
+    assert row[2] == "kavejumi"
+    again = stage_partition("MRV", landing, tmp_path / "archive", tmp_path / "staging", KEY)
+    assert again.files_read == 0
+    assert again.log.equals(report.log)
 
 
 def test_staging_tables_have_the_schema_the_warehouse_reads(ingested):

@@ -1,15 +1,16 @@
 """One case per quarantine reason id: a good row loads, the same row with one value broken is
-quarantined with that reason, and every reason id of `REASONS` has a case."""
+quarantined with that reason, and every reason id of `REASONS` has a case. A table is checked
+as ingest checks it: its own checks (`check`), then those against other files
+(`check_partition`)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 import pytest
 
 from pipelines.ingest.partition import PartitionIngest
-from pipelines.ingest.prepare import Context
-from pipelines.ingest.validation import REASONS, validate
+from pipelines.ingest.validation import REASONS, check, check_partition
 from pipelines.privacy.personal_code import old_form
 from pipelines.privacy.pseudonym import pupil_key
 from pipelines.reference.calendar import school_calendar
@@ -81,15 +82,25 @@ CASES: dict[str, Case] = {
 }  # fmt: skip
 
 
-def context(received: date, known: pl.DataFrame | None = None) -> Context:
-    """A school (OCP) whose register holds PUPIL in 5.a; the municipality knows the `known`
-    register rows of every school (by default PUPIL's)."""
+@dataclass
+class Result:
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def validate(kind: str, rows: pl.DataFrame, received: date, known: pl.DataFrame | None = None):
+    """A table of a school (OCP) whose register holds PUPIL in 5.a, checked; the municipality
+    knows the `known` register rows of every school (by default PUPIL's)."""
     known = pupils(pupil_key(KEY, PUPIL)) if known is None else known
     ingest = PartitionIngest("OCP", None, None, school_calendar(), KEY, known)
     register = pl.DataFrame(
-        {"code_digits": [PUPIL.replace("-", "")], "admitted": [date(2025, 9, 1)]},
+        {"pupil_key": [pupil_key(KEY, PUPIL)], "admitted": [date(2025, 9, 1)]},
     ).with_columns(left=pl.lit(None, pl.Date), class_label=pl.lit("5.a"))
-    return replace(ingest.context(register), received=received)
+    checked = check(kind, [rows], [ingest.context(received)])
+    found = check_partition(kind, checked.facts, ingest.facts(register))
+    quarantine = pl.concat([checked.quarantine, found]).sort("row", "check", "column")
+    valid = checked.valid.filter(~pl.col("row").is_in(found["row"].implode()))
+    return Result(valid, quarantine.drop("table"))
 
 
 def pupils(
@@ -121,7 +132,7 @@ def test_every_reason_has_a_case():
 @pytest.mark.parametrize("kind", list(GOOD))
 def test_the_good_row_of_each_kind_loads(kind):
     received = CASES["support_outside_target_group"].received if kind == "atbalsts" else RECEIVED
-    result = validate(kind, raw([GOOD[kind]]), context(received))
+    result = validate(kind, raw([GOOD[kind]]), received)
     assert result.quarantine.is_empty(), result.quarantine.to_dicts()
     assert result.valid.height == 1
 
@@ -132,7 +143,7 @@ def test_a_broken_value_is_quarantined_with_its_reason(reason):
     good = GOOD[case.kind]
     broken = {**good, case.column: case.value}
     rows = [good, broken] if case.duplicate else [broken]
-    result = validate(case.kind, raw(rows), context(case.received))
+    result = validate(case.kind, raw(rows), case.received)
     quarantined = result.quarantine.filter(pl.col("check") == reason)
     assert quarantined.height >= 1, result.quarantine.to_dicts()
     assert quarantined["column"].to_list()[0] == case.column
@@ -168,7 +179,7 @@ def test_the_target_group_is_judged_from_every_register(case):
     activity, snapshots, born, expected = TARGET_GROUP_CASES[case]
     known = pupils(pupil_key(KEY, PUPIL), *snapshots, born=born)
     row = {**GOOD["atbalsts"], "Aktivitāte": activity}
-    result = validate("atbalsts", raw([row]), context(date(2026, 2, 1), known))
+    result = validate("atbalsts", raw([row]), date(2026, 2, 1), known)
     assert result.quarantine["check"].to_list() == ([expected] if expected else [])
     assert result.valid.height == (0 if expected else 1)
 
@@ -176,6 +187,6 @@ def test_the_target_group_is_judged_from_every_register(case):
 def test_a_pupil_no_register_knows_never_passes_by_default():
     row = {**GOOD["atbalsts"], "Aktivitāte": "KONS"}
     nobody = pupils(pupil_key(KEY, PUPIL)).clear()
-    result = validate("atbalsts", raw([row]), context(date(2026, 2, 1), nobody))
+    result = validate("atbalsts", raw([row]), date(2026, 2, 1), nobody)
     assert result.quarantine["check"].to_list() == ["pupil_in_no_register"]
     assert result.valid.is_empty()

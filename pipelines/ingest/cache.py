@@ -1,0 +1,186 @@
+"""The ingest cache: what each delivered file gave on its own, so that a night reads only the
+night's files.
+
+A partition's cache, `staging/ingest_cache/<partition>/`, keeps per delivery (its SHA-256 and
+the moment it was received) what depends only on its bytes, that moment, the reference data,
+the ingest code and the pseudonym key: whether it was rejected and why, its kinds, dialect,
+encoding, declared periods, rows read and tolerated forms, and per table its rows in staging
+shape that pass the table's own checks, the quarantine of those checks and the facts the
+checks against other files need (`Kind.facts`: pupil key, masked code, date, class,
+activity). It holds nothing staging may not hold: no personal code, name or birth date.
+
+It also keeps each landing file's size, modification time and SHA-256, so that an unchanged
+file is not even hashed again. Everything is keyed by a fingerprint of the key, the ingest,
+privacy and reference code and the reference data: a change of any of them, a key rotation
+(the rotated staging has no cache), a backfill (`reuse=False`) or the retention purge (it
+deletes staging) leaves the next ingest to read every file again.
+"""
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingest.staging import write_table, write_text
+from pipelines.paths import PROJECT_ROOT, REFERENCE_DIR
+from pipelines.privacy.pseudonym import key_fingerprint
+
+CACHE_FOLDER = "ingest_cache"
+MANIFEST = "manifest.json"
+# What a file's own checks depend on besides its bytes: this code and the reference data.
+SOURCES = ("pipelines/ingest", "pipelines/privacy", "pipelines/reference")
+Period = tuple[date, date]
+FileStat = tuple[int, int, str]  # size, modification time (ns), SHA-256
+
+
+@dataclass
+class Table:
+    """One delivered table checked on its own."""
+
+    kind: str
+    sheet: str | None
+    duplicates: int
+    staged: pl.DataFrame  # rows passing its own checks, in staging shape (periods not set)
+    facts: pl.DataFrame  # every distinct row's facts for the checks against other files
+    quarantine: pl.DataFrame  # its own checks' failures
+
+
+@dataclass
+class Read:
+    """What a delivered file gave on its own: rejected with a reason, or its tables."""
+
+    status: str
+    reason: str | None = None
+    kind: str | None = None
+    dialect: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    tolerated: dict[str, int] = field(default_factory=dict)
+    declared: dict[int, tuple[Period, str]] = field(default_factory=dict)  # per table
+    tables: list[Table] = field(default_factory=list)
+
+
+@cache
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    paths = [p for s in SOURCES for p in (PROJECT_ROOT / s).glob("*.py")]
+    paths += [p for p in REFERENCE_DIR.rglob("*") if p.is_file()]
+    for path in sorted(paths):
+        digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(key: bytes) -> str:
+    """What every cached result depends on besides the file: key, code, reference data."""
+    return hashlib.sha256(f"{key_fingerprint(key)}:{_code_digest()}".encode()).hexdigest()[:32]
+
+
+def entry_name(sha256: str, received: str) -> str:
+    return f"{sha256}@{received}"
+
+
+class IngestCache:
+    """One partition's cache, loaded when its fingerprint matches (else empty)."""
+
+    def __init__(self, staging: Path, partition: str, key: bytes, reuse: bool = True):
+        self.folder = staging / CACHE_FOLDER / partition
+        self.fingerprint = fingerprint(key)
+        self.files: dict[str, FileStat] = {}
+        self.reads: dict[str, Read] = {}
+        manifest = self.folder / MANIFEST
+        if not reuse:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        elif manifest.exists():
+            stored = json.loads(manifest.read_text(encoding="utf-8"))
+            if stored["fingerprint"] == self.fingerprint:
+                self.files = {name: tuple(stat) for name, stat in stored["files"].items()}
+                self.reads = self._load(stored["reads"])
+        self.stored = (dict(self.files), set(self.reads))
+
+    def sha256(self, relative: str, size: int, modified_ns: int) -> str | None:
+        """The SHA-256 of a landing file seen before with the same size and modification time."""
+        known = self.files.get(relative)
+        return known[2] if known and known[:2] == (size, modified_ns) else None
+
+    def _load(self, reads: dict[str, dict]) -> dict[str, Read]:
+        whole = {path.stem: pl.read_parquet(path) for path in self.folder.glob("*.parquet")}
+        frames = {
+            stem: frame.partition_by(["entry", "table"], as_dict=True)
+            for stem, frame in whole.items()
+        }
+
+        def part(frame: str, kind: str, name: str, t: int) -> pl.DataFrame:
+            stem = f"{frame}_{kind}"
+            return frames[stem].get((name, t), whole[stem].clear()).drop("entry", "table")
+
+        loaded = {}
+        for name, stored in reads.items():
+            tables = [
+                Table(
+                    table["kind"],
+                    table["sheet"],
+                    table["duplicates"],
+                    *(part(f, table["kind"], name, t) for f in ("staged", "facts", "quarantine")),
+                )
+                for t, table in enumerate(stored["tables"])
+            ]
+            declared = {
+                int(t): ((date.fromisoformat(s), date.fromisoformat(e)), source)
+                for t, (s, e, source) in stored["declared"].items()
+            }
+            loaded[name] = Read(
+                stored["status"], stored["reason"], stored["kind"], stored["dialect"],
+                stored["encoding"], stored["rows_read"], stored["tolerated"], declared, tables,
+            )  # fmt: skip
+        return loaded
+
+    def save(self, files: dict[str, FileStat], reads: dict[str, Read]) -> None:
+        """Keep exactly these files and reads (those of the landing as it is now); written
+        only when something changed."""
+        if (files, set(reads)) == self.stored:
+            return
+        frames: dict[str, list[pl.DataFrame]] = {}
+        for name, read in reads.items():
+            for t, table in enumerate(read.tables):
+                for frame, rows in (
+                    ("staged", table.staged),
+                    ("facts", table.facts),
+                    ("quarantine", table.quarantine),
+                ):
+                    frames.setdefault(f"{frame}_{table.kind}", []).append(
+                        rows.with_columns(entry=pl.lit(name), table=pl.lit(t, pl.Int64))
+                    )
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        for stem, parts in frames.items():
+            write_table(pl.concat(parts, how="diagonal_relaxed"), self.folder / f"{stem}.parquet")
+        manifest = {
+            "fingerprint": self.fingerprint,
+            "files": files,
+            "reads": {
+                name: {
+                    "status": read.status,
+                    "reason": read.reason,
+                    "kind": read.kind,
+                    "dialect": read.dialect,
+                    "encoding": read.encoding,
+                    "rows_read": read.rows_read,
+                    "tolerated": read.tolerated,
+                    "declared": {
+                        str(t): [p[0].isoformat(), p[1].isoformat(), source]
+                        for t, (p, source) in read.declared.items()
+                    },
+                    "tables": [
+                        {"kind": t.kind, "sheet": t.sheet, "duplicates": t.duplicates}
+                        for t in read.tables
+                    ],
+                }
+                for name, read in reads.items()
+            },
+        }
+        write_text(self.folder / MANIFEST, json.dumps(manifest, sort_keys=True))

@@ -1,0 +1,239 @@
+"""Incremental ingest: a night reads only the night's files, and what it stages is byte for
+byte what ingest from scratch stages from the same landing, whatever the nights held."""
+
+import os
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.ingest import cache, partition
+from pipelines.ingest.cache import CACHE_FOLDER, IngestCache
+from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER
+from pipelines.ingest.partition import stage_partitions, unreconciled
+from pipelines.ingest.staging import PARQUET_NAME, read_table
+from pipelines.operations.rekey import delivered_codes, key_mapping, rekey_staging
+from pipelines.privacy.pseudonym import PseudonymKey
+from pipelines.privacy.scan import identifier_findings
+from pipelines.reference.calendar import school_calendar
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "tolerated"
+KEY = PseudonymKey(b"test-key", "a test")
+SCHOOL = "TIS"
+REGISTER = (FIXTURES / "skoleni_20250901-20251219.csv").read_text(encoding="utf-8")
+TITLE, HEADER, *ROWS = REGISTER.splitlines()
+FIFTH = [row for row in ROWS if ";5.a;" in row]
+EARLY, LATE = FIFTH[:1], FIFTH[1:]  # the late pupil is only on the register that comes later
+DAYS = school_calendar().school_days(date(2025, 9, 1), date(2025, 12, 19), 5)
+ABSENCES = ";".join(KINDS["kavejumi"].columns)
+SUPPORT = ";".join(KINDS["atbalsts"].columns)
+
+
+@dataclass
+class File:
+    name: str
+    data: bytes
+    folder: str = SCHOOL
+
+
+def register(rows: list[str]) -> bytes:
+    return ("\n".join([TITLE, HEADER, *rows]) + "\n").encode()
+
+
+def absences(rng: random.Random, first: int, days: int, pupils: list[str]) -> list[str]:
+    return [
+        f"{row.split(';')[0]};5.a;{day:%d.%m.%Y};{lesson};Matemātika;{rng.choice(['n', 'ns'])}"
+        for day in DAYS[first : first + days]
+        for lesson in rng.sample(range(1, 8), rng.randint(1, 2))
+        for row in rng.sample(pupils, 1)
+    ]
+
+
+def absence_file(name: str, lines: list[str]) -> File:
+    return File(name, ("\n".join([ABSENCES, *lines]) + "\n").encode())
+
+
+def nights(seed: int) -> list[list[File]]:
+    """Five nights: absences of the early and the late pupil before the late pupil's register
+    came; a superseding re-delivery, the same bytes again, a correction that would empty most
+    of a period (held), a corrupt file, nightly files without a period, a support spell of the
+    late pupil; and the register with the late pupil on a random night after the first."""
+    rng = random.Random(seed)
+    delivered: list[File] = []
+    plan: list[list[File]] = [[File("skoleni_a_20250901-20251219.csv", register(EARLY))]]
+    late_register = rng.randint(1, 4)
+    for night in range(5):
+        files = plan[night] if night < len(plan) else []
+        first = rng.randrange(0, 40)
+        period = f"{DAYS[first]:%Y%m%d}-{DAYS[first + 9]:%Y%m%d}"
+        lines = absences(rng, first, 10, FIFTH)
+        files.append(absence_file(f"kavejumi_{period}_{night}.csv", lines))
+        choices = ["again", "correction", "shrinking", "corrupt", "nightly", "support"]
+        for choice in rng.sample(choices, rng.randint(2, 4)) if delivered else []:
+            earlier = rng.choice(delivered)
+            match choice:
+                case "again":
+                    files.append(File(f"kopija_{night}_{earlier.name}", earlier.data))
+                case "correction" if earlier.name.startswith("kavejumi_2"):
+                    lines = earlier.data.decode().splitlines()[1:]
+                    lines[0] = lines[0].rsplit(";", 1)[0] + ";nc"
+                    files.append(absence_file(f"labots_{night}_{earlier.name}", lines))
+                case "shrinking" if earlier.name.startswith("kavejumi_2"):
+                    lines = earlier.data.decode().splitlines()[1:2]
+                    files.append(absence_file(f"maz_{night}_{earlier.name}", lines))
+                case "corrupt":
+                    files.append(File(f"kavejumi_bojats_{night}.csv", rng.choice([b"", b"\x00PK"])))
+                case "nightly":
+                    lines = absences(rng, rng.randrange(0, 50), 1, FIFTH)
+                    files.append(absence_file(f"kavejumi_nakts_{night}.csv", lines))
+                case "support":
+                    code = LATE[0].split(";")[0]
+                    row = f"{code};{SCHOOL};KONS;{DAYS[first]:%d.%m.%Y};;4;psihologs;Nē"
+                    data = f"{SUPPORT}\n{row}\n".encode()
+                    files.append(File(f"atbalsts_{night}.csv", data, MUNICIPALITY_FOLDER))
+        if night == late_register:
+            files.append(File("skoleni_b_20250901-20251219.csv", register(FIFTH)))
+        delivered += [f for f in files if f.folder == SCHOOL and f.data]
+        if len(plan) <= night:
+            plan.append(files)
+    return plan
+
+
+def land(landing: Path, night: int, files: list[File], rng: random.Random) -> None:
+    """The night's files, written in a random order with random times within the night."""
+    evening = datetime(2025, 12, 1 + night, 18, tzinfo=UTC)
+    minutes = rng.sample(range(0, 300), len(files))
+    for file, minute in zip(rng.sample(files, len(files)), minutes, strict=True):
+        path = landing / file.folder / file.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(file.data)
+        moment = (evening + timedelta(minutes=minute)).timestamp()
+        os.utime(path, (moment, moment))
+
+
+def staged_files(staging: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(staging).as_posix(): p.read_bytes()
+        for p in sorted(staging.glob(f"*/*/{PARQUET_NAME}"))
+    }
+
+
+def held_files(staging: Path) -> list[str]:
+    log = read_table(staging, "delivery_log")
+    return log.filter(pl.col("status") == "held")["sha256"].to_list()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_ingest_stages_byte_for_byte_what_ingest_from_scratch_stages(tmp_path, seed):
+    rng = random.Random(seed)
+    landing, staging = tmp_path / "landing", tmp_path / "staging"
+    released: frozenset[str] = frozenset()
+    for night, files in enumerate(nights(seed)):
+        land(landing, night, files, rng)
+        stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1, released)
+        scratch = tmp_path / f"scratch{night}"
+        stage_partitions([SCHOOL], landing, tmp_path / "archive", scratch, KEY, 1, released)
+
+        assert staged_files(staging) == staged_files(scratch), f"night {night}"
+        log = read_table(staging, "delivery_log")
+        assert unreconciled(log).is_empty()
+        tables = [read_table(staging, t) for t in ("absences", "pupils", "support")]
+        rows = pl.concat([t.select("delivery_sha") for t in tables if t is not None])
+        in_force = dict(rows.group_by("delivery_sha").len().iter_rows())
+        for entry in log.filter(pl.col("status") == "loaded").iter_rows(named=True):
+            expected = entry["rows_loaded"] - entry["rows_superseded"]
+            assert in_force.get(entry["sha256"], 0) == expected, entry["file"]
+        if rng.random() < 0.5:  # an operator releases what is held
+            released |= frozenset(held_files(staging))
+
+
+@pytest.fixture
+def counted(monkeypatch) -> dict[str, list[str]]:
+    """The files ingest reads and hashes, by name."""
+    calls: dict[str, list[str]] = {"read": [], "hashed": []}
+    read, hashed = partition.read_delivery, partition.sha256_of
+
+    def reading(path: Path):
+        calls["read"].append(path.name)
+        return read(path)
+
+    def hashing(path: Path) -> str:
+        calls["hashed"].append(path.name)
+        return hashed(path)
+
+    monkeypatch.setattr(partition, "read_delivery", reading)
+    monkeypatch.setattr(partition, "sha256_of", hashing)
+    return calls
+
+
+def two_nights(tmp_path: Path) -> tuple[Path, Path]:
+    plan = nights(7)
+    landing, staging = tmp_path / "landing", tmp_path / "staging"
+    land(landing, 0, plan[0] + plan[1], random.Random(7))
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+    return landing, staging
+
+
+def test_a_night_without_a_new_file_reads_nothing_and_changes_nothing(tmp_path, counted):
+    landing, staging = two_nights(tmp_path)
+    before = staged_files(staging)
+    counted["read"].clear(), counted["hashed"].clear()
+
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+
+    assert counted == {"read": [], "hashed": []}
+    assert staged_files(staging) == before
+
+
+def test_a_night_reads_only_its_own_files(tmp_path, counted):
+    landing, staging = two_nights(tmp_path)
+    counted["read"].clear(), counted["hashed"].clear()
+    tonight = absence_file("kavejumi_nakts.csv", absences(random.Random(1), 30, 1, FIFTH))
+    land(landing, 9, [tonight], random.Random(1))
+
+    reports = stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+
+    assert counted == {"read": [tonight.name], "hashed": [tonight.name]}
+    assert [r.files_read for r in reports] == [1, 0]
+
+
+@pytest.mark.parametrize("change", ["code or reference data", "backfill"])
+def test_a_change_the_cache_cannot_see_past_reads_every_file_again(
+    tmp_path, counted, monkeypatch, change
+):
+    landing, staging = two_nights(tmp_path)
+    files = sorted(p.name for p in landing.rglob("*") if p.is_file())
+    counted["read"].clear()
+    reuse = change != "backfill"
+    if change == "code or reference data":
+        digest = cache._code_digest()
+        monkeypatch.setattr(cache, "_code_digest", lambda: digest + " changed")
+
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1, reuse=reuse)
+
+    assert sorted(counted["read"]) == files
+
+
+def test_the_cache_is_keyed_by_the_pseudonym_key(tmp_path):
+    _, staging = two_nights(tmp_path)
+    assert IngestCache(staging, SCHOOL, KEY.secret).reads
+    assert not IngestCache(staging, SCHOOL, b"another key").reads
+
+
+def test_a_key_rotation_leaves_the_cache_behind(tmp_path):
+    _, staging = two_nights(tmp_path)
+    codes = delivered_codes(tmp_path / "archive")
+    target = tmp_path / "rotated"
+    rekey_staging(staging, target, key_mapping(codes, KEY.secret, b"new key"))
+    assert (staging / CACHE_FOLDER).is_dir()
+    assert staged_files(target) and not (target / CACHE_FOLDER).exists()
+
+
+def test_the_demo_cache_holds_no_identifier(ingested):
+    files = sorted((ingested / CACHE_FOLDER).rglob("*.parquet"))
+    assert len(files) > 50
+    for path in files:
+        assert identifier_findings(pl.read_parquet(path), str(path)) == []
