@@ -9,8 +9,9 @@ shape that pass the table's own checks, the quarantine of those checks and the f
 checks against other files need (`Kind.facts`: pupil key, masked code, date, class,
 activity). It holds nothing staging may not hold: no personal code, name or birth date.
 
-It also keeps each landing file's size, modification time and SHA-256, so that an unchanged
-file is not even hashed again. Everything is keyed by a fingerprint of the key, the ingest,
+Every landing file is still hashed every night (about a second for the demo's 120 MB): a file
+rewritten in place, even with its old size and modification time, is a new delivery.
+Everything is keyed by a fingerprint of the key, the ingest,
 privacy and reference code and the reference data: a change of any of them, a key rotation
 (the rotated staging has no cache), a backfill (`reuse=False`) or the retention purge (it
 deletes staging) leaves the next ingest to read every file again.
@@ -35,7 +36,6 @@ MANIFEST = "manifest.json"
 # What a file's own checks depend on besides its bytes: this code and the reference data.
 SOURCES = ("pipelines/ingest", "pipelines/privacy", "pipelines/reference")
 Period = tuple[date, date]
-FileStat = tuple[int, int, str]  # size, modification time (ns), SHA-256
 
 
 @dataclass
@@ -90,7 +90,6 @@ class IngestCache:
     def __init__(self, staging: Path, partition: str, key: bytes, reuse: bool = True):
         self.folder = staging / CACHE_FOLDER / partition
         self.fingerprint = fingerprint(key)
-        self.files: dict[str, FileStat] = {}
         self.reads: dict[str, Read] = {}
         manifest = self.folder / MANIFEST
         if not reuse:
@@ -98,14 +97,8 @@ class IngestCache:
         elif manifest.exists():
             stored = json.loads(manifest.read_text(encoding="utf-8"))
             if stored["fingerprint"] == self.fingerprint:
-                self.files = {name: tuple(stat) for name, stat in stored["files"].items()}
                 self.reads = self._load(stored["reads"])
-        self.stored = (dict(self.files), set(self.reads))
-
-    def sha256(self, relative: str, size: int, modified_ns: int) -> str | None:
-        """The SHA-256 of a landing file seen before with the same size and modification time."""
-        known = self.files.get(relative)
-        return known[2] if known and known[:2] == (size, modified_ns) else None
+        self.stored = set(self.reads)
 
     def _load(self, reads: dict[str, dict]) -> dict[str, Read]:
         whole = {path.stem: pl.read_parquet(path) for path in self.folder.glob("*.parquet")}
@@ -139,10 +132,10 @@ class IngestCache:
             )  # fmt: skip
         return loaded
 
-    def save(self, files: dict[str, FileStat], reads: dict[str, Read]) -> None:
-        """Keep exactly these files and reads (those of the landing as it is now); written
-        only when something changed."""
-        if (files, set(reads)) == self.stored:
+    def save(self, reads: dict[str, Read]) -> None:
+        """Keep exactly these reads (those of the landing as it is now); written only when
+        something changed."""
+        if set(reads) == self.stored:
             return
         frames: dict[str, list[pl.DataFrame]] = {}
         for name, read in reads.items():
@@ -161,7 +154,6 @@ class IngestCache:
             write_table(pl.concat(parts, how="diagonal_relaxed"), self.folder / f"{stem}.parquet")
         manifest = {
             "fingerprint": self.fingerprint,
-            "files": files,
             "reads": {
                 name: {
                     "status": read.status,

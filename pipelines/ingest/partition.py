@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.ingest import justification
-from pipelines.ingest.cache import FileStat, IngestCache, Read, Table, entry_name
+from pipelines.ingest.cache import IngestCache, Read, Table, entry_name
 from pipelines.ingest.contract import (
     KINDS,
     MUNICIPALITY_FOLDER,
@@ -309,7 +309,6 @@ class PartitionIngest:
         self.school = next((s for s in reference.schools() if s.school_id == partition), None)
         self.deliveries: list[Delivery] = []
         self.reads: dict[str, Read] = {}  # by `entry_name`, what each file read gave on its own
-        self.files: dict[str, FileStat] = {}
         self.files_read = 0  # read this run; the others came from the cache
         self.validated: dict[tuple[int, int], Validated] = {}
 
@@ -323,12 +322,7 @@ class PartitionIngest:
         entries = []
         for folder, path in files:
             relative = path.relative_to(self.landing).as_posix()
-            stat = path.stat()
-            known = (
-                self.cache.sha256(relative, stat.st_size, stat.st_mtime_ns) if self.cache else None
-            )
-            sha = known or sha256_of(path)
-            self.files[relative] = (stat.st_size, stat.st_mtime_ns, sha)
+            sha = sha256_of(path)
             archive_file(path, sha, self.archive)
             entries.append(Delivery(folder or "", relative, sha, received_at(path)))
         pending: list[tuple[Delivery, list[RawTable]]] = []
@@ -596,7 +590,7 @@ class PartitionIngest:
             self.log(),
         )
         if self.cache:
-            self.cache.save(self.files, self.reads)
+            self.cache.save(self.reads)
         return staged
 
     def quarantine(self) -> pl.DataFrame:

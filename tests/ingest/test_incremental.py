@@ -3,6 +3,7 @@ byte what ingest from scratch stages from the same landing, whatever the nights 
 
 import os
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -184,7 +185,8 @@ def test_a_night_without_a_new_file_reads_nothing_and_changes_nothing(tmp_path, 
 
     stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
 
-    assert counted == {"read": [], "hashed": []}
+    assert counted["read"] == []
+    assert sorted(counted["hashed"]) == sorted(p.name for p in landing.rglob("*") if p.is_file())
     assert staged_files(staging) == before
 
 
@@ -196,8 +198,26 @@ def test_a_night_reads_only_its_own_files(tmp_path, counted):
 
     reports = stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
 
-    assert counted == {"read": [tonight.name], "hashed": [tonight.name]}
+    assert counted["read"] == [tonight.name]
+    assert len(counted["hashed"]) == sum(1 for p in landing.rglob("*") if p.is_file())
     assert [r.files_read for r in reports] == [1, 0]
+
+
+def test_a_file_rewritten_in_place_with_its_old_size_and_time_is_read_again(tmp_path, counted):
+    landing, staging = two_nights(tmp_path)
+    path = max((p for p in landing.rglob("*.csv") if "kavejumi" in p.name), key=lambda p: p.name)
+    before = path.stat()
+    text = path.read_bytes()
+    lesson = re.search(rb";(\d);Matem", text)
+    other = str(int(lesson[1]) % 7 + 1).encode()
+    path.write_bytes(text[: lesson.start(1)] + other + text[lesson.end(1) :])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    counted["read"].clear()
+
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+
+    assert counted["read"] == [path.name]
 
 
 @pytest.mark.parametrize("change", ["code or reference data", "backfill"])
