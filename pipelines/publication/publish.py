@@ -3,11 +3,16 @@
 1. `prepare`: read the publication marts (read-only), suppress jointly with every revision
    already sent, and prove the protection by attacking the published cells with everything
    the attacker holds (integer programming);
-2. the quality gate (`pipelines.publication.gate.run_gate`), which must pass;
+2. when the content differs from the release in force (`release_in_force`): the quality
+   gate (`pipelines.publication.gate.run_gate`), which must pass, and `store`, a new release;
 3. `write_extracts`: a new revision per final reporting period whose numbers changed, and
-   its true values in the private ledger, so the next release is protected jointly with it.
+   its true values in the private ledger, so the next release is protected jointly with it;
+   then `prune_releases` (the retention policy of `pipelines.publication.releases`).
+
+Identical content makes no release, no gate run and no revision.
 """
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -21,7 +26,13 @@ from pipelines.ingest.completeness import MAX_MISSING_SHARE, Completeness, compl
 from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import text_findings
-from pipelines.publication.extracts import Revision, period_folder, revisions, write_revision
+from pipelines.publication.extracts import (
+    Revision,
+    content_digest,
+    period_folder,
+    revisions,
+    write_revision,
+)
 from pipelines.publication.gate import GateResult, run_gate
 from pipelines.publication.protection import (
     Cell,
@@ -36,12 +47,14 @@ from pipelines.publication.protection import (
 from pipelines.publication.releases import (
     CURRENT,
     LEDGER,
+    MANIFEST_RELEASE,
     PRIVATE,
     RELEASE_FILE,
     RELEASES,
     VALUES_FILE,
     current_release,
     load,
+    prune_releases,
     release_facts,
 )
 from pipelines.publication.tables import (
@@ -223,17 +236,41 @@ def _write_ledger(prepared: Prepared, revision: Revision, ledger: Path) -> None:
     _values_frame(values).write_parquet(path)
 
 
+def release_digest(prepared: Prepared) -> str:
+    """The content of a release: its tables, what its facts promise (the threshold and the
+    data cut-off) and the true values behind it; not when it was made, nor the attack's
+    report, which describes the proof of the day."""
+    digest = hashlib.sha256(content_digest(prepared.tables).encode())
+    values = _values_frame(prepared.values)
+    digest.update(values.sort(VALUE_COLUMNS).write_csv().encode())
+    promised = {"min_count": prepared.threshold, "data_cutoff": prepared.data_cutoff.isoformat()}
+    digest.update(json.dumps(promised, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def release_in_force(prepared: Prepared, folder: Path) -> Path | None:
+    """The release in force when its content equals the prepared one's, else None."""
+    if not (folder / CURRENT).exists():
+        return None
+    current = current_release(folder)
+    same = release_facts(current).get("content_digest") == release_digest(prepared)
+    return current if same else None
+
+
 def store(prepared: Prepared, folder: Path) -> Path:
     """Keep the published tables as Parquet for the gate, the extracts and the dashboard, with
-    the release facts (the protection the attack proved, the data cut-off), as a new release.
+    the release facts (the protection the attack proved, the data cut-off, the content
+    digest), as a new release.
 
     The release is written whole in a hidden folder, renamed into `releases/`, and only then
     does the `current` link switch to it, in one atomic rename: a reader, or a run killed half
-    way, sees the old release or the new one, never a mixture. The release before the current
-    one stays (the dashboard's change since the previous run); older ones are removed.
+    way, sees the old release or the new one, never a mixture. What a killed run left half
+    written is removed; which complete releases stay is `prune_releases`'s decision.
     """
     releases = folder / RELEASES
     releases.mkdir(parents=True, exist_ok=True)
+    for partial in releases.glob(".*"):
+        shutil.rmtree(partial)
     name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     partial = releases / f".{name}"
     partial.mkdir()
@@ -247,6 +284,7 @@ def store(prepared: Prepared, folder: Path) -> Path:
         "data_cutoff": prepared.data_cutoff.isoformat(),
         "protection": prepared.protection,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "content_digest": release_digest(prepared),
     }
     (partial / RELEASE_FILE).write_text(json.dumps(release), encoding="utf-8")
     partial.rename(releases / name)
@@ -254,8 +292,6 @@ def store(prepared: Prepared, folder: Path) -> Path:
     link.unlink(missing_ok=True)
     link.symlink_to(Path(RELEASES) / name)
     link.replace(folder / CURRENT)
-    for stale in sorted(releases.iterdir())[:-2]:
-        shutil.rmtree(stale)
     return releases / name
 
 
@@ -328,9 +364,27 @@ def attack_stored(folder: Path, exports: Path) -> tuple[AttackOutcome, int]:
     return judged_attack(values, published, threshold, suppress_zero, versions), threshold
 
 
-def gate(prepared: Prepared, quality_dir: Path) -> list[GateResult]:
-    semesters = sorted(prepared.semesters["semester_id"].to_list())
-    return run_gate(prepared.tables, semesters, prepared.threshold, quality_dir)
+GATE_RECORD = "gate_record.json"
+
+
+def gate(tables: dict[str, pl.DataFrame], digest: str, quality_dir: Path) -> list[GateResult]:
+    """The quality gate on a release's tables (`digest`: its content). Great Expectations runs,
+    and is imported, only for content this code has not gated before: the results are kept in
+    `quality_dir` with the content digest and the code version."""
+    key = {"content_digest": digest, "code_version": code_version()}
+    record = quality_dir / GATE_RECORD
+    if record.exists():
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            return [GateResult(**result) for result in saved["results"]]
+    semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
+    threshold, _ = disclosure_settings()
+    results = run_gate(tables, semesters, threshold, quality_dir)
+    partial = record.with_name(f".{record.name}")
+    saved = {"key": key, "results": [vars(result) for result in results]}
+    partial.write_text(json.dumps(saved), encoding="utf-8")
+    partial.replace(record)
+    return results
 
 
 def code_version() -> str:
@@ -365,15 +419,16 @@ def _why(prepared: Prepared, exports: Path, semester_id: str) -> list[str]:
             f"{files}{more}"]  # fmt: skip
 
 
-def write_extracts(prepared: Prepared, exports: Path, ledger: Path) -> list[Revision]:
+def write_extracts(prepared: Prepared, exports: Path, ledger: Path, release: str) -> list[Revision]:
     """A new revision for every final period whose published numbers changed, with its true
-    values in the `ledger`."""
+    values in the `ledger`; its manifest names the `release` it came from."""
     schools = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
     dictionary = data_dictionary(prepared.rules)
     metadata = {
         "rule_set_version": rules()["version"],
         "rules": dict(zip(prepared.rules["rule_id"], prepared.rules["version"], strict=True)),
         "code_version": code_version(),
+        MANIFEST_RELEASE: release,
         "disclosure": {
             "min_count": prepared.threshold,
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
@@ -396,14 +451,31 @@ def write_extracts(prepared: Prepared, exports: Path, ledger: Path) -> list[Revi
     return written
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What a publication did: the release in force after it, whether it is new, the new
+    extract revisions, and the releases the retention policy removed."""
+
+    release: Path
+    new_release: bool
+    revisions: list[Revision]
+    removed: list[str]
+
+
 def publish(
     database: Path, staging: Path, tables_dir: Path, quality_dir: Path, exports: Path
-) -> list[Revision]:
-    """All three steps: nothing is written unless the protection holds and the gate passes."""
+) -> Publication:
+    """All three steps: nothing is written unless the protection holds and the gate passes,
+    and content equal to the release in force's makes no release and runs no gate."""
     ledger = tables_dir / LEDGER
     prepared = prepare(database, staging, earlier_versions(exports, ledger))
-    failed = [r for r in gate(prepared, quality_dir) if not r.success]
-    if failed:
-        raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
-    store(prepared, tables_dir)
-    return write_extracts(prepared, exports, ledger)
+    release = release_in_force(prepared, tables_dir)
+    new_release = release is None
+    if new_release:
+        failed = [r for r in gate(prepared.tables, release_digest(prepared), quality_dir)
+                  if not r.success]  # fmt: skip
+        if failed:
+            raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
+        release = store(prepared, tables_dir)
+    written = write_extracts(prepared, exports, ledger, release.name)
+    return Publication(release, new_release, written, prune_releases(tables_dir, exports))
