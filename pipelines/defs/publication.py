@@ -34,9 +34,11 @@ from pipelines.publication.publish import (
     attack_stored,
     earlier_versions,
     gate,
+    load_reuse,
     prepare,
     release_digest,
     release_in_force,
+    save_reuse,
     store,
     stored,
     write_extracts,
@@ -74,7 +76,9 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
 )
 def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     versions = earlier_versions(exports_dir(), publication_dir() / LEDGER)
-    prepared = prepare(warehouse_file(), staging_dir(), versions)
+    reuse = load_reuse(publication_dir())
+    prepared = prepare(warehouse_file(), staging_dir(), versions, reuse)
+    save_reuse(reuse, publication_dir())
     digest = release_digest(prepared)
     release = release_in_force(prepared, publication_dir())
     new_release = release is None
@@ -106,6 +110,8 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                 markdown_table(pl.DataFrame(prepared.protection["attack"]))
             ),
             "earlier_versions_attacked_with": len(versions),
+            "blocks_reused": reuse.reused,
+            "blocks_decided": reuse.decided,
             "disclosed_before": len(before),
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
             "final_periods": ", ".join(prepared.final_periods),

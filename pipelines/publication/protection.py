@@ -19,6 +19,7 @@ import polars as pl
 from pipelines.publication.disclosure import (
     Interval,
     Relation,
+    Reuse,
     at_most,
     attack,
     group_disclosure,
@@ -553,8 +554,10 @@ def suppress_release(
     threshold: int,
     suppress_zero: bool,
     versions: Iterable[Version] = (),
+    reuse: Reuse | None = None,
 ) -> Protection:
-    """The release's suppressed cells, protecting it jointly with every earlier version."""
+    """The release's suppressed cells, protecting it jointly with every earlier version
+    (`reuse`: blocks decided before, see `disclosure.protect`)."""
     primary = primary_cells(values, release_relations(values), threshold, suppress_zero)
     relations = release_relations(values, possible_rates(values, primary, threshold))
     joint = stacked(values, relations.holding, versions)
@@ -569,6 +572,7 @@ def suppress_release(
         fixed=joint.fixed,
         floor=floor(suppress_zero),
         conditional=relations.guards,
+        reuse=reuse,
     )
     return Protection({k for k in suppressed if k in values}, public, pinned, relations.broken)
 
@@ -620,6 +624,7 @@ def attack_release(
     suppress_zero: bool,
     versions: Iterable[Version] = (),
     enough: int | None = None,
+    reuse: Reuse | None = None,
 ) -> pl.DataFrame:
     """The attacker's interval for every suppressed count of the release and of the earlier
     versions, from everything published (this release's counts and rates, and every earlier
@@ -638,7 +643,7 @@ def attack_release(
     spans = {key: Interval(value, value) for key, value in joint.values.items()}
     found = attack(
         known, unknown, joint.relations, continuous, targets, floor(suppress_zero),
-        (spans, enough) if enough else None,
+        (spans, enough) if enough else None, reuse,
     )  # fmt: skip
     return intervals_frame(found, joint.values)
 

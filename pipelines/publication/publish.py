@@ -14,6 +14,7 @@ Identical content makes no release, no gate run and no revision.
 
 import hashlib
 import json
+import pickle
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pipelines.ingest.completeness import MAX_MISSING_SHARE, Completeness, compl
 from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import text_findings
+from pipelines.publication.disclosure import Reuse
 from pipelines.publication.extracts import (
     Revision,
     content_digest,
@@ -140,13 +142,19 @@ def warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) 
     return facts
 
 
-def prepare(database: Path, staging: Path, versions: list[Version] | None = None) -> Prepared:
+def prepare(
+    database: Path,
+    staging: Path,
+    versions: list[Version] | None = None,
+    reuse: Reuse | None = None,
+) -> Prepared:
     """Check last night's deliveries are complete enough, suppress the marts jointly with the
     earlier `versions` (see `earlier_versions`) and prove the protection by attacking the
-    published cells with everything the attacker holds."""
+    published cells with everything the attacker holds; `reuse` (see `load_reuse`) skips
+    the blocks and attacks decided before on the same inputs."""
     hold_if_incomplete(staging)
     facts = warehouse_facts(database, staging, MARTS)
-    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [])
+    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [], reuse)
     return Prepared(
         protected.tables, facts["semesters"], facts["rules"], facts["deliveries"],
         facts["keys"], protected.threshold, protected.narrowest, protected.values,
@@ -163,16 +171,20 @@ class Protected:
     report: dict
 
 
-def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Protected:
+def protect_marts(
+    marts: dict[str, pl.DataFrame], versions: list[Version], reuse: Reuse | None = None
+) -> Protected:
     """The published tables of the marts, suppressed jointly with the earlier `versions`, and
     the attack on them with everything the attacker holds; `ProtectionFailed`, naming the
-    cells, if it narrows one below the threshold."""
+    cells, if it narrows one below the threshold. With `reuse`, the blocks of the protection
+    and the components of the attack whose inputs equal ones decided before are reused."""
     threshold, suppress_zero = disclosure_settings()
     frames = [marts[name] for name in MARTS]
     values = release_values(*frames[:3])
-    protection = suppress_release(values, threshold, suppress_zero, versions)
+    protection = suppress_release(values, threshold, suppress_zero, versions, reuse)
     tables = published_tables(*frames, protection.hidden, threshold)
-    outcome = judged_attack(values, published_cells(tables), threshold, suppress_zero, versions)
+    published = published_cells(tables)
+    outcome = judged_attack(values, published, threshold, suppress_zero, versions, reuse)
     if not outcome.narrow.is_empty():
         cells = "; ".join(
             f"{r['table']} {r['semester_id']} {r['measure']} {r['school_id']} {r['dimension']}"
@@ -195,8 +207,28 @@ def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Pr
         "disclosed_before": outcome.disclosed_before,
         "relations_not_holding": protection.broken,
         "earlier_versions": len(versions),
+        "blocks_reused": reuse.reused if reuse else 0,
+        "blocks_decided": reuse.decided if reuse else None,
     }
     return Protected(tables, values, threshold, narrowest, report)
+
+
+REUSE_FILE = "reuse.pickle"  # in the publication folder: private, like the ledger
+
+
+def load_reuse(folder: Path) -> Reuse:
+    """The blocks of protection and attack decided by the last publication, to reuse: a final
+    semester whose inputs did not change is neither protected nor attacked again."""
+    path = folder / REUSE_FILE
+    return Reuse(pickle.loads(path.read_bytes()) if path.exists() else {})
+
+
+def save_reuse(reuse: Reuse, folder: Path) -> None:
+    """Keep the blocks this publication used or decided (and no others) for the next one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{REUSE_FILE}"
+    partial.write_bytes(pickle.dumps(reuse.used))
+    partial.replace(folder / REUSE_FILE)
 
 
 def earlier_versions(exports: Path, ledger: Path) -> list[Version]:
@@ -331,10 +363,13 @@ def judged_attack(
     threshold: int,
     suppress_zero: bool,
     versions: list[Version],
+    reuse: Reuse | None = None,
 ) -> AttackOutcome:
     """Attack the release with everything published, and tell the cells this release failed
     to protect from the ones revisions sent before had disclosed already."""
-    found = attack_release(values, *published, suppress_zero, versions, enough=threshold)
+    found = attack_release(
+        values, *published, suppress_zero, versions, enough=threshold, reuse=reuse
+    )
     weak = [_key(r) for r in found.filter(pl.col("width") < threshold).iter_rows(named=True)]
     before = disclosed_before(values, weak, threshold, suppress_zero, versions)
     flags = [_key(r) in before for r in found.iter_rows(named=True)]
@@ -468,7 +503,9 @@ def publish(
     """All three steps: nothing is written unless the protection holds and the gate passes,
     and content equal to the release in force's makes no release and runs no gate."""
     ledger = tables_dir / LEDGER
-    prepared = prepare(database, staging, earlier_versions(exports, ledger))
+    reuse = load_reuse(tables_dir)
+    prepared = prepare(database, staging, earlier_versions(exports, ledger), reuse)
+    save_reuse(reuse, tables_dir)
     release = release_in_force(prepared, tables_dir)
     new_release = release is None
     if new_release:

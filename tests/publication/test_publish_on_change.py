@@ -2,6 +2,7 @@
 and says so; a changed delivery makes a new release, a new revision and a redrawn dashboard.
 Releases are kept by the retention policy of `pipelines.publication.releases`."""
 
+import importlib
 import json
 import os
 from dataclasses import replace
@@ -12,7 +13,6 @@ import polars as pl
 import pytest
 
 import pipelines.defs.publication as publication_defs
-import pipelines.publication.publish as publish_module
 from pipelines import cli
 from pipelines.defs.reports import dashboard
 from pipelines.publication.publish import Prepared
@@ -28,6 +28,8 @@ from pipelines.publication.releases import (
 from pipelines.reports.dashboard import drawn_release
 
 FINAL = "2025/26-S1"
+# The module, not the function `pipelines.publication.publish` that the package exports.
+publish_module = importlib.import_module("pipelines.publication.publish")
 
 
 def one_more_event(prepared: Prepared) -> Prepared:
