@@ -509,7 +509,7 @@ def protect(
     known = _known(values, fixed, continuous, floor)
     conditional = conditional or {}
     suppressed, pinned = set(), set()
-    for cells, linked in _blocks(values, relations, known):
+    for cells, linked in _blocks(values, relations, known, conditional):
         start = set(primary) & cells
         if not start:
             continue
@@ -537,16 +537,20 @@ def protect(
 
 
 def _blocks(
-    values: Mapping[Key, float], relations: Sequence[Relation], known: frozenset[Key]
+    values: Mapping[Key, float],
+    relations: Sequence[Relation],
+    known: frozenset[Key],
+    conditional: Mapping[Relation, frozenset[Key]],
 ) -> list[tuple[set[Key], list[Relation]]]:
-    """The cells not `known`, grouped by the relations that link them, each with its
-    relations in their order."""
+    """The cells not `known`, grouped by the relations that link them (a conditional relation
+    links the cells whose suppression ends it too), each with its relations in their order."""
     unknown = _sorted(k for k in values if k not in known)
-    groups = _components(unknown, relations)
+    links = [(r, (*r.cells, *_sorted(conditional.get(r, ())))) for r in relations]
+    groups = _components(unknown, [Relation(tuple((k, 1.0) for k in c), "==") for _, c in links])
     block_of = {key: number for number, group in enumerate(groups) for key in group}
     linked: list[list[Relation]] = [[] for _ in groups]
-    for relation in relations:
-        inside = [block_of[k] for k in relation.cells if k in block_of]
+    for relation, cells in links:
+        inside = [block_of[k] for k in cells if k in block_of]
         if inside:
             linked[inside[0]].append(relation)
     return [(group, linked[number]) for number, group in enumerate(groups)]

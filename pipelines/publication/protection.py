@@ -12,7 +12,7 @@ counted, since an attacker who assumes it learns nothing true from it.
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import polars as pl
 
@@ -491,6 +491,12 @@ class Version:
     published: dict[Cell, float]
     rates: dict[Cell, float] = field(default_factory=dict)
 
+    @cached_property
+    def relations(self) -> list[Relation]:
+        """The relations that hold between the version's cells (derived once: protection,
+        the attack and the cells disclosed before all stack the same versions)."""
+        return release_relations(self.values, self.rates).holding
+
 
 @dataclass(frozen=True)
 class Stacked:
@@ -524,8 +530,7 @@ def stacked(
                 fixed.add(name[cell])
             elif cell[2] != LESSONS and name[cell] != cell:
                 hidden.add(name[cell])
-        earlier = release_relations(version.values, version.rates).holding
-        all_relations += [renamed(r, name) for r in earlier]
+        all_relations += [renamed(r, name) for r in version.relations]
     unique = list(dict.fromkeys(all_relations))
     return Stacked(all_values, unique, fixed, hidden - fixed)
 

@@ -117,9 +117,11 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
 
 
 def test_the_assets_store_nothing_and_gate_nothing_for_the_same_content(
-    prepared, tmp_path, monkeypatch, gate_runs
+    prepared, demo_warehouse, ingested, tmp_path, monkeypatch, gate_runs
 ):
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
+    (tmp_path / "warehouse.duckdb").symlink_to(demo_warehouse)  # the extracts read its facts
+    (tmp_path / "staging").symlink_to(ingested)
     monkeypatch.setattr(publication_defs, "prepare", lambda *_: prepared)
     assets = [
         publication_defs.published_tables,
