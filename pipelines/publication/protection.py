@@ -530,7 +530,10 @@ def stacked(
                 fixed.add(name[cell])
             elif cell[2] != LESSONS and name[cell] != cell:
                 hidden.add(name[cell])
-        all_relations += [renamed(r, name) for r in version.relations]
+        changed = {cell for cell, named in name.items() if named != cell}
+        all_relations += [
+            renamed(r, name) if changed.intersection(r.cells) else r for r in version.relations
+        ]  # a relation between unchanged cells is the release's own, under the same names
     unique = list(dict.fromkeys(all_relations))
     return Stacked(all_values, unique, fixed, hidden - fixed)
 
