@@ -133,7 +133,7 @@ def test_the_assets_store_nothing_and_gate_nothing_for_the_same_content(
     published = [
         r.asset_materializations_for_node("publication__published_tables")[0] for r in runs
     ]
-    versions = [m.tags[dg.DATA_VERSION_TAG] for m in published]
+    versions = [m.tags["dagster/data_version"] for m in published]
     assert versions[0] == versions[1]
     assert [m.metadata["new_release"].value for m in published] == [True, False]
     assert len(stored_releases(tmp_path / "publication")) == 1
