@@ -172,9 +172,11 @@ def disclosure_attack() -> dg.AssetCheckResult:
 )
 def publication_quality_gate():
     release = current_release(publication_dir())
+    tables = load(release)
+    semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
     digest = release_facts(release)["content_digest"]
     docs = data_docs_index(quality_dir())
-    for result in gate(load(release), digest, quality_dir()):
+    for result in gate(tables, semesters, digest, quality_dir()):
         yield dg.AssetCheckResult(
             asset_key=PUBLISHED,
             check_name=f"quality_gate_{result.table}",

@@ -402,17 +402,19 @@ def attack_stored(folder: Path, exports: Path) -> tuple[AttackOutcome, int]:
 GATE_RECORD = "gate_record.json"
 
 
-def gate(tables: dict[str, pl.DataFrame], digest: str, quality_dir: Path) -> list[GateResult]:
-    """The quality gate on a release's tables (`digest`: its content). Great Expectations runs,
-    and is imported, only for content this code has not gated before: the results are kept in
-    `quality_dir` with the content digest and the code version."""
-    key = {"content_digest": digest, "code_version": code_version()}
+def gate(
+    tables: dict[str, pl.DataFrame], semesters: list[str], digest: str, quality_dir: Path
+) -> list[GateResult]:
+    """The quality gate on a release's tables (`digest`: its content), which must hold every
+    one of the `semesters`. Great Expectations runs, and is imported, only for what this code
+    has not gated before: the results are kept in `quality_dir` with the content digest, the
+    semesters and the code version."""
+    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
     record = quality_dir / GATE_RECORD
     if record.exists():
         saved = json.loads(record.read_text(encoding="utf-8"))
         if saved["key"] == key:
             return [GateResult(**result) for result in saved["results"]]
-    semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
     threshold, _ = disclosure_settings()
     results = run_gate(tables, semesters, threshold, quality_dir)
     partial = record.with_name(f".{record.name}")
@@ -509,8 +511,9 @@ def publish(
     release = release_in_force(prepared, tables_dir)
     new_release = release is None
     if new_release:
-        failed = [r for r in gate(prepared.tables, release_digest(prepared), quality_dir)
-                  if not r.success]  # fmt: skip
+        semesters = sorted(prepared.semesters["semester_id"].to_list())
+        results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir)
+        failed = [r for r in results if not r.success]
         if failed:
             raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
         release = store(prepared, tables_dir)
