@@ -33,6 +33,7 @@ from pipelines.paths import (
     publication_dir,
     quality_dir,
     release_log_file,
+    reports_dir,
     staging_dir,
     warehouse_file,
 )
@@ -44,7 +45,10 @@ from pipelines.publication.publish import (
     PublicationHeld,
     publish,
 )
+from pipelines.publication.releases import release_facts
+from pipelines.reference.rules import project_period
 from pipelines.reference.score import SCORE_FILE
+from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
 from pipelines.warehouse.score import TrainingError, train
 
 
@@ -66,14 +70,30 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _publish(args: argparse.Namespace) -> None:
-    written = publish(
-        warehouse_file(), staging_dir(), publication_dir(), quality_dir(), exports_dir()
+    done = publish(warehouse_file(), staging_dir(), publication_dir(), quality_dir(), exports_dir())
+    facts = release_facts(done.release)
+    release = (
+        f"release {done.release.name} (data to {facts['data_cutoff']}, "
+        f"published {facts['published_at']})"
     )
-    for revision in written:
+    if done.new_release:
+        print(f"published {release}")
+    else:
+        print(f"nothing new: the content equals the release in force, {release}")
+    for revision in done.revisions:
         print(f"published {revision.period} revision {revision.number}: {revision.path}")
-    if not written:
+    if not done.revisions:
         print(
-            f"nothing new: every final period's numbers equal its latest revision in {exports_dir()}"
+            f"no new revision: every final period's numbers equal its latest revision in "
+            f"{exports_dir()}"
+        )
+    output = reports_dir() / DASHBOARD_FILE
+    if refresh_dashboard(publication_dir(), output, *project_period()) is not None:
+        print(f"dashboard redrawn from release {done.release.name}: {output}")
+    if done.removed:
+        print(
+            f"removed {len(done.removed)} releases neither in force, nor the one before it, "
+            f"nor sent in an extract: {', '.join(done.removed)}"
         )
 
 

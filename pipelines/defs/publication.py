@@ -2,9 +2,17 @@
 
 `published_tables` reads the warehouse's publication marts (read-only, in the `duckdb` pool so
 it never meets the writer), applies disclosure control and proves it by attacking the
-result. A Great Expectations suite per table then runs as a blocking check: if it fails,
-`ministry_extracts` does not run. The extracts asset writes a new revision only for final
-periods whose numbers changed, after scanning every file for identifiers.
+result. It stores a new release only when the content differs from the release in force, and
+its data version is the content digest. A Great Expectations suite per table then runs as a
+blocking check (Great Expectations is imported only for content not gated before): if it
+fails, `ministry_extracts` does not run. The extracts asset writes a new revision only for
+final periods whose numbers changed, after scanning every file for identifiers, then applies
+the releases' retention policy.
+
+The extracts and the dashboard follow every materialisation of the published tables, changed
+or not: unchanged, the extracts write nothing and the dashboard is not redrawn (it records the
+release it shows), at a fraction of a second, and a run that stopped between the release and
+its extracts or dashboard is completed by the next one.
 """
 
 import dagster as dg
@@ -20,18 +28,29 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.publication.gate import data_docs_index, run_gate
+from pipelines.publication.gate import data_docs_index
 from pipelines.publication.publish import (
     MARTS,
     attack_stored,
-    disclosure_settings,
     earlier_versions,
+    gate,
+    load_reuse,
     prepare,
+    release_digest,
+    release_in_force,
+    save_reuse,
     store,
     stored,
     write_extracts,
 )
-from pipelines.publication.releases import LEDGER, current_release, load
+from pipelines.publication.releases import (
+    LEDGER,
+    current_release,
+    load,
+    prune_releases,
+    release_facts,
+)
+from pipelines.reports.dashboard import DASHBOARD_FILE
 
 GROUP = "publication"
 OWNERS = ["team:education-analytics"]
@@ -58,8 +77,20 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
 )
 def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     versions = earlier_versions(exports_dir(), publication_dir() / LEDGER)
-    prepared = prepare(warehouse_file(), staging_dir(), versions)
-    store(prepared, publication_dir())
+    reuse = load_reuse(publication_dir())
+    prepared = prepare(warehouse_file(), staging_dir(), versions, reuse)
+    save_reuse(reuse, publication_dir())
+    digest = release_digest(prepared)
+    release = release_in_force(prepared, publication_dir())
+    new_release = release is None
+    if new_release:
+        release = store(prepared, publication_dir())
+        context.log.info(f"new release in force: {release.name}")
+    else:
+        context.log.info(
+            f"nothing new: the content equals the release in force, {release.name} (published "
+            f"{release_facts(release)['published_at']}); no release stored"
+        )
     indicators = prepared.tables["school_indicators"]
     loss = pl.DataFrame(prepared.protection["information_loss"])
     context.log.info(f"narrowest interval found by the attack: {prepared.narrowest_interval}")
@@ -70,20 +101,25 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             f"them now; tell the data protection officer): {'; '.join(before)}"
         )
     return dg.MaterializeResult(
+        data_version=dg.DataVersion(digest),
         metadata={
+            "release": release.name,
+            "new_release": new_release,
             **frame_metadata(indicators),
             "suppressed_cells": dg.MetadataValue.md(markdown_table(loss)),
             "attack": dg.MetadataValue.md(
                 markdown_table(pl.DataFrame(prepared.protection["attack"]))
             ),
             "earlier_versions_attacked_with": len(versions),
+            "blocks_reused": reuse.reused,
+            "blocks_decided": reuse.decided,
             "disclosed_before": len(before),
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
             "final_periods": ", ".join(prepared.final_periods),
             "folder": dg.MetadataValue.path(str(publication_dir())),
-            "dashboard": dg.MetadataValue.url((reports_dir() / "dashboard.html").as_uri()),
+            "dashboard": dg.MetadataValue.url((reports_dir() / DASHBOARD_FILE).as_uri()),
             "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
-        }
+        },
     )
 
 
@@ -136,11 +172,12 @@ def disclosure_attack() -> dg.AssetCheckResult:
     name="publication_quality_gate",
 )
 def publication_quality_gate():
-    tables = load(current_release(publication_dir()))
+    release = current_release(publication_dir())
+    tables = load(release)
     semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
-    threshold, _ = disclosure_settings()
+    digest = release_facts(release)["content_digest"]
     docs = data_docs_index(quality_dir())
-    for result in run_gate(tables, semesters, threshold, quality_dir()):
+    for result in gate(tables, semesters, digest, quality_dir()):
         yield dg.AssetCheckResult(
             asset_key=PUBLISHED,
             check_name=f"quality_gate_{result.table}",
@@ -170,7 +207,9 @@ def publication_quality_gate():
 )
 def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     prepared = stored(warehouse_file(), staging_dir(), publication_dir())
-    written = write_extracts(prepared, exports_dir(), publication_dir() / LEDGER)
+    release = current_release(publication_dir())
+    written = write_extracts(prepared, exports_dir(), publication_dir() / LEDGER, release.name)
+    removed = prune_releases(publication_dir(), exports_dir())
     files = pl.DataFrame(
         [
             {"revision": f"{r.period} r{r.number}", "file": p.name, "bytes": p.stat().st_size}
@@ -179,10 +218,12 @@ def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         ],
         schema={"revision": pl.String, "file": pl.String, "bytes": pl.Int64},
     )
-    context.log.info(f"{len(written)} new revision(s)")
+    context.log.info(f"{len(written)} new revision(s) from release {release.name}")
     return dg.MaterializeResult(
         metadata={
+            "release": release.name,
             "new_revisions": ", ".join(f"{r.period} r{r.number}" for r in written) or "none",
+            "releases_removed": ", ".join(removed) or "none",
             "files": dg.MetadataValue.md(markdown_table(files)),
             "folder": dg.MetadataValue.path(str(exports_dir())),
         }

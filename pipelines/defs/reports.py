@@ -7,8 +7,9 @@ from pipelines.defs.metadata import markdown_table
 from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
 from pipelines.paths import publication_dir, quality_dir, reports_dir
 from pipelines.publication.gate import data_docs_index
+from pipelines.publication.releases import current_release, previous_release, release_facts
 from pipelines.reference.rules import project_period
-from pipelines.reports.dashboard import read_release, write_dashboard
+from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
 
 GROUP = "reports"
 OWNERS = ["team:education-analytics"]
@@ -32,25 +33,34 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
     "since the previous run. A suppressed value is shown as suppressed, never as zero.",
 )
 def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    output = reports_dir() / "dashboard.html"
-    release = read_release(publication_dir(), *project_period())
-    drawn = write_dashboard(release, output)
-    views = pl.DataFrame(
-        {
-            "view": [v.title for v in drawn],
-            "traces": [len(v.figure.data) for v in drawn],
-            "notes": [" ".join(v.notes) for v in drawn],
-        }
-    )
+    output = reports_dir() / DASHBOARD_FILE
+    drawn = refresh_dashboard(publication_dir(), output, *project_period())
+    release = current_release(publication_dir())
+    previous = previous_release(publication_dir())
     size = output.stat().st_size
-    context.log.info(f"dashboard written: {output} ({size / 1e6:.1f} MB)")
+    if drawn is None:
+        context.log.info(f"dashboard not redrawn: it shows the release in force, {release.name}")
+        views = pl.DataFrame({"view": [], "traces": [], "notes": []})
+    else:
+        context.log.info(f"dashboard redrawn from {release.name}: {output} ({size / 1e6:.1f} MB)")
+        views = pl.DataFrame(
+            {
+                "view": [v.title for v in drawn],
+                "traces": [len(v.figure.data) for v in drawn],
+                "notes": [" ".join(v.notes) for v in drawn],
+            }
+        )
     return dg.MaterializeResult(
         metadata={
+            "release": release.name,
+            "redrawn": drawn is not None,
             "dashboard": dg.MetadataValue.url(output.as_uri()),
             "path": dg.MetadataValue.path(str(output)),
             "bytes": dg.MetadataValue.int(size),
-            "data_cutoff": release.data_cutoff.isoformat(),
-            "compared_with": release.previous_published_at or "first publication",
+            "data_cutoff": release_facts(release)["data_cutoff"],
+            "compared_with": release_facts(previous)["published_at"]
+            if previous
+            else "first publication",
             "views": dg.MetadataValue.md(markdown_table(views)),
             "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
         }

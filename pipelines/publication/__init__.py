@@ -5,15 +5,24 @@ the ministry extracts.
 from pipelines.publication.gate import data_docs_index, run_gate
 from pipelines.publication.publish import (
     MARTS,
+    Publication,
     disclosure_settings,
     earlier_versions,
     prepare,
     publish,
+    release_digest,
+    release_in_force,
     store,
     stored,
     write_extracts,
 )
-from pipelines.publication.releases import current_release, load, previous_release, release_facts
+from pipelines.publication.releases import (
+    current_release,
+    load,
+    previous_release,
+    prune_releases,
+    release_facts,
+)
 from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
 
 __all__ = [
@@ -21,6 +30,7 @@ __all__ = [
     "MARTS",
     "MUNICIPALITY",
     "NOT_YET_DUE",
+    "Publication",
     "current_release",
     "data_docs_index",
     "disclosure_settings",
@@ -28,8 +38,11 @@ __all__ = [
     "load",
     "prepare",
     "previous_release",
+    "prune_releases",
     "publish",
+    "release_digest",
     "release_facts",
+    "release_in_force",
     "run_gate",
     "store",
     "stored",

@@ -22,15 +22,24 @@ published and only link others. Three steps:
 - It never fails: a weak cell the perturbation cannot protect gets its whole margins
   suppressed; a round that suppresses nothing new suppresses every cell that may be.
 
+Both split into independent blocks: `protect` into the cells linked by relations once the
+cells known whatever is decided are taken out, `attack` into the unknowns linked by relations.
+A block is decided by its own cells, values, relations and settings alone, so with a `Reuse`
+its answer is kept under a digest of all of them (and of this module's code) and reused the
+next time the same block comes: a final semester whose inputs did not change.
+
 Inequalities join a programme only once a solution breaks one (`_Programme`), so the many
 that never bind cost nothing; the answers are those of the whole programme.
 
 highspy is imported on first use, not when the Dagster definitions load.
 """
 
+import hashlib
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, partial
+from pathlib import Path
 
 import numpy as np
 
@@ -85,6 +94,41 @@ class Interval:
 
 class AttackInfeasible(RuntimeError):
     """The published cells contradict the relations: the model of the tables is wrong."""
+
+
+@cache
+def _engine_version() -> str:
+    """A digest of this module's code: a block's answer is reused only from the same code."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+@dataclass
+class Reuse:
+    """Answers of blocks decided before (`found`, by the digest of everything that decides
+    them), and the ones this run used or decided (`used`: what is worth keeping), with how
+    many blocks were reused and how many decided."""
+
+    found: dict[str, object] = field(default_factory=dict)
+    used: dict[str, object] = field(default_factory=dict)
+    reused: int = 0
+    decided: int = 0
+
+    def answer(self, inputs: object, decide: Callable[[], object]) -> object:
+        """The block's answer: found under the digest of its `inputs` (their `repr`, which
+        every caller builds from sorted keys and values), or decided now."""
+        key = hashlib.sha256(repr((_engine_version(), inputs)).encode()).hexdigest()
+        if key in self.found:
+            self.reused += 1
+            found = self.found[key]
+        else:
+            self.decided += 1
+            found = decide()
+        self.used[key] = found
+        return found
+
+
+def _sorted(keys: Iterable[Key]) -> list[Key]:
+    return sorted(keys, key=repr)
 
 
 def primary_suppression(
@@ -262,6 +306,7 @@ def attack(
     targets: Iterable[Key] | None = None,
     floor: int = 0,
     enough: tuple[dict[Key, Interval], float] | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[Key, Interval]:
     """The interval each unknown count (of `targets`, if given) can take, given the `known`
     cells, the relations, and that unknown counts are integers of at least `floor` (1 when
@@ -292,8 +337,39 @@ def attack(
         if not component & wanted:
             continue
         cells = sorted(component, key=repr)
-        intervals |= _attack_component(cells, reduced, by_cell, continuous, wanted, floor, enough)
+        decide = partial(
+            _attacked_component, cells, reduced, by_cell, continuous, wanted, floor, enough
+        )
+        if reuse is None:
+            found, _ = decide()
+        else:
+            numbers = sorted({n for key in cells for n in by_cell.get(key, [])})
+            rows = [(list(reduced[n][0].items()), *reduced[n][1:]) for n in numbers]
+            spans, width = enough if enough else ({}, None)
+            inputs = (
+                "attack", cells, rows, _sorted(component & continuous),
+                _sorted(component & wanted), floor, width,
+                [(key, spans[key]) for key in cells if key in spans],
+            )  # fmt: skip
+            found, widened = reuse.answer(inputs, decide)
+            spans.update(widened)
+        intervals |= found
     return intervals
+
+
+def _attacked_component(
+    cells: list[Key],
+    reduced: list[tuple[dict, str, float]],
+    by_cell: dict[Key, list[int]],
+    continuous: set[Key],
+    wanted: set[Key],
+    floor: int,
+    enough: tuple[dict[Key, Interval], float] | None,
+) -> tuple[dict[Key, Interval], dict[Key, Interval]]:
+    """The component's intervals, and the spans its attack left for them."""
+    found = _attack_component(cells, reduced, by_cell, continuous, wanted, floor, enough)
+    spans = enough[0] if enough else {}
+    return found, {key: spans[key] for key in found if key in spans}
 
 
 def _attack_component(
@@ -409,6 +485,78 @@ def _spans(values: Mapping[Key, float]) -> dict[Key, Interval]:
 
 
 def protect(
+    values: Mapping[Key, float],
+    relations: Sequence[Relation],
+    primary: set[Key],
+    threshold: int,
+    cost: Mapping[Key, float],
+    continuous: Iterable[Key] = (),
+    fixed: Iterable[Key] = (),
+    floor: int = 0,
+    conditional: Mapping[Relation, frozenset[Key]] | None = None,
+    reuse: Reuse | None = None,
+) -> tuple[set[Key], set[Key]]:
+    """Primary cells plus the complementary cells that protect every suppressed cell: no
+    suppressed count can be narrowed below `threshold` by the attack (`_protect_block`, on
+    each block of cells that relations link once the cells known whatever is decided are
+    taken out: nothing one block decides can narrow or widen another's cells). A block with
+    no primary cell suppresses nothing. With `reuse`, a block's answer is reused when its
+    cells, values, costs, relations, primary, fixed and continuous cells and the settings
+    equal a block decided before.
+
+    Returns the suppressed cells, and the suppressed cells no suppression can protect."""
+    continuous = frozenset(continuous)
+    known = _known(values, fixed, continuous, floor)
+    conditional = conditional or {}
+    suppressed, pinned = set(), set()
+    for cells, linked in _blocks(values, relations, known, conditional):
+        start = set(primary) & cells
+        if not start:
+            continue
+        present = cells | {k for r in linked for k in r.cells}
+        block = {k: values[k] for k in _sorted(present)}
+        guards = {r: conditional[r] for r in linked if r in conditional}
+
+        decide = partial(
+            _protect_block, block, linked, start, threshold, cost, continuous & cells,
+            present - cells, floor, guards,
+        )  # fmt: skip
+        if reuse is None:
+            hidden, weak = decide()
+        else:
+            inputs = (
+                "protect", threshold, floor, list(block.items()),
+                [(k, cost[k]) for k in block if k in cells], linked,
+                [(r, _sorted(guards[r])) for r in linked if r in guards],
+                _sorted(start), _sorted(continuous & cells), _sorted(present - cells),
+            )  # fmt: skip
+            hidden, weak = reuse.answer(inputs, decide)
+        suppressed |= hidden
+        pinned |= weak
+    return suppressed, pinned
+
+
+def _blocks(
+    values: Mapping[Key, float],
+    relations: Sequence[Relation],
+    known: frozenset[Key],
+    conditional: Mapping[Relation, frozenset[Key]],
+) -> list[tuple[set[Key], list[Relation]]]:
+    """The cells not `known`, grouped by the relations that link them (a conditional relation
+    links the cells whose suppression ends it too), each with its relations in their order."""
+    unknown = _sorted(k for k in values if k not in known)
+    links = [(r, (*r.cells, *_sorted(conditional.get(r, ())))) for r in relations]
+    groups = _components(unknown, [Relation(tuple((k, 1.0) for k in c), "==") for _, c in links])
+    block_of = {key: number for number, group in enumerate(groups) for key in group}
+    linked: list[list[Relation]] = [[] for _ in groups]
+    for relation, cells in links:
+        inside = [block_of[k] for k in cells if k in block_of]
+        if inside:
+            linked[inside[0]].append(relation)
+    return [(group, linked[number]) for number, group in enumerate(groups)]
+
+
+def _protect_block(
     values: Mapping[Key, float],
     relations: Sequence[Relation],
     primary: set[Key],

@@ -12,13 +12,14 @@ counted, since an attacker who assumes it learns nothing true from it.
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import polars as pl
 
 from pipelines.publication.disclosure import (
     Interval,
     Relation,
+    Reuse,
     at_most,
     attack,
     group_disclosure,
@@ -490,6 +491,12 @@ class Version:
     published: dict[Cell, float]
     rates: dict[Cell, float] = field(default_factory=dict)
 
+    @cached_property
+    def relations(self) -> list[Relation]:
+        """The relations that hold between the version's cells (derived once: protection,
+        the attack and the cells disclosed before all stack the same versions)."""
+        return release_relations(self.values, self.rates).holding
+
 
 @dataclass(frozen=True)
 class Stacked:
@@ -523,8 +530,10 @@ def stacked(
                 fixed.add(name[cell])
             elif cell[2] != LESSONS and name[cell] != cell:
                 hidden.add(name[cell])
-        earlier = release_relations(version.values, version.rates).holding
-        all_relations += [renamed(r, name) for r in earlier]
+        changed = {cell for cell, named in name.items() if named != cell}
+        all_relations += [
+            renamed(r, name) if changed.intersection(r.cells) else r for r in version.relations
+        ]  # a relation between unchanged cells is the release's own, under the same names
     unique = list(dict.fromkeys(all_relations))
     return Stacked(all_values, unique, fixed, hidden - fixed)
 
@@ -553,8 +562,10 @@ def suppress_release(
     threshold: int,
     suppress_zero: bool,
     versions: Iterable[Version] = (),
+    reuse: Reuse | None = None,
 ) -> Protection:
-    """The release's suppressed cells, protecting it jointly with every earlier version."""
+    """The release's suppressed cells, protecting it jointly with every earlier version
+    (`reuse`: blocks decided before, see `disclosure.protect`)."""
     primary = primary_cells(values, release_relations(values), threshold, suppress_zero)
     relations = release_relations(values, possible_rates(values, primary, threshold))
     joint = stacked(values, relations.holding, versions)
@@ -569,6 +580,7 @@ def suppress_release(
         fixed=joint.fixed,
         floor=floor(suppress_zero),
         conditional=relations.guards,
+        reuse=reuse,
     )
     return Protection({k for k in suppressed if k in values}, public, pinned, relations.broken)
 
@@ -620,6 +632,7 @@ def attack_release(
     suppress_zero: bool,
     versions: Iterable[Version] = (),
     enough: int | None = None,
+    reuse: Reuse | None = None,
 ) -> pl.DataFrame:
     """The attacker's interval for every suppressed count of the release and of the earlier
     versions, from everything published (this release's counts and rates, and every earlier
@@ -638,7 +651,7 @@ def attack_release(
     spans = {key: Interval(value, value) for key, value in joint.values.items()}
     found = attack(
         known, unknown, joint.relations, continuous, targets, floor(suppress_zero),
-        (spans, enough) if enough else None,
+        (spans, enough) if enough else None, reuse,
     )  # fmt: skip
     return intervals_frame(found, joint.values)
 

@@ -3,12 +3,18 @@
 1. `prepare`: read the publication marts (read-only), suppress jointly with every revision
    already sent, and prove the protection by attacking the published cells with everything
    the attacker holds (integer programming);
-2. the quality gate (`pipelines.publication.gate.run_gate`), which must pass;
+2. when the content differs from the release in force (`release_in_force`): the quality
+   gate (`pipelines.publication.gate.run_gate`), which must pass, and `store`, a new release;
 3. `write_extracts`: a new revision per final reporting period whose numbers changed, and
-   its true values in the private ledger, so the next release is protected jointly with it.
+   its true values in the private ledger, so the next release is protected jointly with it;
+   then `prune_releases` (the retention policy of `pipelines.publication.releases`).
+
+Identical content makes no release, no gate run and no revision.
 """
 
+import hashlib
 import json
+import pickle
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,7 +27,14 @@ from pipelines.ingest.completeness import MAX_MISSING_SHARE, Completeness, compl
 from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import text_findings
-from pipelines.publication.extracts import Revision, period_folder, revisions, write_revision
+from pipelines.publication.disclosure import Reuse
+from pipelines.publication.extracts import (
+    Revision,
+    content_digest,
+    period_folder,
+    revisions,
+    write_revision,
+)
 from pipelines.publication.gate import GateResult, run_gate
 from pipelines.publication.protection import (
     Cell,
@@ -36,12 +49,14 @@ from pipelines.publication.protection import (
 from pipelines.publication.releases import (
     CURRENT,
     LEDGER,
+    MANIFEST_RELEASE,
     PRIVATE,
     RELEASE_FILE,
     RELEASES,
     VALUES_FILE,
     current_release,
     load,
+    prune_releases,
     release_facts,
 )
 from pipelines.publication.tables import (
@@ -127,13 +142,19 @@ def warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) 
     return facts
 
 
-def prepare(database: Path, staging: Path, versions: list[Version] | None = None) -> Prepared:
+def prepare(
+    database: Path,
+    staging: Path,
+    versions: list[Version] | None = None,
+    reuse: Reuse | None = None,
+) -> Prepared:
     """Check last night's deliveries are complete enough, suppress the marts jointly with the
     earlier `versions` (see `earlier_versions`) and prove the protection by attacking the
-    published cells with everything the attacker holds."""
+    published cells with everything the attacker holds; `reuse` (see `load_reuse`) skips
+    the blocks and attacks decided before on the same inputs."""
     hold_if_incomplete(staging)
     facts = warehouse_facts(database, staging, MARTS)
-    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [])
+    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [], reuse)
     return Prepared(
         protected.tables, facts["semesters"], facts["rules"], facts["deliveries"],
         facts["keys"], protected.threshold, protected.narrowest, protected.values,
@@ -150,16 +171,20 @@ class Protected:
     report: dict
 
 
-def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Protected:
+def protect_marts(
+    marts: dict[str, pl.DataFrame], versions: list[Version], reuse: Reuse | None = None
+) -> Protected:
     """The published tables of the marts, suppressed jointly with the earlier `versions`, and
     the attack on them with everything the attacker holds; `ProtectionFailed`, naming the
-    cells, if it narrows one below the threshold."""
+    cells, if it narrows one below the threshold. With `reuse`, the blocks of the protection
+    and the components of the attack whose inputs equal ones decided before are reused."""
     threshold, suppress_zero = disclosure_settings()
     frames = [marts[name] for name in MARTS]
     values = release_values(*frames[:3])
-    protection = suppress_release(values, threshold, suppress_zero, versions)
+    protection = suppress_release(values, threshold, suppress_zero, versions, reuse)
     tables = published_tables(*frames, protection.hidden, threshold)
-    outcome = judged_attack(values, published_cells(tables), threshold, suppress_zero, versions)
+    published = published_cells(tables)
+    outcome = judged_attack(values, published, threshold, suppress_zero, versions, reuse)
     if not outcome.narrow.is_empty():
         cells = "; ".join(
             f"{r['table']} {r['semester_id']} {r['measure']} {r['school_id']} {r['dimension']}"
@@ -182,8 +207,28 @@ def protect_marts(marts: dict[str, pl.DataFrame], versions: list[Version]) -> Pr
         "disclosed_before": outcome.disclosed_before,
         "relations_not_holding": protection.broken,
         "earlier_versions": len(versions),
+        "blocks_reused": reuse.reused if reuse else 0,
+        "blocks_decided": reuse.decided if reuse else None,
     }
     return Protected(tables, values, threshold, narrowest, report)
+
+
+REUSE_FILE = "reuse.pickle"  # in the publication folder: private, like the ledger
+
+
+def load_reuse(folder: Path) -> Reuse:
+    """The blocks of protection and attack decided by the last publication, to reuse: a final
+    semester whose inputs did not change is neither protected nor attacked again."""
+    path = folder / REUSE_FILE
+    return Reuse(pickle.loads(path.read_bytes()) if path.exists() else {})
+
+
+def save_reuse(reuse: Reuse, folder: Path) -> None:
+    """Keep the blocks this publication used or decided (and no others) for the next one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{REUSE_FILE}"
+    partial.write_bytes(pickle.dumps(reuse.used))
+    partial.replace(folder / REUSE_FILE)
 
 
 def earlier_versions(exports: Path, ledger: Path) -> list[Version]:
@@ -223,17 +268,41 @@ def _write_ledger(prepared: Prepared, revision: Revision, ledger: Path) -> None:
     _values_frame(values).write_parquet(path)
 
 
+def release_digest(prepared: Prepared) -> str:
+    """The content of a release: its tables, what its facts promise (the threshold and the
+    data cut-off) and the true values behind it; not when it was made, nor the attack's
+    report, which describes the proof of the day."""
+    digest = hashlib.sha256(content_digest(prepared.tables).encode())
+    values = _values_frame(prepared.values)
+    digest.update(values.sort(VALUE_COLUMNS).write_csv().encode())
+    promised = {"min_count": prepared.threshold, "data_cutoff": prepared.data_cutoff.isoformat()}
+    digest.update(json.dumps(promised, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def release_in_force(prepared: Prepared, folder: Path) -> Path | None:
+    """The release in force when its content equals the prepared one's, else None."""
+    if not (folder / CURRENT).exists():
+        return None
+    current = current_release(folder)
+    same = release_facts(current).get("content_digest") == release_digest(prepared)
+    return current if same else None
+
+
 def store(prepared: Prepared, folder: Path) -> Path:
     """Keep the published tables as Parquet for the gate, the extracts and the dashboard, with
-    the release facts (the protection the attack proved, the data cut-off), as a new release.
+    the release facts (the protection the attack proved, the data cut-off, the content
+    digest), as a new release.
 
     The release is written whole in a hidden folder, renamed into `releases/`, and only then
     does the `current` link switch to it, in one atomic rename: a reader, or a run killed half
-    way, sees the old release or the new one, never a mixture. The release before the current
-    one stays (the dashboard's change since the previous run); older ones are removed.
+    way, sees the old release or the new one, never a mixture. What a killed run left half
+    written is removed; which complete releases stay is `prune_releases`'s decision.
     """
     releases = folder / RELEASES
     releases.mkdir(parents=True, exist_ok=True)
+    for partial in releases.glob(".*"):
+        shutil.rmtree(partial)
     name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     partial = releases / f".{name}"
     partial.mkdir()
@@ -247,6 +316,7 @@ def store(prepared: Prepared, folder: Path) -> Path:
         "data_cutoff": prepared.data_cutoff.isoformat(),
         "protection": prepared.protection,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "content_digest": release_digest(prepared),
     }
     (partial / RELEASE_FILE).write_text(json.dumps(release), encoding="utf-8")
     partial.rename(releases / name)
@@ -254,8 +324,6 @@ def store(prepared: Prepared, folder: Path) -> Path:
     link.unlink(missing_ok=True)
     link.symlink_to(Path(RELEASES) / name)
     link.replace(folder / CURRENT)
-    for stale in sorted(releases.iterdir())[:-2]:
-        shutil.rmtree(stale)
     return releases / name
 
 
@@ -295,10 +363,13 @@ def judged_attack(
     threshold: int,
     suppress_zero: bool,
     versions: list[Version],
+    reuse: Reuse | None = None,
 ) -> AttackOutcome:
     """Attack the release with everything published, and tell the cells this release failed
     to protect from the ones revisions sent before had disclosed already."""
-    found = attack_release(values, *published, suppress_zero, versions, enough=threshold)
+    found = attack_release(
+        values, *published, suppress_zero, versions, enough=threshold, reuse=reuse
+    )
     weak = [_key(r) for r in found.filter(pl.col("width") < threshold).iter_rows(named=True)]
     before = disclosed_before(values, weak, threshold, suppress_zero, versions)
     flags = [_key(r) in before for r in found.iter_rows(named=True)]
@@ -328,9 +399,29 @@ def attack_stored(folder: Path, exports: Path) -> tuple[AttackOutcome, int]:
     return judged_attack(values, published, threshold, suppress_zero, versions), threshold
 
 
-def gate(prepared: Prepared, quality_dir: Path) -> list[GateResult]:
-    semesters = sorted(prepared.semesters["semester_id"].to_list())
-    return run_gate(prepared.tables, semesters, prepared.threshold, quality_dir)
+GATE_RECORD = "gate_record.json"
+
+
+def gate(
+    tables: dict[str, pl.DataFrame], semesters: list[str], digest: str, quality_dir: Path
+) -> list[GateResult]:
+    """The quality gate on a release's tables (`digest`: its content), which must hold every
+    one of the `semesters`. Great Expectations runs, and is imported, only for what this code
+    has not gated before: the results are kept in `quality_dir` with the content digest, the
+    semesters and the code version."""
+    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
+    record = quality_dir / GATE_RECORD
+    if record.exists():
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            return [GateResult(**result) for result in saved["results"]]
+    threshold, _ = disclosure_settings()
+    results = run_gate(tables, semesters, threshold, quality_dir)
+    partial = record.with_name(f".{record.name}")
+    saved = {"key": key, "results": [vars(result) for result in results]}
+    partial.write_text(json.dumps(saved), encoding="utf-8")
+    partial.replace(record)
+    return results
 
 
 def code_version() -> str:
@@ -365,15 +456,16 @@ def _why(prepared: Prepared, exports: Path, semester_id: str) -> list[str]:
             f"{files}{more}"]  # fmt: skip
 
 
-def write_extracts(prepared: Prepared, exports: Path, ledger: Path) -> list[Revision]:
+def write_extracts(prepared: Prepared, exports: Path, ledger: Path, release: str) -> list[Revision]:
     """A new revision for every final period whose published numbers changed, with its true
-    values in the `ledger`."""
+    values in the `ledger`; its manifest names the `release` it came from."""
     schools = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
     dictionary = data_dictionary(prepared.rules)
     metadata = {
         "rule_set_version": rules()["version"],
         "rules": dict(zip(prepared.rules["rule_id"], prepared.rules["version"], strict=True)),
         "code_version": code_version(),
+        MANIFEST_RELEASE: release,
         "disclosure": {
             "min_count": prepared.threshold,
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
@@ -396,14 +488,34 @@ def write_extracts(prepared: Prepared, exports: Path, ledger: Path) -> list[Revi
     return written
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What a publication did: the release in force after it, whether it is new, the new
+    extract revisions, and the releases the retention policy removed."""
+
+    release: Path
+    new_release: bool
+    revisions: list[Revision]
+    removed: list[str]
+
+
 def publish(
     database: Path, staging: Path, tables_dir: Path, quality_dir: Path, exports: Path
-) -> list[Revision]:
-    """All three steps: nothing is written unless the protection holds and the gate passes."""
+) -> Publication:
+    """All three steps: nothing is written unless the protection holds and the gate passes,
+    and content equal to the release in force's makes no release and runs no gate."""
     ledger = tables_dir / LEDGER
-    prepared = prepare(database, staging, earlier_versions(exports, ledger))
-    failed = [r for r in gate(prepared, quality_dir) if not r.success]
-    if failed:
-        raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
-    store(prepared, tables_dir)
-    return write_extracts(prepared, exports, ledger)
+    reuse = load_reuse(tables_dir)
+    prepared = prepare(database, staging, earlier_versions(exports, ledger), reuse)
+    save_reuse(reuse, tables_dir)
+    release = release_in_force(prepared, tables_dir)
+    new_release = release is None
+    if new_release:
+        semesters = sorted(prepared.semesters["semester_id"].to_list())
+        results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir)
+        failed = [r for r in results if not r.success]
+        if failed:
+            raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
+        release = store(prepared, tables_dir)
+    written = write_extracts(prepared, exports, ledger, release.name)
+    return Publication(release, new_release, written, prune_releases(tables_dir, exports))

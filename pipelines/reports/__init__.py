@@ -2,7 +2,12 @@
 use.
 """
 
-from pipelines.reports.dashboard import read_release, write_dashboard
+from pipelines.reports.dashboard import (
+    drawn_release,
+    read_release,
+    refresh_dashboard,
+    write_dashboard,
+)
 from pipelines.reports.notebooks import (
     INDICATOR_QUALITY,
     RISK_TRENDS,
@@ -19,9 +24,11 @@ __all__ = [
     "RISK_LEVEL_COLOURS",
     "RISK_TRENDS",
     "SCHOOL_DEEP_DIVE",
+    "drawn_release",
     "export_html",
     "open_warehouse",
     "percent",
     "read_release",
+    "refresh_dashboard",
     "write_dashboard",
 ]

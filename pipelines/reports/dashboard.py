@@ -9,6 +9,7 @@ listed under its chart), never as zero; future semesters are on the axes, visibl
 
 import html
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
 from pipelines.reference.calendar import school_calendar
 from pipelines.reports.style import RISK_COLOURS, RISK_LABELS, STACK_COLOURS, STACK_LABELS
 
+DASHBOARD_FILE = "dashboard.html"  # in the reports folder
 GRADE_BANDS = ("1-3", "4-6", "7-9", "10-12")
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
@@ -67,6 +69,7 @@ class Release:
     min_count: int
     project_start: date
     project_end: date
+    name: str  # the release folder's name, recorded in the page
 
 
 @dataclass(frozen=True)
@@ -566,6 +569,7 @@ def render(release: Release, drawn: list[View]) -> str:
     note = SUPPRESSION_NOTE.format(min_count=release.min_count)
     return f"""<!DOCTYPE html>
 <html lang="lv"><head><meta charset="utf-8">
+<meta name="release" content="{html.escape(release.name)}">
 <title>Skola – kopienā: PMP riska pārskats / early leaving risk dashboard</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1rem;
@@ -600,6 +604,7 @@ def read_release(folder: Path, project_start: date, project_end: date) -> Releas
         min_count=facts["min_count"],
         project_start=project_start,
         project_end=project_end,
+        name=current.name,
     )
 
 
@@ -611,3 +616,25 @@ def write_dashboard(release: Release, output: Path) -> list[View]:
     temporary.write_text(render(release, drawn), encoding="utf-8")
     temporary.replace(output)
     return drawn
+
+
+RELEASE_META = re.compile(r'<meta name="release" content="([^"]*)">')
+
+
+def drawn_release(output: Path) -> str | None:
+    """The name of the release the page at `output` was drawn from (None without a page)."""
+    if not output.exists():
+        return None
+    with output.open(encoding="utf-8") as page:
+        found = RELEASE_META.search(page.read(1000))
+    return html.unescape(found.group(1)) if found else None
+
+
+def refresh_dashboard(
+    folder: Path, output: Path, project_start: date, project_end: date
+) -> list[View] | None:
+    """Redraw the page when the release in force is not the one it shows: the views drawn, or
+    None when it showed that release already."""
+    if drawn_release(output) == current_release(folder).name:
+        return None
+    return write_dashboard(read_release(folder, project_start, project_end), output)

@@ -19,6 +19,7 @@ from pipelines.publication.publish import (
     Prepared,
     ProtectionFailed,
     gate,
+    release_digest,
     write_extracts,
 )
 from pipelines.publication.tables import NOT_YET_DUE, data_dictionary
@@ -31,10 +32,12 @@ SEMESTERS = 8
 @pytest.fixture(scope="module")
 def exports(prepared, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("published")
-    results = gate(prepared, root / "quality")
+    semesters = sorted(prepared.semesters["semester_id"].to_list())
+    results = gate(prepared.tables, semesters, release_digest(prepared), root / "quality")
     assert all(r.success for r in results), [r.failures for r in results]
-    assert (root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site").is_dir()
-    written = write_extracts(prepared, root / "exports", root / "ledger")
+    docs = root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    assert {p.name for p in (docs / "validations").iterdir()} == set(prepared.tables)
+    written = write_extracts(prepared, root / "exports", root / "ledger", "a release")
     assert [(r.period, r.number) for r in written] == [("2025/26-S1", 1), ("2025/26-S2", 1)]
     return root / "exports"
 
@@ -175,12 +178,14 @@ def test_the_scan_blocks_a_file_with_an_identifier(prepared, tmp_path):
 
 def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
     ledger = exports.parent / "ledger"
-    assert write_extracts(prepared, exports, ledger) == []  # identical numbers: nothing new
+    assert write_extracts(prepared, exports, ledger, "a release") == []  # identical numbers
     assert sorted(p.name for p in (exports / "2025-26-S1").iterdir()) == ["r1"]
 
     changed = with_municipality_pupils_plus_one(prepared, pl.col("semester_id") == "2025/26-S1")
-    written = write_extracts(changed, exports, ledger)
+    written = write_extracts(changed, exports, ledger, "a later release")
     assert [(r.period, r.number) for r in written] == [("2025/26-S1", 2), ("2025/26-S2", 2)]
+    manifest = json.loads((exports / "2025-26-S1" / "r2" / "manifest.json").read_text("utf-8"))
+    assert manifest["release"] == "a later release"
     changelog = (exports / "2025-26-S1" / "r2" / "changelog.md").read_text(encoding="utf-8")
     assert "revision 2 replaces revision 1" in changelog
     assert "school_indicators: 1 cells changed" in changelog
