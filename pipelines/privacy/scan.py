@@ -26,15 +26,16 @@ def identifier_findings(frame: pl.DataFrame, where: str) -> list[str]:
     for column, dtype in frame.schema.items():
         if dtype != pl.String:
             continue
-        values = frame[column].drop_nulls()
-        codes = values.filter(values.str.contains(PERSONAL_CODE))
-        names = values.filter(values.str.contains(_NAME_PATTERN))
-        if codes.len():
-            findings.append(f"{where}: column {column!r} has {codes.len()} personal-code patterns")
-        if names.len():
+        # Each distinct value is matched once, and counts for every row that holds it.
+        rows = frame.select(pl.col(column).drop_nulls()).group_by(column).agg(__rows__=pl.len())
+        codes = rows.filter(pl.col(column).str.contains(PERSONAL_CODE))["__rows__"].sum()
+        names = rows.filter(pl.col(column).str.contains(_NAME_PATTERN)).sort(column)
+        if codes:
+            findings.append(f"{where}: column {column!r} has {codes} personal-code patterns")
+        if names.height:
             findings.append(
-                f"{where}: column {column!r} has {names.len()} values with a common name, "
-                f"e.g. {names[0]!r}"
+                f"{where}: column {column!r} has {names['__rows__'].sum()} values with a common "
+                f"name, e.g. {names[column][0]!r}"
             )
     return findings
 

@@ -146,6 +146,12 @@ def test_the_privacy_scan_finds_what_it_must():
     findings = identifier_findings(leaky, "planted")
     assert len(findings) == 2
     assert identifier_findings(pl.DataFrame({"code": ["x"]}), "planted")
+    name = f"{MALE_FIRST_NAMES[0]} {SURNAMES[0][0]}"
+    repeated = pl.DataFrame({"note": ["ok", name, "010112-21234", name, "010112-21234", None]})
+    assert identifier_findings(repeated, "planted") == [
+        "planted: column 'note' has 2 personal-code patterns",
+        f"planted: column 'note' has 2 values with a common name, e.g. {name!r}",
+    ]
 
 
 def test_same_pupil_gets_the_same_key_everywhere(ingested):
