@@ -56,10 +56,13 @@ lint: venv
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-# Install uv if missing and create .venv from uv.lock with the system Python.
+# Install uv if missing and create .venv from uv.lock with the system Python, its packages
+# compiled to bytecode at install: where PYTHONDONTWRITEBYTECODE is set (this machine, CI) no
+# process could cache it, and each one compiled Dagster, Great Expectations and Plotly again
+# (6.5 of publication's seconds, 2.7 of the dashboard's, in a night's profile).
 venv:
 	command -v uv >/dev/null || python3 -m pip install uv
-	$(UV) sync --frozen --python-preference only-system
+	$(UV) sync --frozen --compile-bytecode --python-preference only-system
 
 # The Dagster instance: dagster.yaml copied into DAGSTER_HOME, and the single-writer pool.
 dagster-home: $(DAGSTER_HOME)/dagster.yaml
