@@ -276,7 +276,10 @@ def note(name: str, runs: list[dict]) -> str:
             text += f"; slowest models: {_seconds(top)}"
         return text
     if name == "ingest" and "files_read" in first:
-        return f"{first['files_read']} of {first['files']} files read, the others from the cache"
+        return (
+            f"{first['files_read']} of {first['files']} files read (the others: in the ingest "
+            "cache, or the same bytes as a file read)"
+        )
     if name == "publish":
         release = "" if first.get("new_release", True) else "content unchanged, no release; "
         return release + _seconds(_median_parts(runs, "parts"))
@@ -484,7 +487,8 @@ def report(all_results: dict[str, dict], runs: int) -> str:
         f"Machine: {machine()}. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench`.",
         "",
         "Wall time is each stage's own process from start to exit, its imports included (Great"
-        " Expectations in `publish`, about 7 s on an idle machine). Medians of the runs (column"
+        " Expectations in `publish`, about 4 s on an idle machine with the packages compiled to"
+        " bytecode by `make venv`). Medians of the runs (column"
         f" `runs`): {runs} per stage at scale 1 and below, one at larger scales (generation alone"
         " takes about 10 minutes at scale 30, ingest about 6). Peak RSS is the largest of the"
         " runs, counting the worker processes of parallel ingest. `× engine` is the stage's"
@@ -528,6 +532,9 @@ def report(all_results: dict[str, dict], runs: int) -> str:
         "## Targets",
         "",
         *target_table(all_results),
+        "",
+        "Where the missed targets lose their time, and what would win it back: docs/scaling.md,"
+        ' "The night".',
     ]
     return "\n".join(lines) + "\n"
 
