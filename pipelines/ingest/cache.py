@@ -9,10 +9,10 @@ shape that pass the table's own checks, the quarantine of those checks and the f
 checks against other files need (`Kind.facts`: pupil key, masked code, date, class,
 activity). It holds nothing staging may not hold: no personal code, name or birth date.
 
-Every landing file is still hashed every night (a fraction of a second for the demo's 120 MB): a file
-rewritten in place, even with its old size and modification time, is a new delivery.
-Everything is keyed by a fingerprint of the key, the ingest,
-privacy and reference code and the reference data: a change of any of them, a key rotation
+Every landing file is still hashed every night (a fraction of a second for the demo's
+120 MB): a file rewritten in place, even with its old size and modification time, is a new
+delivery. Everything is keyed by a fingerprint of the key, the ingest, privacy and reference
+code and the reference data: a change of any of them, a key rotation
 (the rotated staging has no cache), a backfill (`reuse=False`) or the retention purge (it
 deletes staging) leaves the next ingest to read every file again.
 """
