@@ -1,6 +1,8 @@
 """The risk levels as analysts see them: one set of labels and colours for the dashboard and
 the notebooks, Latvian with English alongside."""
 
+from datetime import date
+
 RISK_COLOURS = {"risk_low": "#f2c14e", "risk_medium": "#f08a4b", "risk_high": "#c8553d"}
 RISK_LABELS = {
     "risk_none": "bez riska / none",
@@ -12,3 +14,12 @@ STACK_LABELS = {**RISK_LABELS, "suppressed": "slēpts / suppressed"}
 STACK_COLOURS = {"risk_none": "#b8c4bb", **RISK_COLOURS, "suppressed": "#9e9e9e"}
 # The notebooks colour a risk level by its label: as on the dashboard.
 RISK_LEVEL_COLOURS = {label: STACK_COLOURS[level] for level, label in RISK_LABELS.items()}
+
+# Every page or export that shows unsuppressed figures (the internal dashboard, the notebooks'
+# exports) carries this banner; the public dashboard, from the release in force, never does.
+INTERNAL_BANNER = "Iekšējai lietošanai / internal, not for publication"
+
+
+def partial_label(until: date) -> str:
+    """The label of a semester still under way: its data reach only `until`."""
+    return f"līdz {until:%d.%m.%Y}"
