@@ -508,6 +508,7 @@ class Stacked:
     relations: list[Relation]
     fixed: set  # known to the attacker from an earlier version
     hidden_before: set  # suppressed in an earlier version and changed since
+    kept: set  # suppressed in an earlier version, never published, and unchanged since
 
 
 def stacked(
@@ -518,7 +519,7 @@ def stacked(
     hold between its cells."""
     all_values: dict = dict(values)
     all_relations = list(relations)
-    fixed, hidden = set(), set()
+    fixed, hidden, kept = set(), set(), set()
     for version in versions:
         name = {
             cell: cell if values.get(cell) == value else (cell, version.name)
@@ -528,14 +529,14 @@ def stacked(
             all_values[name[cell]] = value
             if cell in version.published:
                 fixed.add(name[cell])
-            elif cell[2] != LESSONS and name[cell] != cell:
-                hidden.add(name[cell])
+            elif cell[2] != LESSONS:
+                (hidden if name[cell] != cell else kept).add(name[cell])
         changed = {cell for cell, named in name.items() if named != cell}
         all_relations += [
             renamed(r, name) if changed.intersection(r.cells) else r for r in version.relations
         ]  # a relation between unchanged cells is the release's own, under the same names
     unique = list(dict.fromkeys(all_relations))
-    return Stacked(all_values, unique, fixed, hidden - fixed)
+    return Stacked(all_values, unique, fixed, hidden - fixed, kept - fixed)
 
 
 def lessons(values: Iterable) -> set:
@@ -565,7 +566,10 @@ def suppress_release(
     reuse: Reuse | None = None,
 ) -> Protection:
     """The release's suppressed cells, protecting it jointly with every earlier version
-    (`reuse`: blocks decided before, see `disclosure.protect`)."""
+    (`reuse`: blocks decided before, see `disclosure.protect`). A cell an earlier version
+    suppressed stays suppressed while its value is unchanged, and a cell one published is
+    never suppressed: a final semester whose values did not change keeps the pattern it
+    was sent with, whatever the night changed around it, so it needs no new revision."""
     primary = primary_cells(values, release_relations(values), threshold, suppress_zero)
     relations = release_relations(values, possible_rates(values, primary, threshold))
     joint = stacked(values, relations.holding, versions)
@@ -573,7 +577,7 @@ def suppress_release(
     suppressed, pinned = protect(
         joint.values,
         joint.relations,
-        (primary - public) | joint.hidden_before,
+        (primary - public) | joint.hidden_before | joint.kept,
         threshold,
         {k: cost(_cell(k), v) for k, v in joint.values.items()},
         continuous=lessons(joint.values),

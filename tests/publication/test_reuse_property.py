@@ -14,7 +14,8 @@ import pytest
 from small_release import Pupil, Semester, _random_pupil, published, release
 
 from pipelines.publication.disclosure import Reuse
-from pipelines.publication.protection import Version, attack_release, suppress_release
+from pipelines.publication import protection
+from pipelines.publication.protection import LESSONS, Version, attack_release, suppress_release
 
 SEED = 17
 SEQUENCES = 8
@@ -130,3 +131,40 @@ def test_a_block_is_reused_only_with_every_input_equal():
     changed = Reuse(reuse.used)
     suppress_release(release(semesters, schools, bands), THRESHOLD, False, [], changed)
     assert changed.decided > 0
+
+
+def test_a_final_semester_sent_with_more_suppressed_than_needed_keeps_its_pattern(monkeypatch):
+    """The optimum moves when the semester in progress changes the blocks it shares with a
+    final one, so a revision may have been sent suppressing more than tonight's optimum
+    would (here: a protected pattern for more primary cells). On seeded random releases, a
+    final semester whose values did not change is suppressed exactly as it was sent, so the
+    night sends no revision of it, and the attack narrows nothing."""
+    rng = random.Random(SEED)
+    compared = 0
+    for case in range(40):
+        schools = [f"S{i}" for i in range(rng.randint(1, 3))]
+        bands = rng.sample(["1-3", "4-6", "7-9", "10-12"], rng.randint(1, 2))
+        final, current = (
+            Semester(s, [_random_pupil(rng, schools, bands) for _ in range(rng.randint(8, 40))])
+            for s in SEMESTERS[:2]
+        )
+        values = release([final, current], schools, bands)
+        optimum = suppress_release(values, THRESHOLD, False).hidden
+        mine = {k: v for k, v in values.items() if k[1] == final.semester_id}
+        shown = [k for k, v in mine.items() if k not in optimum and k[2] != LESSONS and v > 0]
+        if not shown:
+            continue
+        more = set(rng.sample(shown, rng.randint(1, min(3, len(shown)))))
+        with monkeypatch.context() as patched:
+            primary = protection.primary_cells
+            patched.setattr(protection, "primary_cells", lambda *a: primary(*a) | more)
+            sent_with = {k for k in suppress_release(values, THRESHOLD, False).hidden if k in mine}
+        version = Version(f"{final.semester_id} r1", mine, *published(mine, sent_with, THRESHOLD))
+        tonight = suppress_release(values, THRESHOLD, False, [version]).hidden
+        assert {k for k in tonight if k in mine} == sent_with, case
+        found = attack_release(
+            values, *published(values, tonight, THRESHOLD), False, [version], enough=THRESHOLD
+        )
+        assert (found["width"] >= THRESHOLD).all(), case
+        compared += 1
+    assert compared > 10
