@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from small_release import Pupil, Semester, _random_pupil, published, release
 
-from pipelines.publication.disclosure import Reuse
 from pipelines.publication import protection
+from pipelines.publication.disclosure import Reuse
 from pipelines.publication.protection import LESSONS, Version, attack_release, suppress_release
 
 SEED = 17
@@ -157,7 +157,7 @@ def test_a_final_semester_sent_with_more_suppressed_than_needed_keeps_its_patter
         more = set(rng.sample(shown, rng.randint(1, min(3, len(shown)))))
         with monkeypatch.context() as patched:
             primary = protection.primary_cells
-            patched.setattr(protection, "primary_cells", lambda *a: primary(*a) | more)
+            patched.setattr(protection, "primary_cells", lambda *a, m=more: primary(*a) | m)
             sent_with = {k for k in suppress_release(values, THRESHOLD, False).hidden if k in mine}
         version = Version(f"{final.semester_id} r1", mine, *published(mine, sent_with, THRESHOLD))
         tonight = suppress_release(values, THRESHOLD, False, [version]).hidden
