@@ -711,8 +711,8 @@ def cover_note(
         "Datu aizsardzība",
         f"Skolēnu skaiti no 1 līdz {n - 1} (mazāki par {n}) nav publicēti, tāpat skaits, kas "
         "vienāds ar visu tā grupu (piemēram, visi klašu grupas skolēni riskā). Tad slēptas "
-        "papildu šūnas visās tabulās un iepriekš nosūtītajās revīzijās, līdz neviena slēptā "
-        f"skaita nevar no publicētā izrēķināt šaurāk par {n}. Rādītāji, kas balstīti uz "
+        "papildu šūnas, līdz neviena slēptā skaita nevar izrēķināt šaurāk par "
+        f"{n} ne no šīs revīzijas, ne kopā ar iepriekš nosūtītajām. Rādītāji, kas balstīti uz "
         "slēptu skaitu, arī ir slēpti; stundas slēptas kopā ar to skolēniem. "
         + ("Arī nulles ir slēptas." if sources.suppress_zero else "Nulles ir publicētas.")
         + f" Slēpta šūna: “{SUPPRESSED}” plašajās tabulās, suppressed = 1 un tukša vērtība "
