@@ -200,8 +200,9 @@ def publication_quality_gate():
     retry_policy=IO_RETRY,
     deps=[PUBLISHED],
     description="Extracts for the ministry and VIAA: data/exports/<period>/r<N>/ for every "
-    "final reporting period, as CSV (UTF-8 with BOM, ;, decimal comma), XLSX and Parquet, "
-    "with a Latvian and English data dictionary and a manifest. A revision is never "
+    "final reporting period: wide sheets with Latvian headers (XLSX, CSV) and the long tables "
+    "(CSV in the Latvian Excel form, XLSX, Parquet), a Latvian and English data dictionary, "
+    "the cover note LASIMANI.txt and a manifest. A revision is never "
     "overwritten: changed numbers make the next one, with a changelog; unchanged numbers "
     "make nothing. Every file is scanned for identifiers before the revision appears.",
 )

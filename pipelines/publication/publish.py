@@ -30,9 +30,9 @@ from pipelines.privacy.scan import text_findings
 from pipelines.publication.disclosure import Reuse
 from pipelines.publication.extracts import (
     Revision,
+    Sources,
     content_digest,
     period_folder,
-    revisions,
     write_revision,
 )
 from pipelines.publication.gate import GateResult, run_gate
@@ -59,12 +59,7 @@ from pipelines.publication.releases import (
     prune_releases,
     release_facts,
 )
-from pipelines.publication.tables import (
-    MUNICIPALITY_NAME,
-    data_dictionary,
-    for_period,
-    published_tables,
-)
+from pipelines.publication.tables import MUNICIPALITY_NAME, for_period, published_tables
 from pipelines.reference import tables as reference
 from pipelines.reference.rules import rules
 from pipelines.warehouse.build import connect_read_only
@@ -138,7 +133,8 @@ def warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) 
         }
         facts["rules"] = con.sql("SELECT rule_id, version FROM reference.rules ORDER BY ALL").pl()
         facts["deliveries"] = con.sql(
-            "SELECT file, received_at, period_start, period_end FROM staging.delivery_log "
+            "SELECT school_id, kind, file, received_at, period_start, period_end "
+            "FROM staging.delivery_log "
             "WHERE status = 'loaded' ORDER BY ALL"
         ).pl()
         facts["keys"] = {k for (k,) in con.sql("SELECT pupil_key FROM core.pupils").fetchall()}
@@ -441,31 +437,19 @@ def code_version() -> str:
     return commit
 
 
-def _why(prepared: Prepared, exports: Path, semester_id: str) -> list[str]:
-    """Deliveries received since the period's latest revision that cover it."""
-    existing = revisions(exports, semester_id)
-    if not existing:
-        return []
-    manifest = json.loads((existing[-1] / "manifest.json").read_text(encoding="utf-8"))
-    since = datetime.fromisoformat(manifest["generated_at"])
-    last_day = prepared.semesters.filter(pl.col("semester_id") == semester_id)["last_day"][0]
-    received = pl.col("received_at").dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    newer = prepared.deliveries.filter(
-        (received > since.replace(tzinfo=None)) & (pl.col("period_start") <= last_day)
-    ).sort("file")
-    if newer.is_empty():
-        return []
-    files = ", ".join(newer["file"].head(10).to_list())
-    more = f" and {newer.height - 10} more" if newer.height > 10 else ""
-    return [f"{newer.height} deliveries received since r{manifest['revision']} cover the period: "
-            f"{files}{more}"]  # fmt: skip
+def extract_sources(prepared: Prepared) -> Sources:
+    """What the extracts say beside their numbers, for the prepared release."""
+    _, suppress_zero = disclosure_settings()
+    return Sources(
+        prepared.semesters, prepared.deliveries, rules(), reference.activities(),
+        reference.publisher(), prepared.threshold, suppress_zero, prepared.data_cutoff,
+    )  # fmt: skip
 
 
 def write_extracts(prepared: Prepared, exports: Path, ledger: Path, release: str) -> list[Revision]:
     """A new revision for every final period whose published numbers changed, with its true
     values in the `ledger`; its manifest names the `release` it came from."""
     schools = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
-    dictionary = data_dictionary(prepared.rules)
     metadata = {
         "rule_set_version": rules()["version"],
         "rules": dict(zip(prepared.rules["rule_id"], prepared.rules["version"], strict=True)),
@@ -476,16 +460,16 @@ def write_extracts(prepared: Prepared, exports: Path, ledger: Path, release: str
             "narrowest_interval_found_by_attack": prepared.narrowest_interval,
         },
     }
+    sources = extract_sources(prepared)
     written = []
     for semester_id in prepared.final_periods:
         revision = write_revision(
             exports,
             semester_id,
             for_period(prepared.tables, semester_id),
-            dictionary,
+            sources,
             metadata,
             lambda text: text_findings(text, prepared.pupil_keys, schools),
-            _why(prepared, exports, semester_id),
         )
         if revision is not None:
             _write_ledger(prepared, revision, ledger)

@@ -18,12 +18,18 @@ ALL_BANDS = "all"
 NOT_YET_DUE = "not yet due"
 
 
+COUNT = "count"  # whole numbers
+SHARE = "share"  # a part of a whole, shown in percent
+AMOUNT = "amount"  # hours or lessons, shown with one decimal
+
+
 @dataclass(frozen=True)
 class Measure:
     name: str
     label_lv: str
     label_en: str
     definition: str
+    definition_lv: str
     rule_id: str | None = None
     numerator: str | None = None  # rates: the count or sum over the denominator
     denominator: tuple[str, ...] = ()  # rates: summed
@@ -31,6 +37,7 @@ class Measure:
     unit: str | None = None  # support: the activities it applies to (pupil or group)
     follows: str | None = None  # suppressed with this count of its cell
     by_band: bool = True  # indicators: published per grade band, or for `all` bands only
+    scale: str = COUNT  # how a value reads: COUNT, SHARE or AMOUNT
 
     @property
     def is_rate(self) -> bool:
@@ -44,16 +51,47 @@ RISK_LEVELS = ("risk_none", "risk_low", "risk_medium", "risk_high")
 # Counts of pupils that disclosure control protects (group events count open participation).
 PROTECTED_COUNTS = ("pupils_supported",)
 INDICATOR_MEASURES = (
-    Measure("pupils", "skolēni", "pupils enrolled", "pupils enrolled at the as-of date"),
-    Measure("risk_none", "bez riska", "no risk", "pupils whose composite risk level is none"),
-    Measure("risk_low", "zems risks", "low risk", "pupils at composite risk level low"),
-    Measure("risk_medium", "vidējs risks", "medium risk", "pupils at composite level medium"),
-    Measure("risk_high", "augsts risks", "high risk", "pupils at composite risk level high"),
+    Measure(
+        "pupils",
+        "skolēni",
+        "pupils enrolled",
+        "pupils enrolled at the as-of date",
+        "skolēni, kuri pārskata datumā mācās skolā",
+    ),
+    Measure(
+        "risk_none",
+        "bez riska",
+        "no risk",
+        "pupils whose composite risk level is none",
+        "skolēni, kuru kopējais riska līmenis ir “nav riska”",
+    ),
+    Measure(
+        "risk_low",
+        "zems risks",
+        "low risk",
+        "pupils at composite risk level low",
+        "skolēni ar zemu kopējo riska līmeni",
+    ),
+    Measure(
+        "risk_medium",
+        "vidējs risks",
+        "medium risk",
+        "pupils at composite level medium",
+        "skolēni ar vidēju kopējo riska līmeni",
+    ),
+    Measure(
+        "risk_high",
+        "augsts risks",
+        "high risk",
+        "pupils at composite risk level high",
+        "skolēni ar augstu kopējo riska līmeni",
+    ),
     Measure(
         "mk89_crossings",
         "MK 89 sliekšņa pārsniegumi",
         "Cabinet Regulation No. 89 threshold crossings",
         "pupils with more unjustified lessons in the semester than the threshold",
+        "skolēni, kuriem semestrī neattaisnoti kavēto stundu ir vairāk par slieksni",
         "MK89_UNJUSTIFIED",
     ),
     Measure(
@@ -61,6 +99,7 @@ INDICATOR_MEASURES = (
         "hroniski kavētāji",
         "chronic absence",
         "pupils who missed at least the threshold share of expected lessons",
+        "skolēni, kuri kavējuši vismaz sliekšņa daļu no paredzētajām stundām",
         "CHRONIC_ABSENCE",
     ),
     Measure(
@@ -68,6 +107,7 @@ INDICATOR_MEASURES = (
         "ar nepietiekamu vērtējumu",
         "with an insufficient grade",
         "pupils with a term result below the pass mark or nv in a subject",
+        "skolēni, kuriem kādā mācību priekšmetā semestra vērtējums ir zem sekmīgā vai nv",
         "INSUFFICIENT_GRADES",
     ),
     Measure(
@@ -75,16 +115,23 @@ INDICATOR_MEASURES = (
         "pārcelšana apdraudēta",
         "promotion at risk",
         "pupils whose insufficient subjects exceed their grade band's allowance",
+        "skolēni, kuriem nepietiekamu vērtējumu ir vairāk, nekā viņu klašu grupā pieļaujams",
         "PROMOTION_AT_RISK",
     ),
     Measure(
-        "repeaters", "atkārtoti mācās", "repeaters", "pupils repeating the grade", "REPEATING_GRADE"
+        "repeaters",
+        "atkārtoti mācās",
+        "repeaters",
+        "pupils repeating the grade",
+        "skolēni, kuri klasē mācās atkārtoti",
+        "REPEATING_GRADE",
     ),
     Measure(
         "left_without_completion",
         "pārtrauca mācības",
         "left without completion",
         "pupils who left school in the semester for a reason that means not completing it",
+        "skolēni, kuri semestrī pameta skolu ar iemeslu, kas nozīmē mācību nepabeigšanu",
     ),
     Measure(
         "at_risk_supported",
@@ -92,6 +139,8 @@ INDICATOR_MEASURES = (
         "at-risk pupils supported",
         "pupils at medium or high risk who had project support in the semester; per school and "
         "for the municipality, not per grade band (too few pupils per band to publish)",
+        "vidēja vai augsta riska skolēni, kuri semestrī saņēma projekta atbalstu; par skolu un "
+        "novadu, ne pa klašu grupām (tajās par maz skolēnu, lai publicētu)",
         by_band=False,
     ),
     Measure(
@@ -99,18 +148,22 @@ INDICATOR_MEASURES = (
         "apmeklējums",
         "attendance rate",
         "1 - lessons missed / lessons expected, over the cell's pupils",
+        "1 - kavētās stundas / paredzētās stundas, šūnas skolēniem",
         numerator="attended_lessons",
         denominator=("expected_lessons",),
         guards=("pupils",),
+        scale=SHARE,
     ),
     Measure(
         "unjustified_per_pupil",
         "neattaisnotas stundas uz skolēnu",
         "unjustified lessons per pupil",
         "unjustified lessons in the semester / pupils",
+        "neattaisnoti kavētās stundas semestrī / skolēni",
         numerator="unjustified_lessons",
         denominator=("pupils",),
         guards=("pupils",),
+        scale=AMOUNT,
     ),
     Measure(
         "support_coverage",
@@ -118,55 +171,76 @@ INDICATOR_MEASURES = (
         "support coverage of at-risk pupils",
         "at-risk pupils supported / pupils at medium or high risk; per school and for the "
         "municipality, not per grade band",
+        "riska skolēni ar atbalstu / vidēja vai augsta riska skolēni; par skolu un novadu, ne pa "
+        "klašu grupām",
         numerator="at_risk_supported",
         denominator=("risk_medium", "risk_high"),
         guards=("at_risk_supported", "risk_medium", "risk_high"),
         by_band=False,
+        scale=SHARE,
     ),
 )
 SUPPORT_MEASURES: tuple[Measure, ...] = (
     Measure(
         "pupils_supported", "atbalstītie skolēni", "pupils supported",
-        "unique pupils with a support spell in the period", unit="pupil",
+        "unique pupils with a support spell in the period",
+        "dažādi skolēni, kuriem periodā bija atbalsta posms", unit="pupil",
     ),
     Measure(
         "hours", "stundas", "hours",
-        "hours of support delivered, a spell's hours spread evenly over its days", unit="pupil",
-        follows="pupils_supported",
+        "hours of support delivered, a spell's hours spread evenly over its days",
+        "sniegtās atbalsta stundas, posma stundas vienmērīgi sadalot pa tā dienām", unit="pupil",
+        follows="pupils_supported", scale=AMOUNT,
     ),
-    Measure("events", "pasākumi", "events", "group activities held", unit="group"),
+    Measure(
+        "events", "pasākumi", "events", "group activities held", "notikušās grupu aktivitātes",
+        unit="group",
+    ),
     Measure(
         "pupil_participants", "skolēni dalībnieki", "pupil participants",
-        "pupils taking part in group activities", unit="group",
+        "pupils taking part in group activities", "skolēni, kuri piedalījās grupu aktivitātēs",
+        unit="group",
     ),
     Measure(
         "parent_participants", "vecāki dalībnieki", "parent participants",
-        "parents taking part in group activities", unit="group",
+        "parents taking part in group activities", "vecāki, kuri piedalījās grupu aktivitātēs",
+        unit="group",
     ),
     Measure(
         "teacher_participants", "pedagogi dalībnieki", "teacher participants",
-        "teachers taking part in group activities", unit="group",
+        "teachers taking part in group activities", "pedagogi, kuri piedalījās grupu aktivitātēs",
+        unit="group",
     ),
 )  # fmt: skip
 WEEKLY_MEASURES = (
-    Measure("school_days", "mācību dienas", "school days", "school days in the week (0: a break)"),
+    Measure(
+        "school_days",
+        "mācību dienas",
+        "school days",
+        "school days in the week (0: a break)",
+        "mācību dienas nedēļā (0: brīvlaiks)",
+    ),
     Measure(
         "absence_rate",
         "kavējumu īpatsvars",
         "absence rate",
         "lessons missed / lessons expected in the week, over the pupils enrolled on its days",
+        "kavētās stundas / paredzētās stundas nedēļā, tās dienās uzņemtajiem skolēniem",
         numerator="missed_lessons",
         denominator=("expected_lessons",),
         guards=("pupils",),
+        scale=SHARE,
     ),
     Measure(
         "illness_rate",
         "slimības kavējumu īpatsvars",
         "illness absence rate",
         "lessons missed for illness / lessons expected in the week",
+        "slimības dēļ kavētās stundas / paredzētās stundas nedēļā",
         numerator="illness_lessons",
         denominator=("expected_lessons",),
         guards=("pupils",),
+        scale=SHARE,
     ),
 )
 # What identifies a published cell.
@@ -285,24 +359,44 @@ TABLE_DIMENSIONS = {
     "project_to_date": ("activity", SUPPORT_MEASURES),
     "weekly_absence": ("week", WEEKLY_MEASURES),
 }
+# The long tables' columns: Latvian and English label, English and Latvian definition.
 COLUMN_LABELS = {
-    "semester_id": ("semestris", "semester", "reporting period, e.g. 2025/26-S1"),
+    "semester_id": (
+        "semestris", "semester", "reporting period, e.g. 2025/26-S1",
+        "pārskata periods, piemēram, 2025/26-S1 (2025./2026. mācību gada 1. semestris)",
+    ),
     "status": (
-        "statuss",
-        "status",
+        "statuss", "status",
         "final (ended), in progress (to the data cut-off) or not yet due (no figures)",
+        "final (beidzies), in progress (līdz datu datumam) vai not yet due (vēl bez skaitļiem)",
     ),
-    "school_id": ("skolas kods", "school code", "reporting school; ALL is the municipality"),
-    "school_name": ("skola", "school", "school name; Ogres novads is the municipality"),
+    "school_id": (
+        "skolas kods", "school code", "reporting school; ALL is the municipality",
+        "skola, kas ziņo; ALL ir novads kopā",
+    ),
+    "school_name": (
+        "skola", "school", "school name; Ogres novads is the municipality",
+        "skolas nosaukums; Ogres novads ir novads kopā",
+    ),
     "dimension": (
-        "klašu grupa / aktivitāte / nedēļa",
-        "grade band / activity / week",
+        "klašu grupa / aktivitāte / nedēļa", "grade band / activity / week",
         "grade band 1-3, 4-6, 7-9, 10-12 or all; the project activity; or the week's Monday",
+        "klašu grupa 1-3, 4-6, 7-9, 10-12 vai all (visas); projekta aktivitāte; vai nedēļas "
+        "pirmdiena",
     ),
-    "measure": ("rādītājs", "measure", "the measure's code, see the rows of kind measure"),
-    "value": ("vērtība", "value", "empty when suppressed or not yet due, never a zero for either"),
-    "suppressed": ("slēpts", "suppressed", "1 when disclosure control withheld the value"),
-}
+    "measure": (
+        "rādītājs", "measure", "the measure's code, see the rows of kind measure",
+        "rādītāja kods, skat. rindas ar veidu measure",
+    ),
+    "value": (
+        "vērtība", "value", "empty when suppressed or not yet due, never a zero for either",
+        "tukša, ja slēpta vai vēl nav pienākusi, nekad ne nulle",
+    ),
+    "suppressed": (
+        "slēpts", "suppressed", "1 when disclosure control withheld the value",
+        "1, ja datu aizsardzība vērtību slēpa",
+    ),
+}  # fmt: skip
 
 
 def published_tables(
@@ -327,33 +421,9 @@ def published_tables(
 
 
 def for_period(tables: dict[str, pl.DataFrame], semester_id: str) -> dict[str, pl.DataFrame]:
-    """The tables as published for a reporting period: its semester and the ones before with
-    their figures, the later ones to 2028/29 S2 as not yet due."""
-    later = pl.col("semester_id") > semester_id
+    """The tables as published for a reporting period: its semester and the ones before, with
+    their figures. The later semesters are no rows of it (the extract's data dictionary
+    lists them)."""
     return {
-        name: frame.with_columns(
-            status=pl.when(later).then(pl.lit(NOT_YET_DUE)).otherwise(pl.col("status")),
-            value=pl.when(later).then(None).otherwise(pl.col("value")),
-            suppressed=pl.when(later).then(False).otherwise(pl.col("suppressed")),
-        )
-        for name, frame in tables.items()
+        name: frame.filter(pl.col("semester_id") <= semester_id) for name, frame in tables.items()
     }
-
-
-def data_dictionary(rules: pl.DataFrame) -> pl.DataFrame:
-    """Every column and measure of the published tables, in Latvian and English, with the
-    definition and, for a measure that counts a rule, the rule's id and version."""
-    versions = dict(zip(rules["rule_id"], rules["version"], strict=True))
-    rows = [
-        {"table": table, "kind": "column", "name": name, "label_lv": lv, "label_en": en,
-         "definition": definition, "rule_id": None, "rule_version": None}
-        for table in TABLE_DIMENSIONS
-        for name, (lv, en, definition) in COLUMN_LABELS.items()
-    ] + [
-        {"table": table, "kind": "measure", "name": m.name, "label_lv": m.label_lv,
-         "label_en": m.label_en, "definition": m.definition, "rule_id": m.rule_id,
-         "rule_version": versions.get(m.rule_id)}
-        for table, (_, measures) in TABLE_DIMENSIONS.items()
-        for m in measures
-    ]  # fmt: skip
-    return pl.DataFrame(rows, schema={c: pl.String for c in rows[0]})

@@ -1,5 +1,6 @@
 """The committed reference data in `data/reference/`, read into typed frames and records."""
 
+import tomllib
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -99,3 +100,19 @@ def activities() -> pl.DataFrame:
 @cache
 def social_statuses() -> list[str]:
     return read_csv("social_status.csv")["status"].to_list()
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Who sends the ministry extracts (`publisher.toml`), and the role address to ask."""
+
+    name: str
+    project: str
+    project_number: str
+    contact_role: str
+    contact_email: str
+
+
+@cache
+def publisher() -> Publisher:
+    return Publisher(**tomllib.loads((REFERENCE_DIR / "publisher.toml").read_text("utf-8")))

@@ -12,7 +12,7 @@ import pytest
 import pipelines.defs.publication as publication_defs
 from pipelines import cli
 from pipelines.privacy.scan import text_findings
-from pipelines.publication.extracts import IdentifierFound, extract_text, write_revision
+from pipelines.publication.extracts import COVER_NOTE, WIDE_SUFFIX, extract_text
 from pipelines.publication.protection import COUNT_MEASURES, attack_release, published_cells
 from pipelines.publication.publish import (
     GateFailed,
@@ -22,7 +22,7 @@ from pipelines.publication.publish import (
     release_digest,
     write_extracts,
 )
-from pipelines.publication.tables import NOT_YET_DUE, data_dictionary
+from pipelines.publication.tables import COUNT, INDICATOR_MEASURES, NOT_YET_DUE, SHARE
 
 COUNTED = [*COUNT_MEASURES, "pupils_supported"]
 
@@ -115,8 +115,10 @@ def test_the_municipality_equals_the_sum_of_its_schools_where_published(prepared
 def test_extract_folders_hold_every_format_and_a_manifest(exports):
     revision = exports / "2025-26-S1" / "r1"
     names = sorted(p.name for p in revision.iterdir())
-    for table in ("school_indicators", "school_support", "project_to_date", "data_dictionary"):
+    for table in ("school_indicators", "school_support", "project_to_date", "weekly_absence"):
         assert {f"{table}.csv", f"{table}.xlsx", f"{table}.parquet"} <= set(names)
+        assert {f"{table}{WIDE_SUFFIX}.csv", f"{table}{WIDE_SUFFIX}.xlsx"} <= set(names)
+    assert {"data_dictionary.csv", "data_dictionary.xlsx", COVER_NOTE} <= set(names)
     manifest = json.loads((revision / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["period"] == "2025/26-S1" and manifest["revision"] == 1
     assert manifest["rules"]["MK89_UNJUSTIFIED"] == "1"
@@ -129,6 +131,35 @@ def test_extract_folders_hold_every_format_and_a_manifest(exports):
     )
 
 
+def test_every_revision_covers_its_period_and_the_ones_before_with_a_cover_note(exports):
+    folders = sorted(exports.glob("*/r*"))
+    assert len(folders) == 2
+    for folder in folders:
+        period = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["period"]
+        for table in ("school_indicators", "school_support", "weekly_absence"):
+            semesters = pl.read_parquet(folder / f"{table}.parquet")["semester_id"]
+            assert semesters.max() == period  # no later semester, not yet due or not
+        later = pl.read_parquet(folder / "data_dictionary.parquet").filter(
+            pl.col("kind") == "semester"
+        )
+        assert later["name"].min() > period and later["name"].max() == "2028/29-S2"
+        note = (folder / COVER_NOTE).read_text(encoding="utf-8-sig")
+        assert f"Pārskata periods: {period}" in note
+        assert "Skolēnu skaiti no 1 līdz 4 (mazāki par 5) nav publicēti" in note
+
+
+MEASURES = {m.name: m for m in INDICATOR_MEASURES}
+
+
+def shown_equal(measure: str, shown: float, value: float) -> bool:
+    """A value as the extract shows it: a count exactly, a share to 0.1 percentage points,
+    lessons per pupil to one decimal."""
+    scale = MEASURES[measure].scale
+    if scale == COUNT:
+        return shown == value and float(shown).is_integer()
+    return abs(shown - value) <= (5e-4 if scale == SHARE else 0.05) + 1e-9
+
+
 def test_xlsx_opens_with_openpyxl_and_round_trips(exports):
     revision = exports / "2025-26-S1" / "r1"
     parquet = pl.read_parquet(revision / "school_indicators.parquet")
@@ -137,23 +168,38 @@ def test_xlsx_opens_with_openpyxl_and_round_trips(exports):
     assert sheet.freeze_panes == "A2"
     assert sheet["A1"].font.bold
     assert sheet.column_dimensions["D"].width > 10  # school names fit
-    rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == parquet.columns
-    values = [row[parquet.columns.index("value")] for row in rows[1:]]
-    assert values == parquet["value"].to_list()
+    rows = list(sheet.iter_rows())
+    assert [c.value for c in rows[0]] == parquet.columns
+    value = parquet.columns.index("value")
+    for row, expected in zip(rows[1:], parquet.iter_rows(named=True), strict=True):
+        cell = row[value]
+        if expected["value"] is None:
+            assert cell.value is None
+            continue
+        assert shown_equal(expected["measure"], cell.value, expected["value"]), expected
+        scale = MEASURES[expected["measure"]].scale
+        assert cell.number_format == {COUNT: "0", SHARE: "0.0%"}.get(scale, "0.0")
 
 
 def test_csv_reads_back_with_semicolons_and_decimal_commas(exports):
     revision = exports / "2025-26-S1" / "r1"
     raw = (revision / "school_indicators.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    assert b"0,9" in raw  # attendance rates carry a decimal comma
+    assert b";all;pupils;7296;0" in raw  # a count as an integer, not 7296,0
+    assert b";attendance_rate;9" in raw  # a share in percent
     back = pl.read_csv(
         revision / "school_indicators.csv", separator=";", decimal_comma=True,
         schema_overrides={"value": pl.Float64},
     ).rename(lambda c: c.lstrip("\ufeff"))  # fmt: skip
     parquet = pl.read_parquet(revision / "school_indicators.parquet")
-    assert back["value"].to_list() == parquet["value"].to_list()
+    for shown, expected in zip(back.iter_rows(named=True), parquet.iter_rows(named=True),
+                               strict=True):  # fmt: skip
+        if expected["value"] is None:
+            assert shown["value"] is None
+            continue
+        percent = MEASURES[expected["measure"]].scale == SHARE
+        value = shown["value"] / 100 if percent else shown["value"]
+        assert shown_equal(expected["measure"], value, expected["value"]), expected
     assert back["suppressed"].cast(pl.Boolean).to_list() == parquet["suppressed"].to_list()
 
 
@@ -164,16 +210,6 @@ def test_no_identifier_appears_in_any_extract(exports, ingested, prepared):
     for path in files:
         text = extract_text(path) if path.suffix != ".json" else path.read_text(encoding="utf-8")
         assert text_findings(text, prepared.pupil_keys, [*schools, "Ogres novads"]) == [], path
-
-
-def test_the_scan_blocks_a_file_with_an_identifier(prepared, tmp_path):
-    tables = {"leak": pl.DataFrame({"semester_id": ["2025/26-S1"], "note": ["Jānis 150312-21234"]})}
-    with pytest.raises(IdentifierFound, match="not published"):
-        write_revision(
-            tmp_path, "2025/26-S1", tables, data_dictionary(prepared.rules), {},
-            lambda text: text_findings(text, prepared.pupil_keys, []), [],
-        )  # fmt: skip
-    assert not any(tmp_path.rglob("*.csv"))
 
 
 def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
@@ -189,7 +225,8 @@ def test_a_revision_only_follows_changed_numbers(prepared, exports, tmp_path):
     changelog = (exports / "2025-26-S1" / "r2" / "changelog.md").read_text(encoding="utf-8")
     assert "revision 2 replaces revision 1" in changelog
     assert "school_indicators: 1 cells changed" in changelog
-    assert "7296 → 7297" in changelog
+    assert "| school_indicators | 2025/26-S1 | ALL | all | pupils | 7296 | 7297 |" in changelog
+    assert (exports / "2025-26-S1" / "r2" / "changes.csv").exists()
     assert (exports / "2025-26-S1" / "r1" / "manifest.json").exists()  # never overwritten
 
 
