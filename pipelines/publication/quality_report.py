@@ -120,8 +120,8 @@ def examples_cell(outcome: ExpectationOutcome) -> str:
     total = outcome.unexpected if outcome.unexpected is not None else len(outcome.examples)
     note = f"rādīti {len(outcome.examples)} no {total} / {len(outcome.examples)} of {total} shown"
     return (
-        f'<table class="examples"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-        f'<p class="note">{note}</p>'
+        f'<div class="examples"><table class="examples"><thead><tr>{head}</tr></thead>'
+        f'<tbody>{rows}</tbody></table></div><p class="note">{note}</p>'
     )
 
 
@@ -155,7 +155,7 @@ def table_section(table: str, outcomes: list[ExpectationOutcome]) -> str:
 
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1rem;
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1500px; padding: 1rem;
        color: #1d2b36; }
 table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1.5rem; }
 th, td { border: 1px solid #c9d1d8; padding: 0.35rem 0.5rem; text-align: left;
@@ -166,7 +166,8 @@ table.examples { width: auto; margin: 0; font-size: 0.85rem; }
 .result { font-weight: 600; white-space: nowrap; }
 .result.passed { color: #1e6b3a; }
 .result.failed, .error { color: #b3261e; }
-col.expectation { width: 38%; } col.result { width: 12%; } col.observed { width: 20%; }
+col.expectation { width: 28%; } col.result { width: 13%; } col.observed { width: 16%; }
+div.examples { overflow-x: auto; }
 tr.expectation.failed > td:first-child { border-left: 4px solid #b3261e; }
 .arguments, .note { color: #52606d; font-size: 0.85rem; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.25rem 1rem; }
