@@ -70,6 +70,8 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _publish(args: argparse.Namespace) -> None:
+    from pipelines.publication.quality_report import report_file
+
     done = publish(warehouse_file(), staging_dir(), publication_dir(), quality_dir(), exports_dir())
     facts = release_facts(done.release)
     release = (
@@ -77,7 +79,7 @@ def _publish(args: argparse.Namespace) -> None:
         f"published {facts['published_at']})"
     )
     if done.new_release:
-        print(f"published {release}")
+        print(f"published {release}; quality report: {report_file(quality_dir())}")
     else:
         print(f"nothing new: the content equals the release in force, {release}")
     for revision in done.revisions:

@@ -28,7 +28,6 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.publication.gate import data_docs_index
 from pipelines.publication.publish import (
     MARTS,
     attack_stored,
@@ -43,6 +42,7 @@ from pipelines.publication.publish import (
     stored,
     write_extracts,
 )
+from pipelines.publication.quality_report import report_file
 from pipelines.publication.releases import (
     LEDGER,
     current_release,
@@ -118,7 +118,7 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "final_periods": ", ".join(prepared.final_periods),
             "folder": dg.MetadataValue.path(str(publication_dir())),
             "dashboard": dg.MetadataValue.url((reports_dir() / DASHBOARD_FILE).as_uri()),
-            "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
+            "quality_report": dg.MetadataValue.path(str(report_file(quality_dir()))),
         },
     )
 
@@ -165,7 +165,8 @@ def disclosure_attack() -> dg.AssetCheckResult:
             blocking=True,
             description=f"Great Expectations suite on {table}: the full grid to 2028/29 S2, "
             "measures in range, totals equal to the sum of their published parts, no small "
-            "count shown, no value in a suppressed or not-yet-due cell, every semester present.",
+            "count shown, no value in a suppressed or not-yet-due cell, every semester present. "
+            "Each expectation's result is in the quality report, data/quality/report.html.",
         )
         for table in MARTS
     ],
@@ -176,7 +177,7 @@ def publication_quality_gate():
     tables = load(release)
     semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
     digest = release_facts(release)["content_digest"]
-    docs = data_docs_index(quality_dir())
+    report = report_file(quality_dir())
     for result in gate(tables, semesters, digest, quality_dir()):
         yield dg.AssetCheckResult(
             asset_key=PUBLISHED,
@@ -184,7 +185,7 @@ def publication_quality_gate():
             passed=result.success,
             metadata={
                 "failed_expectations": "\n".join(result.failures) or "none",
-                "data_docs": dg.MetadataValue.url(docs.as_uri()),
+                "quality_report": dg.MetadataValue.path(str(report)),
             },
         )
 

@@ -6,7 +6,7 @@ import polars as pl
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
 from pipelines.paths import publication_dir, quality_dir, reports_dir
-from pipelines.publication.gate import data_docs_index
+from pipelines.publication.quality_report import report_file
 from pipelines.publication.releases import current_release, previous_release, release_facts
 from pipelines.reference.rules import project_period
 from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
@@ -62,6 +62,6 @@ def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             if previous
             else "first publication",
             "views": dg.MetadataValue.md(markdown_table(views)),
-            "data_docs": dg.MetadataValue.url(data_docs_index(quality_dir()).as_uri()),
+            "quality_report": dg.MetadataValue.path(str(report_file(quality_dir()))),
         }
     )

@@ -2,7 +2,7 @@
 the ministry extracts.
 """
 
-from pipelines.publication.gate import data_docs_index, run_gate
+from pipelines.publication.gate import run_gate
 from pipelines.publication.publish import (
     MARTS,
     Publication,
@@ -16,6 +16,7 @@ from pipelines.publication.publish import (
     stored,
     write_extracts,
 )
+from pipelines.publication.quality_report import report_file
 from pipelines.publication.releases import (
     current_release,
     load,
@@ -32,7 +33,6 @@ __all__ = [
     "NOT_YET_DUE",
     "Publication",
     "current_release",
-    "data_docs_index",
     "disclosure_settings",
     "earlier_versions",
     "load",
@@ -43,6 +43,7 @@ __all__ = [
     "release_digest",
     "release_facts",
     "release_in_force",
+    "report_file",
     "run_gate",
     "store",
     "stored",

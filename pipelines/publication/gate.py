@@ -2,18 +2,20 @@
 
 Great Expectations 1.x has no Polars engine, so each published table is checked as a pandas
 copy, with a few columns derived here first (margin differences, small counts shown, values
-where none may be). The suites run from a file context under `data/quality/`, which also
-holds the Data Docs (static HTML) for analysts. `great_expectations` takes seconds to import:
-it is imported only when the gate runs (`pipelines.publication.publish.gate` runs it only for
-content it has not gated before).
+where none may be). The suites run in an in-memory context; each run writes the quality report,
+`data/quality/report.html` (`pipelines.publication.quality_report`), one page that opens
+offline. `great_expectations` takes seconds to import: it is imported only when the gate runs
+(`pipelines.publication.publish.gate` runs it only for content it has not gated before).
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.publication.protection import margin_relations
+from pipelines.publication.quality_report import ExpectationOutcome, GateRun, write_report
 from pipelines.publication.tables import (
     CELL_KEY,
     INDICATOR_MEASURES,
@@ -81,21 +83,58 @@ def checked_frame(table: str, frame: pl.DataFrame, threshold: int) -> pl.DataFra
     )
 
 
-def expectations(semesters: list[str], rows: int) -> list:
-    """The suite of one published table: grid, ranges, margins, suppression, periods."""
+def expectations(semesters: list[str], rows: int, threshold: int) -> list:
+    """The suite of one published table: grid, ranges, margins, suppression, periods, each
+    described in Latvian and English for the quality report."""
     import great_expectations.expectations as gxe
 
     return [
-        gxe.ExpectTableRowCountToEqual(value=rows),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=list(CELL_KEY)),
-        gxe.ExpectColumnDistinctValuesToEqualSet(column="semester_id", value_set=semesters),
-        gxe.ExpectColumnValuesToNotBeNull(column="status"),
-        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0),
-        gxe.ExpectColumnValuesToBeBetween(column="bounded_rate", min_value=0, max_value=1),
-        gxe.ExpectColumnValuesToBeBetween(column="margin_difference", min_value=0, max_value=0),
-        gxe.ExpectColumnValuesToBeInSet(column="small_count_shown", value_set=[False]),
-        gxe.ExpectColumnValuesToBeNull(column="suppressed_value"),
-        gxe.ExpectColumnValuesToBeNull(column="future_value"),
+        gxe.ExpectTableRowCountToEqual(
+            value=rows,
+            description="Pilns režģis no references datiem / the full grid from the reference data",
+        ),
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=list(CELL_KEY),
+            description="Katra šūna ir vienu reizi / every cell once",
+        ),
+        gxe.ExpectColumnDistinctValuesToEqualSet(
+            column="semester_id",
+            value_set=semesters,
+            description="Ir visi semestri un tikai tie / every semester, and no other",
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="status", description="Katrai šūnai ir statuss / every cell has a status"
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="value", min_value=0, description="Nav negatīvu vērtību / no negative value"
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="bounded_rate",
+            min_value=0,
+            max_value=1,
+            description="Īpatsvari ir no 0 līdz 1 / rates lie between 0 and 1",
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="margin_difference",
+            min_value=0,
+            max_value=0,
+            description="Kopsumma ir vienāda ar publicēto daļu summu / a total equals the sum "
+            "of its published parts",
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="small_count_shown",
+            value_set=[False],
+            description=f"Neviens skaits no 1 līdz {threshold - 1} nav parādīts / no count "
+            f"from 1 to {threshold - 1} is shown",
+        ),
+        gxe.ExpectColumnValuesToBeNull(
+            column="suppressed_value",
+            description="Slēptai šūnai nav vērtības / no value in a suppressed cell",
+        ),
+        gxe.ExpectColumnValuesToBeNull(
+            column="future_value",
+            description="Vēl nepienākušam periodam nav vērtības / no value in a not-yet-due cell",
+        ),
     ]
 
 
@@ -115,49 +154,87 @@ def expected_rows(table: str, semesters: list[str]) -> int:
     return len(semesters) * (schools if table == "school_support" else 1) * per_activity
 
 
-def run_gate(
-    tables: dict[str, pl.DataFrame], semesters: list[str], threshold: int, quality_dir: Path
-) -> list[GateResult]:
-    """Validate every table and add the results to the Data Docs under `quality_dir`, built
-    once for all tables (each build compiles the site's templates again)."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
+# Up to 20 rows that broke an expectation, each named by its cell key.
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 20,
+    "unexpected_index_column_names": list(CELL_KEY),
+}
+
+
+def raised(info: dict) -> str | None:
+    """The message of the exception an expectation raised instead of a result, if any
+    (Great Expectations keeps one, or one per metric it computed)."""
+    infos = (
+        [info] if "raised_exception" in info else [i for i in info.values() if isinstance(i, dict)]
+    )
+    messages = [str(i.get("exception_message")) for i in infos if i.get("raised_exception")]
+    return "; ".join(messages) or None
+
+
+def outcome(result) -> ExpectationOutcome:
+    """What the quality report shows of one Great Expectations `ExpectationValidationResult`."""
+    config = result.expectation_config
+    found = result.result or {}
+    # Rows named by their cell key (RESULT_FORMAT), else the values alone (not row numbers).
+    named = [r for r in found.get("partial_unexpected_index_list") or [] if isinstance(r, dict)]
+    examples = named or [
+        v if isinstance(v, dict) else {"value": v} for v in found.get("partial_unexpected_list", [])
+    ]
+    return ExpectationOutcome(
+        description=config.description or config.type,
+        expectation=config.type,
+        arguments={k: v for k, v in config.kwargs.items() if k != "batch_id"},
+        success=bool(result.success),
+        observed=found.get("observed_value"),
+        checked=found.get("element_count"),
+        unexpected=found.get("unexpected_count"),
+        examples=examples,
+        missing=found.get("partial_missing_list", []),
+        error=raised(result.exception_info or {}),
     )
 
-    context = gx.get_context(mode="file", project_root_dir=str(quality_dir))
+
+def failure(found: ExpectationOutcome) -> str:
+    """One line of a failed expectation: its type, column, and what broke it."""
+    column = found.arguments.get("column", "")
+    what = found.error or (found.unexpected if found.unexpected is not None else found.observed)
+    return f"{found.expectation}({column}): {what}"
+
+
+def run_gate(
+    tables: dict[str, pl.DataFrame],
+    semesters: list[str],
+    threshold: int,
+    quality_dir: Path,
+    content_digest: str,
+) -> list[GateResult]:
+    """Validate every table in an in-memory Great Expectations context (it keeps nothing on
+    disk) and write the run's quality report to `quality_dir`."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
-    source = context.data_sources.add_or_update_pandas("published")
-    results, validated = [], []
+    source = context.data_sources.add_pandas("published")
+    outcomes = {}
     for table, frame in tables.items():
-        checked = checked_frame(table, frame, threshold)
-        asset = next((a for a in source.assets if a.name == table), None)
-        asset = asset or source.add_dataframe_asset(name=table)
-        batches = next((b for b in asset.batch_definitions if b.name == "whole"), None)
-        batches = batches or asset.add_batch_definition_whole_dataframe("whole")
+        batches = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe(
+            "whole"
+        )
+        batch = batches.get_batch(
+            batch_parameters={"dataframe": checked_frame(table, frame, threshold).to_pandas()}
+        )
         suite = gx.ExpectationSuite(
-            name=table, expectations=expectations(semesters, expected_rows(table, semesters))
+            name=table,
+            expectations=expectations(semesters, expected_rows(table, semesters), threshold),
         )
-        suite = context.suites.add_or_update(suite)
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=table, data=batches, suite=suite)
+        validation = batch.validate(suite, result_format=RESULT_FORMAT)
+        outcomes[table] = [outcome(r) for r in validation.results]
+    run = GateRun(content_digest, datetime.now(UTC), semesters, threshold, outcomes)
+    write_report(run, quality_dir)
+    return [
+        GateResult(
+            table, all(o.success for o in found), [failure(o) for o in found if not o.success]
         )
-        checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(name=f"publish_{table}", validation_definitions=[definition])
-        )
-        outcome = checkpoint.run(batch_parameters={"dataframe": checked.to_pandas()})
-        validated += [*outcome.run_results, ExpectationSuiteIdentifier(name=table)]
-        failures = [
-            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')}): "
-            f"{r.result.get('unexpected_count', r.result.get('observed_value'))}"
-            for run in outcome.run_results.values()
-            for r in run.results
-            if not r.success
-        ]
-        results.append(GateResult(table, outcome.success, failures))
-    context.build_data_docs(resource_identifiers=validated)
-    return results
-
-
-def data_docs_index(quality_dir: Path) -> Path:
-    return quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        for table, found in outcomes.items()
+    ]

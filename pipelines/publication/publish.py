@@ -46,6 +46,7 @@ from pipelines.publication.protection import (
     release_values,
     suppress_release,
 )
+from pipelines.publication.quality_report import report_file
 from pipelines.publication.releases import (
     CURRENT,
     LEDGER,
@@ -409,15 +410,16 @@ def gate(
     """The quality gate on a release's tables (`digest`: its content), which must hold every
     one of the `semesters`. Great Expectations runs, and is imported, only for what this code
     has not gated before: the results are kept in `quality_dir` with the content digest, the
-    semesters and the code version."""
+    semesters and the code version, beside the quality report of the run (a missing report
+    runs the gate again)."""
     key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
     record = quality_dir / GATE_RECORD
-    if record.exists():
+    if record.exists() and report_file(quality_dir).exists():
         saved = json.loads(record.read_text(encoding="utf-8"))
         if saved["key"] == key:
             return [GateResult(**result) for result in saved["results"]]
     threshold, _ = disclosure_settings()
-    results = run_gate(tables, semesters, threshold, quality_dir)
+    results = run_gate(tables, semesters, threshold, quality_dir, digest)
     partial = record.with_name(f".{record.name}")
     saved = {"key": key, "results": [vars(result) for result in results]}
     partial.write_text(json.dumps(saved), encoding="utf-8")
@@ -504,7 +506,10 @@ def publish(
         results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir)
         failed = [r for r in results if not r.success]
         if failed:
-            raise GateFailed("; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed))
+            raise GateFailed(
+                "; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed)
+                + f" (quality report: {report_file(quality_dir)})"
+            )
         release = store(prepared, tables_dir)
     written = write_extracts(prepared, exports, ledger, release.name)
     return Publication(release, new_release, written, prune_releases(tables_dir, exports))

@@ -25,7 +25,7 @@ MARTS = ("school_indicators", "school_support", "weekly_absence", "project_to_da
 def data(ingested, demo_warehouse, demo, tmp_path, monkeypatch) -> Path:
     """A data folder holding the demo's staging and warehouse, one school's deliveries and
     their archive, a rotation's leftover work folder, the demo key, and aggregates: the
-    warehouse's marts as published tables, an extract, a dashboard and Data Docs."""
+    warehouse's marts as published tables, an extract, a dashboard and the quality report."""
     landing, _ = demo
     root = tmp_path / "data"
     shutil.copytree(ingested, root / "staging")
@@ -54,9 +54,8 @@ def data(ingested, demo_warehouse, demo, tmp_path, monkeypatch) -> Path:
     )
     (root / "reports").mkdir()
     (root / "reports" / "dashboard.html").write_text("<html><body>dashboard</body></html>")
-    docs = root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
-    docs.mkdir(parents=True)
-    (docs / "index.html").write_text("<html><body>Data Docs</body></html>")
+    (root / "quality").mkdir()
+    (root / "quality" / "report.html").write_text("<html><body>quality report</body></html>")
     home = tmp_path / "home"
     home.mkdir()
     (home / "pseudonym-demo.key").write_text("test-key")

@@ -35,8 +35,13 @@ def exports(prepared, tmp_path_factory) -> Path:
     semesters = sorted(prepared.semesters["semester_id"].to_list())
     results = gate(prepared.tables, semesters, release_digest(prepared), root / "quality")
     assert all(r.success for r in results), [r.failures for r in results]
-    docs = root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
-    assert {p.name for p in (docs / "validations").iterdir()} == set(prepared.tables)
+    report = (root / "quality" / "report.html").read_text(encoding="utf-8")
+    assert [p.name for p in sorted((root / "quality").iterdir())] == [
+        "gate_record.json",
+        "report.html",
+    ]
+    assert all(f'id="table-{table}"' in report for table in prepared.tables)
+    assert 'class="result failed"' not in report
     written = write_extracts(prepared, root / "exports", root / "ledger", "a release")
     assert [(r.period, r.number) for r in written] == [("2025/26-S1", 1), ("2025/26-S2", 1)]
     return root / "exports"
@@ -260,6 +265,11 @@ def test_the_quality_gate_fails_on_a_planted_inconsistency_and_blocks_the_extrac
     failed = checks["quality_gate_school_indicators"]
     assert not failed.passed
     assert "margin_difference" in failed.metadata["failed_expectations"].value
+    report = tmp_path / "quality" / "report.html"
+    assert failed.metadata["quality_report"].value == str(report)
+    page = report.read_text(encoding="utf-8")
+    row = 'data-table="school_indicators" data-expectation="expect_column_values_to_be_between"'
+    assert f'class="expectation failed" {row}' in page
     assert checks["quality_gate_school_support"].passed
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["publication", "ministry_extracts"]) not in materialized

@@ -79,6 +79,7 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     first = capsys.readouterr().out
     release = current_release(tmp_path / "publication")
     assert f"published release {release.name}" in first
+    assert f"quality report: {tmp_path / 'quality' / 'report.html'}" in first
     assert revision_folders(tmp_path) == ["2025-26-S1/r1", "2025-26-S2/r1"]
     assert drawn_release(page) == release.name and len(gate_runs) == 1
     drawn_at = page.stat().st_mtime_ns
