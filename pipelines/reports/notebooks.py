@@ -169,9 +169,9 @@ def time_chart(
         wholly_partial = partial and all(flags) and partial.label not in name
         label = f"{name} ({partial.label})" if wholly_partial else name
         customdata, extra = _hover(rows, hover or {})
-        template = f"{name}<br>%{{x}}: %{{y}}{extra}<extra></extra>"
-        if horizontal:
-            template = f"{name}<br>%{{y}}: %{{x}}{extra}<extra></extra>"
+        value = ":.1%" if rate else ""
+        category, measure = ("y", "x") if horizontal else ("x", "y")
+        template = f"{name}<br>%{{{category}}}: %{{{measure}{value}}}{extra}<extra></extra>"
         common = {"name": label, "legendgroup": name, "customdata": customdata}
         categories, values = rows[x].to_list(), rows[y].to_list()
         axes = {"x": values, "y": categories} if horizontal else {"x": categories, "y": values}
@@ -231,9 +231,13 @@ def time_chart(
         yaxis=category_axis if horizontal else value_axis,
         margin={"t": 90},
     )
-    partial_categories = sorted({rank[c] for c in frame.filter("partial")[x].to_list()})
-    if partial and partial_categories and not horizontal:
-        _shade(figure, partial_categories[0] - 0.5, partial_categories[-1] + 0.5, partial.label)
+    # The shade runs from just after the last complete category (so the semester's dates with
+    # no data yet are in it) to the last partial one.
+    partial_ranks = [rank[c] for c in frame.filter("partial")[x].to_list()]
+    complete_ranks = [rank[c] for c in frame.filter(~pl.col("partial"))[x].to_list()]
+    if partial and partial_ranks and not horizontal:
+        start = max((r for r in complete_ranks if r < min(partial_ranks)), default=-1) + 0.5
+        _shade(figure, start, max(partial_ranks) + 0.5, partial.label)
     return figure
 
 
@@ -349,8 +353,16 @@ def paged_table(frame: pl.DataFrame, table_id: str) -> str:
         for n, page in enumerate(pages)
     )
     table = f'<table class="notebook-table"><thead><tr>{header}</tr></thead>{bodies}</table>'
+    look = (
+        f"#{table_id} table {{ border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }}"
+        f" #{table_id} th, #{table_id} td {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; }}"
+        f" #{table_id} th {{ background: #f2f2f2; }}"
+        f" #{table_id} td.number {{ text-align: right; }}"
+        f" #{table_id} input.page-choice {{ display: none; }}"
+        f" #{table_id} nav label {{ cursor: pointer; padding: 0 0.3rem; color: #1f5f8b; }}"
+    )
     if len(pages) == 1:
-        return f'<div class="paged-table" id="{table_id}">{table}</div>'
+        return f'<div class="paged-table" id="{table_id}"><style>{look}</style>{table}</div>'
     numbers = range(1, len(pages) + 1)
     radios = "".join(
         f'<input type="radio" class="page-choice" name="{table_id}" id="{table_id}-{n}"'
@@ -363,7 +375,7 @@ def paged_table(frame: pl.DataFrame, table_id: str) -> str:
         f'#{table_id}-{n}:checked ~ nav label[for="{table_id}-{n}"]' for n in numbers
     )
     style = (
-        f"<style>#{table_id} tbody.page {{ display: none; }} {shown} "
+        f"<style>{look} #{table_id} tbody.page {{ display: none; }} {shown} "
         f"{{ display: table-row-group; }} {current} {{ font-weight: bold; }}</style>"
     )
     return (
@@ -442,11 +454,7 @@ body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; p
   font-weight: bold; position: sticky; top: 0; z-index: 10; }}
 .cell {{ margin: 1.2rem 0; }} .cell-error {{ color: #a00; white-space: pre-wrap; }}
 .notebook-figure {{ width: 100%; min-height: 450px; }}
-table.notebook-table {{ border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }}
-.notebook-table th, .notebook-table td {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; }}
-.notebook-table th {{ background: #f2f2f2; }} .notebook-table td.number {{ text-align: right; }}
-.paged-table input.page-choice {{ display: none; }}
-.paged-table label {{ cursor: pointer; padding: 0 0.3rem; color: #1f5f8b; }}
+table {{ border-collapse: collapse; }} th, td {{ padding: 0.2rem 0.5rem; text-align: left; }}
 </style>
 <script>{plotly.offline.get_plotlyjs()}</script>
 </head><body>
