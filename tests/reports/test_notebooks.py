@@ -30,6 +30,7 @@ from pipelines.reports.notebooks import (
     paged_table,
     semester_heatmap,
     series_colours,
+    static_output,
     time_chart,
 )
 from pipelines.reports.style import (
@@ -258,6 +259,19 @@ def test_tables_page_past_20_rows_and_keep_every_row(rows):
     assert all(body.count("<tr>") <= PAGE_SIZE for _, body in pages)
     assert len(pages) == max(1, -(-rows // PAGE_SIZE))
     assert table.count('type="radio"') == (len(pages) if len(pages) > 1 else 0)
+
+
+def test_an_output_only_marimo_can_draw_is_an_error_not_a_blank_in_the_page():
+    figure = html.escape(
+        json.dumps({"data": [{"type": "bar", "y": [1]}], "layout": {}}), quote=True
+    )
+    drawn, count = static_output(
+        f"<p>a</p><marimo-plotly data-figure='{figure}'></marimo-plotly>", 3
+    )
+    assert count == 1 and '<div class="notebook-figure" id="figure-3">' in drawn
+    assert "<marimo-" not in drawn
+    with pytest.raises(ValueError, match="<marimo-ui-element>, which draws nothing offline"):
+        static_output("<marimo-ui-element><marimo-table data-data='[]'></marimo-table>", 0)
 
 
 # --- the exports ---------------------------------------------------------------------------
