@@ -5,10 +5,15 @@ app = marimo.App(width="medium")
 
 with app.setup:
     import marimo as mo
-    import plotly.express as px
     import polars as pl
 
-    from pipelines.reports.notebooks import open_warehouse, percent
+    from pipelines.reports.notebooks import (
+        open_warehouse,
+        percent,
+        precision_recall_chart,
+        series_colours,
+        time_chart,
+    )
 
     KINDS = {
         "rule": "rādītājs / rule",
@@ -21,6 +26,25 @@ with app.setup:
         "precision_rate": "Precizitāte / Precision",
         "recall_rate": "Pārklājums / Recall",
         "median_lead_weeks": "Brīdinājuma laiks, mediāna nedēļās / Median lead time, weeks",
+        "description": "Apraksts / Description",
+        "flagged": "Atzīmēti / Flagged",
+        "true_positives": "Pareizi / True positives",
+        "capacity": "Atzīmēti pēc kārtas / Flagged in rank order",
+        "auc": "AUC",
+    }
+    # The evaluation's predictors (models/indicators/evaluation.sql), as the page names them.
+    EVALUATED = {
+        "SCORE": "riska modelis (score) / the score",
+        "COMPOSITE": "kopvērtējums (līmenis, punkti) / composite (level, points)",
+        "MEASURE_LOWEST_AVERAGE_MARK": "zemākā vidējā atzīme / lowest average mark",
+        "MEASURE_FAILING_SUBJECTS": "nesekmīgi priekšmeti / failing subjects",
+        "MEASURE_NON_ILLNESS_SHARE": (
+            "kavējumi ne slimības dēļ, daļa / share missed not for illness"
+        ),
+        "MEASURE_UNJUSTIFIED_LESSONS": "neattaisnotas stundas / unjustified lessons",
+        "BASELINE_SCHOOL": "bāzes līnija: skolas / baseline: schools",
+        "BASELINE_GRADE_BAND": "bāzes līnija: klašu grupa / baseline: grade band",
+        "RANDOM": "nejauša secība / random order",
     }
 
 
@@ -184,42 +208,42 @@ def _(backtest):
 
 @app.cell
 def _(backtest, base_rate):
-    scored = backtest.filter(pl.col("flagged") > 0)
-    precision_recall = px.scatter(
-        scored,
-        x="recall_rate",
-        y="precision_rate",
-        color="kind",
-        text="predictor",
-        size="flagged",
-        hover_data=["description", "flagged", "true_positives", "median_lead_weeks"],
-        labels=LABELS,
+    precision_recall = precision_recall_chart(
+        backtest.filter(pl.col("flagged") > 0),
+        series="kind",
+        series_order=list(KINDS.values()),
+        base_rate=base_rate,
         title="Precizitāte pret pārklājumu / Precision vs recall",
-        height=600,
-    ).update_traces(textposition="top center")
-    precision_recall.add_hline(
-        y=base_rate,
-        line_dash="dash",
-        annotation_text=f"nejauša atlase / at random {percent(base_rate)}",
+        titles=(LABELS["recall_rate"], LABELS["precision_rate"], LABELS["kind"]),
+        hover={
+            "description": LABELS["description"],
+            "flagged": LABELS["flagged"],
+            "true_positives": LABELS["true_positives"],
+        },
     )
-    precision_recall.update_layout(xaxis_tickformat=".0%", yaxis_tickformat=".0%")
     mo.vstack([mo.md("## Precizitāte un pārklājums / Precision and recall"), precision_recall])
     return
 
 
 @app.cell
 def _(backtest):
-    lead_time = px.bar(
-        backtest.filter(pl.col("median_lead_weeks").is_not_null()).sort("median_lead_weeks"),
-        x="median_lead_weeks",
-        y="predictor",
-        color="kind",
-        orientation="h",
-        hover_data=["description", "true_positives"],
-        labels=LABELS,
+    leads = backtest.filter(pl.col("median_lead_weeks").is_not_null()).sort("median_lead_weeks")
+    lead_time = time_chart(
+        leads.with_columns(partial=pl.lit(False)),
+        x="predictor",
+        y="median_lead_weeks",
+        series="kind",
+        order=leads["predictor"].to_list(),
+        series_order=list(KINDS.values()),
+        colours=series_colours(list(KINDS.values())),
+        mode="stacked",
+        rate=False,
         title="Brīdinājuma laiks / Lead time",
-        height=550,
-    ).update_layout(yaxis_categoryorder="total ascending")
+        titles=(LABELS["predictor"], LABELS["median_lead_weeks"], LABELS["kind"]),
+        partial=None,
+        hover={"description": LABELS["description"], "true_positives": LABELS["true_positives"]},
+        horizontal=True,
+    ).update_layout(height=550)
     mo.vstack(
         [
             mo.md(
@@ -229,6 +253,95 @@ def _(backtest):
                 "from the first flag within the horizon to the outcome."
             ),
             lead_time,
+        ]
+    )
+    return
+
+
+@app.cell
+def _(con):
+    evaluation = (
+        con.sql(
+            """
+            SELECT predictor, capacity_kind, capacity, flagged, true_positives, events,
+                precision_rate, precision_low, precision_high, recall_rate, auc, score_model
+            FROM indicators.evaluation
+            WHERE as_of IS NULL AND horizon = 'year' AND outcome = 'any'
+            """
+        )
+        .pl()
+        .with_columns(
+            description=pl.col("predictor").replace_strict(EVALUATED),
+            capacity_label=pl.when(pl.col("capacity_kind") == "caseload")
+            .then(pl.format("K = {} (atbalsta slodze / caseload)", pl.col("capacity").round(0).cast(pl.Int64)))
+            .otherwise(pl.format("K = {}", "capacity_kind")),
+            partial=pl.lit(False),
+        )
+        .sort("capacity", pl.col("predictor").replace_strict(
+            {p: rank for rank, p in enumerate(EVALUATED)}
+        ))
+    )  # fmt: skip
+    [(eval_dates, first_eval, last_eval)] = con.sql(
+        """
+        SELECT count(DISTINCT as_of), min(as_of), max(as_of)
+        FROM indicators.evaluation
+        WHERE after_training AND as_of IS NOT NULL
+        """
+    ).fetchall()
+    return eval_dates, evaluation, first_eval, last_eval
+
+
+@app.cell
+def _(eval_dates, evaluation, first_eval, last_eval):
+    capacities = evaluation["capacity_label"].unique(maintain_order=True).to_list()
+    evaluation_figure = time_chart(
+        evaluation,
+        x="predictor",
+        y="precision_rate",
+        series="capacity_label",
+        order=list(EVALUATED),
+        series_order=capacities,
+        colours=series_colours(capacities),
+        mode="grouped",
+        rate=True,
+        title=(
+            "Precizitāte pirmajiem K pēc kārtas, ar 95% intervālu / "
+            "Precision of the first K in rank order, with its 95% interval"
+        ),
+        titles=(LABELS["predictor"], LABELS["precision_rate"], LABELS["capacity"]),
+        partial=None,
+        hover={
+            "description": LABELS["description"],
+            "recall_rate": LABELS["recall_rate"],
+            "auc": LABELS["auc"],
+        },
+        interval=("precision_low", "precision_high"),
+    )
+    scores = ", ".join(sorted(set(evaluation["score_model"].drop_nulls().to_list()))) or "–"
+    first = evaluation.filter(pl.col("capacity_label") == capacities[0])
+    lines = "\n".join(
+        f"- `{row['predictor']}` ({row['description']}): precizitāte / precision "
+        f"{percent(row['precision_rate'])} [{percent(row['precision_low'])}–"
+        f"{percent(row['precision_high'])}], pārklājums / recall {percent(row['recall_rate'])}, "
+        f"AUC {row['auc']:.3f}"
+        for row in first.iter_rows(named=True)
+    )
+    mo.vstack(
+        [
+            mo.md(f"""
+    ## Novērtējums / Evaluation (`indicators.evaluation`)
+
+    Riska modelis (score, `{scores}`), kopvērtējums, atsevišķi rādītāji un bāzes līnijas,
+    sarindoti katrā datumā; atzīmēti pirmie K. Vidēji {eval_dates} datumos pēc modeļa
+    apmācības datiem ({first_eval:%d.%m.%Y} – {last_eval:%d.%m.%Y}), jebkurš iznākums līdz
+    mācību gada beigām. The score, the composite, single measures and baselines, each ranking
+    the pupils of a date; the first K are flagged. The mean over the {eval_dates} dates after
+    the score's training data, any outcome by the school year's end (docs/indicators.md).
+
+    {capacities[0]}:
+    """),
+            mo.md(lines),
+            evaluation_figure,
         ]
     )
     return

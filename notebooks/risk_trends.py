@@ -5,14 +5,24 @@ app = marimo.App(width="medium")
 
 with app.setup:
     import marimo as mo
-    import plotly.express as px
     import polars as pl
 
-    from pipelines.reports.notebooks import open_warehouse
+    from pipelines.reports.notebooks import (
+        as_of_label,
+        is_partial,
+        open_warehouse,
+        paged_table,
+        partial_semester,
+        semester_heatmap,
+        semester_label,
+        series_colours,
+        time_chart,
+    )
     from pipelines.reports.style import RISK_LABELS as LEVELS
     from pipelines.reports.style import RISK_LEVEL_COLOURS as LEVEL_COLOURS
 
     GRADE_BANDS = ["1-3", "4-6", "7-9", "10-12", "visi / all"]
+    BAND_COLOURS = series_colours(GRADE_BANDS)
     COUNTS = [
         "pupils",
         *LEVELS,
@@ -31,6 +41,9 @@ with app.setup:
         "attendance": "Apmeklējums / Attendance",
         "mk89_crossings": "MK 89 pārsniegumi / MK 89 crossings",
         "school": "Skola / School",
+        "count": "Skolēni / Pupils",
+        "pupils": "Visi skolēni / All pupils",
+        "at_risk": "Vidējs vai augsts / Medium or high",
     }
 
 
@@ -62,26 +75,25 @@ def with_all_bands(groups: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 def _():
     arguments = mo.cli_args()
     con, warehouse = open_warehouse(arguments)
-    return con, warehouse
+    partial = partial_semester(con)
+    return con, partial, warehouse
 
 
 @app.cell
-def _(con):
+def _(con, partial):
     [(mk89_threshold,)] = con.sql(
         "SELECT threshold FROM reference.rules WHERE rule_id = 'MK89_UNJUSTIFIED'"
     ).fetchall()
-    groups = con.sql(
-        """
+    groups = (
+        con.sql(
+            """
         WITH mk89 AS (
             SELECT semester_id, as_of, kind, pupil_key
             FROM indicators.pupil_indicators
             WHERE rule_id = 'MK89_UNJUSTIFIED' AND fired
         )
         SELECT
-            r.semester_id, r.as_of, r.kind,
-            strftime(r.as_of, '%Y-%m-%d') || if(r.kind = 'semester', ' (sem.)', '')
-                AS as_of_label,
-            r.grade_band, r.reporting_school_id AS school_id, s.name AS school_name,
+            r.semester_id, r.as_of, r.kind, r.grade_band, r.reporting_school_id AS school_id, s.name AS school_name,
             count(*) AS pupils,
             count(*) FILTER (WHERE r.risk_level = 'none') AS risk_none,
             count(*) FILTER (WHERE r.risk_level = 'low') AS risk_low,
@@ -97,15 +109,24 @@ def _(con):
         JOIN core.schools AS s ON s.school_id = r.reporting_school_id
         GROUP BY ALL
         """
-    ).pl()
-    dates = (
-        groups.select("as_of", "kind", "as_of_label").unique().sort("as_of", "kind")["as_of_label"]
+        )
+        .pl()
+        .with_columns(as_of_label=as_of_label(), partial=is_partial(partial))
     )
-    return dates, groups, mk89_threshold
+    dates = con.sql("SELECT as_of, kind FROM indicators.as_of_dates ORDER BY as_of, kind").pl()
+    dates = dates.with_columns(as_of_label=as_of_label())["as_of_label"]
+    # Dates no pupil was known on yet (bitemporal: no school had delivered that semester's
+    # data by then) stay on the axes, empty, and are named on the page.
+    unknown = dates.filter(~dates.is_in(groups["as_of_label"].unique().implode()))
+    semester_order = (
+        groups.select("semester_id").unique().sort("semester_id")
+        .with_columns(label=semester_label(partial))["label"].to_list()
+    )  # fmt: skip
+    return dates, groups, mk89_threshold, semester_order, unknown
 
 
 @app.cell(hide_code=True)
-def _(dates, groups, warehouse):
+def _(dates, groups, unknown, warehouse):
     mo.md(f"""
     # Riska tendences pašvaldībā / Municipality risk trends
 
@@ -117,7 +138,10 @@ def _(dates, groups, warehouse):
     - Noliktava / Warehouse: `{warehouse}` (tikai lasīšanai / read-only)
     - Datumi / As-of dates: {len(dates)}, {dates[0]} – {dates[-1]};
       `(sem.)` ir semestra datums (beigas vai datu robeža) / is the semester's as-of date
-      (its end or the data cut-off)
+      (its end or the data cut-off); iesvītrots vai raustīts / hatched or dashed: semestris,
+      kas vēl turpinās / the semester still under way
+    - Bez datiem / No data: {", ".join(unknown) or "–"} (tajā dienā vēl neviena skola nebija
+      iesniegusi semestra datus / no school had delivered the semester's data by that day)
     - Skolas / Schools: {groups["school_id"].n_unique()} (apvienotās skolas pie MRV / the
       merged schools count under MRV)
     """)
@@ -125,24 +149,31 @@ def _(dates, groups, warehouse):
 
 
 @app.cell
-def _(dates, groups):
-    by_date = summarise(groups, ["as_of", "kind", "as_of_label"])
+def _(dates, groups, partial):
+    by_date = summarise(groups, ["as_of", "kind", "as_of_label", "partial"])
     levels = by_date.unpivot(
-        on=list(LEVELS), index=["as_of_label", "pupils"], variable_name="level", value_name="count"
+        on=list(LEVELS),
+        index=["as_of_label", "partial", "pupils"],
+        variable_name="level",
+        value_name="count",
     ).with_columns(
         share=pl.col("count") / pl.col("pupils"), level=pl.col("level").replace_strict(LEVELS)
     )
-    levels_figure = px.bar(
+    levels_figure = time_chart(
         levels,
         x="as_of_label",
         y="share",
-        color="level",
-        hover_data=["count", "pupils"],
-        category_orders={"as_of_label": dates.to_list(), "level": list(LEVELS.values())},
-        color_discrete_map=LEVEL_COLOURS,
-        labels=LABELS,
+        series="level",
+        order=dates.to_list(),
+        series_order=list(LEVELS.values()),
+        colours=LEVEL_COLOURS,
+        mode="stacked",
+        rate=True,
         title="Riska līmeņi laikā / Risk levels over time",
-    ).update_layout(yaxis_tickformat=".0%")
+        titles=(LABELS["as_of_label"], LABELS["share"], LABELS["level"]),
+        partial=partial,
+        hover={"count": LABELS["count"], "pupils": LABELS["pupils"]},
+    )
     mo.vstack([mo.md("## Riska līmeņi / Risk levels"), levels_figure])
     return
 
@@ -167,22 +198,26 @@ def _(groups, mk89_threshold):
     unjustified lessons in the semester):
     """),
             mo.md(lines),
-            mo.ui.table(
-                semesters.select(
-                    pl.col("semester_id").alias(LABELS["semester_id"]),
-                    pl.col("as_of").alias("Datums / As of"),
-                    pl.col("pupils").alias("Skolēni / Pupils"),
-                    *[pl.col(column).alias(label) for column, label in LEVELS.items()],
-                    (100 * pl.col("at_risk_share"))
-                    .round(1)
-                    .alias("Vidējs+augsts, % / Medium+high, %"),
-                    (100 * pl.col("attendance")).round(1).alias("Apmeklējums, % / Attendance, %"),
-                    pl.col("unjustified_per_pupil")
-                    .round(1)
-                    .alias("Neattaisnotas stundas uz skolēnu / Unjustified lessons per pupil"),
-                    pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
-                ),
-                selection=None,
+            mo.Html(
+                paged_table(
+                    semesters.select(
+                        pl.col("semester_id").alias(LABELS["semester_id"]),
+                        pl.col("as_of").dt.strftime("%d.%m.%Y").alias("Datums / As of"),
+                        pl.col("pupils").alias("Skolēni / Pupils"),
+                        *[pl.col(column).alias(label) for column, label in LEVELS.items()],
+                        (100 * pl.col("at_risk_share"))
+                        .round(1)
+                        .alias("Vidējs+augsts, % / Medium+high, %"),
+                        (100 * pl.col("attendance"))
+                        .round(1)
+                        .alias("Apmeklējums, % / Attendance, %"),
+                        pl.col("unjustified_per_pupil")
+                        .round(1)
+                        .alias("Neattaisnotas stundas uz skolēnu / Unjustified lessons per pupil"),
+                        pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
+                    ),
+                    "semesters",
+                )
             ),
         ]
     )
@@ -190,27 +225,35 @@ def _(groups, mk89_threshold):
 
 
 @app.cell
-def _(dates, groups):
-    by_band = with_all_bands(groups, ["as_of", "as_of_label"])
-    orders = {"as_of_label": dates.to_list(), "grade_band": GRADE_BANDS}
-    attendance_figure = px.line(
+def _(dates, groups, partial):
+    by_band = with_all_bands(groups, ["as_of", "kind", "as_of_label", "partial"])
+    attendance_figure = time_chart(
         by_band,
         x="as_of_label",
         y="attendance",
-        color="grade_band",
-        markers=True,
-        category_orders=orders,
-        labels=LABELS,
+        series="grade_band",
+        order=dates.to_list(),
+        series_order=GRADE_BANDS,
+        colours=BAND_COLOURS,
+        mode="lines",
+        rate=True,
         title="Apmeklējums no semestra sākuma / Attendance, semester to date",
-    ).update_layout(yaxis_tickformat=".1%")
-    mk89_figure = px.bar(
+        titles=(LABELS["as_of_label"], LABELS["attendance"], LABELS["grade_band"]),
+        partial=partial,
+    )
+    mk89_figure = time_chart(
         by_band.filter(pl.col("grade_band") != GRADE_BANDS[-1]),
         x="as_of_label",
         y="mk89_crossings",
-        color="grade_band",
-        category_orders=orders,
-        labels=LABELS,
+        series="grade_band",
+        order=dates.to_list(),
+        series_order=GRADE_BANDS[:-1],
+        colours=BAND_COLOURS,
+        mode="grouped",
+        rate=False,
         title="MK 89 pārsniegumi pa klašu grupām / MK 89 crossings by grade band",
+        titles=(LABELS["as_of_label"], LABELS["mk89_crossings"], LABELS["grade_band"]),
+        partial=partial,
     )
     mo.vstack(
         [
@@ -223,61 +266,68 @@ def _(dates, groups):
 
 
 @app.cell
-def _(groups):
-    semester_bands = with_all_bands(groups.filter(pl.col("kind") == "semester"), ["semester_id"])
-    bands_figure = px.bar(
+def _(groups, partial, semester_order):
+    semester_bands = with_all_bands(
+        groups.filter(pl.col("kind") == "semester"), ["semester_id", "partial"]
+    ).with_columns(semester=semester_label(partial))
+    bands_figure = time_chart(
         semester_bands,
-        x="semester_id",
+        x="semester",
         y="at_risk_share",
-        color="grade_band",
-        barmode="group",
-        hover_data=["at_risk", "pupils"],
-        category_orders={"grade_band": GRADE_BANDS},
-        labels=LABELS,
+        series="grade_band",
+        order=semester_order,
+        series_order=GRADE_BANDS,
+        colours=BAND_COLOURS,
+        mode="grouped",
+        rate=True,
         title="Vidējs vai augsts risks pa klašu grupām / Medium or high risk by grade band",
-    ).update_layout(yaxis_tickformat=".0%")
+        titles=(LABELS["semester_id"], LABELS["at_risk_share"], LABELS["grade_band"]),
+        partial=partial,
+        hover={"at_risk": LABELS["at_risk"], "pupils": LABELS["pupils"]},
+    )
     mo.vstack([mo.md("## Klašu grupas / Grade bands"), bands_figure])
     return
 
 
 @app.cell
-def _(groups):
+def _(groups, partial, semester_order):
     schools = summarise(
         groups.filter(pl.col("kind") == "semester"), ["semester_id", "school_id", "school_name"]
-    ).with_columns(school=pl.format("{} {}", "school_id", "school_name"))
-    schools_figure = px.density_heatmap(
+    ).with_columns(
+        school=pl.format("{} {}", "school_id", "school_name"), semester=semester_label(partial)
+    )
+    schools_figure = semester_heatmap(
         schools,
-        x="semester_id",
+        x="semester",
         y="school",
         z="at_risk_share",
-        histfunc="sum",
-        text_auto=".1%",
-        color_continuous_scale="OrRd",
-        category_orders={
-            "school": schools.sort("school_id")["school"].unique(maintain_order=True).to_list()
-        },
-        labels=LABELS,
+        x_order=semester_order,
+        y_order=schools.sort("school_id")["school"].unique(maintain_order=True).to_list(),
         title="Vidējs vai augsts risks pa skolām / Medium or high risk by school",
-        height=700,
-    ).update_layout(coloraxis_colorbar_tickformat=".0%")
+        titles=(LABELS["semester_id"], LABELS["school"], LABELS["at_risk_share"]),
+        partial=partial,
+    )
     mo.vstack(
         [
             mo.md("## Skolas / Schools (pēc pārskata skolas / by reporting school)"),
             schools_figure,
-            mo.ui.table(
-                schools.select(
-                    pl.col("semester_id").alias(LABELS["semester_id"]),
-                    pl.col("school_id").alias("Skola / School"),
-                    pl.col("school_name").alias("Nosaukums / Name"),
-                    pl.col("pupils").alias("Skolēni / Pupils"),
-                    (100 * pl.col("at_risk_share"))
-                    .round(1)
-                    .alias("Vidējs+augsts, % / Medium+high, %"),
-                    (100 * pl.col("attendance")).round(1).alias("Apmeklējums, % / Attendance, %"),
-                    pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
-                ),
-                selection=None,
-                page_size=20,
+            mo.Html(
+                paged_table(
+                    schools.select(
+                        pl.col("semester_id").alias(LABELS["semester_id"]),
+                        pl.col("school_id").alias("Skola / School"),
+                        pl.col("school_name").alias("Nosaukums / Name"),
+                        pl.col("pupils").alias("Skolēni / Pupils"),
+                        (100 * pl.col("at_risk_share"))
+                        .round(1)
+                        .alias("Vidējs+augsts, % / Medium+high, %"),
+                        (100 * pl.col("attendance"))
+                        .round(1)
+                        .alias("Apmeklējums, % / Attendance, %"),
+                        pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
+                    ),
+                    "schools",
+                )
             ),
         ]
     )

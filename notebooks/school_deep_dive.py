@@ -5,11 +5,20 @@ app = marimo.App(width="medium")
 
 with app.setup:
     import marimo as mo
-    import plotly.express as px
     import polars as pl
 
     from pipelines.reference import tables as reference
-    from pipelines.reports.notebooks import open_warehouse, percent
+    from pipelines.reports.notebooks import (
+        as_of_label,
+        is_partial,
+        open_warehouse,
+        paged_table,
+        partial_semester,
+        percent,
+        semester_label,
+        series_colours,
+        time_chart,
+    )
     from pipelines.reports.style import RISK_LABELS as LEVELS
     from pipelines.reports.style import RISK_LEVEL_COLOURS as LEVEL_COLOURS
 
@@ -26,6 +35,13 @@ with app.setup:
         "rule": "Rādītājs / Rule",
         "pupils_fired": "Skolēni / Pupils",
         "coverage": "Riska skolēni ar atbalstu / Pupils at risk with support",
+        "count": "Skolēni / Pupils",
+        "pupils": "Visi skolēni / All pupils",
+        "at_risk": "Vidējs vai augsts / Medium or high",
+        "expected_lessons": "Plānotas stundas / Expected lessons",
+        "missed_lessons": "Kavētas / Missed",
+        "pupils_at_risk": "Riska skolēni / Pupils at risk",
+        "pupils_at_risk_supported": "Ar atbalstu / Supported",
     }
 
 
@@ -46,7 +62,8 @@ def _():
     arguments = mo.cli_args()
     requested_school = arguments.get("school") or reference.schools()[0].school_id
     con, warehouse = open_warehouse(arguments)
-    return con, requested_school, warehouse
+    partial = partial_semester(con)
+    return con, partial, requested_school, warehouse
 
 
 @app.cell
@@ -62,7 +79,8 @@ def _(con, requested_school):
     [info] = school.iter_rows(named=True)
     school_id = info["school_id"]
     school_label = f"{school_id} {info['name']}"
-    return info, school_id, school_label
+    scope_colours = series_colours([school_label, MUNICIPALITY])
+    return info, school_id, school_label, scope_colours
 
 
 @app.cell(hide_code=True)
@@ -82,7 +100,8 @@ def _(info, warehouse):
 
     - Tips / Type: {info["type"]}, klases / grades {info["grade_min"]}–{info["grade_max"]}
     - Datumi / As-of dates: mēnešu pēdējās mācību dienas un semestra datums `(sem.)` /
-      each month's last school day and the semester's as-of date `(sem.)`
+      each month's last school day and the semester's as-of date `(sem.)`; iesvītrots vai
+      raustīts / hatched or dashed: semestris, kas vēl turpinās / the semester still under way
     - Noliktava / Warehouse: `{warehouse}` (tikai lasīšanai / read-only)
     {merged}
     """)
@@ -90,12 +109,12 @@ def _(info, warehouse):
 
 
 @app.cell
-def _(con, school_id, school_label):
-    risk = con.sql(
-        """
+def _(con, partial, school_id, school_label):
+    risk = (
+        con.sql(
+            """
         SELECT
             semester_id, as_of, kind,
-            strftime(as_of, '%Y-%m-%d') || if(kind = 'semester', ' (sem.)', '') AS as_of_label,
             school_id = $school AS at_school,
             count(*) AS pupils,
             count(*) FILTER (WHERE risk_level = 'none') AS risk_none,
@@ -105,39 +124,53 @@ def _(con, school_id, school_label):
         FROM indicators.pupil_risk
         GROUP BY ALL
         """,
-        params={"school": school_id},
-    ).pl()
+            params={"school": school_id},
+        )
+        .pl()
+        .with_columns(as_of_label=as_of_label(), partial=is_partial(partial))
+    )
     trend = (
-        school_and_municipality(risk, ["semester_id", "as_of", "kind", "as_of_label"], school_label)
+        school_and_municipality(
+            risk, ["semester_id", "as_of", "kind", "as_of_label", "partial"], school_label
+        )
         .with_columns(at_risk=pl.col("risk_medium") + pl.col("risk_high"))
         .with_columns(at_risk_share=pl.col("at_risk") / pl.col("pupils"))
         .sort("as_of", "kind")
     )
-    dates = trend["as_of_label"].unique(maintain_order=True).to_list()
+    dates = (
+        con.sql("SELECT as_of, kind FROM indicators.as_of_dates ORDER BY as_of, kind")
+        .pl()
+        .with_columns(as_of_label=as_of_label())["as_of_label"]
+        .to_list()
+    )
     return dates, trend
 
 
 @app.cell
-def _(dates, school_label, trend):
-    trend_figure = px.line(
+def _(dates, partial, school_label, scope_colours, trend):
+    trend_figure = time_chart(
         trend,
         x="as_of_label",
         y="at_risk_share",
-        color="scope",
-        markers=True,
-        hover_data=["at_risk", "pupils"],
-        category_orders={"as_of_label": dates, "scope": [school_label, MUNICIPALITY]},
-        labels=LABELS,
+        series="scope",
+        order=dates,
+        series_order=[school_label, MUNICIPALITY],
+        colours=scope_colours,
+        mode="lines",
+        rate=True,
         title=(
             "Vidējs vai augsts risks: skola pret pašvaldību / "
             "Medium or high risk: school vs municipality"
         ),
-    ).update_layout(yaxis_tickformat=".0%")
-    levels_figure = px.bar(
+        titles=(LABELS["as_of_label"], LABELS["at_risk_share"], LABELS["scope"]),
+        partial=partial,
+        hover={"at_risk": LABELS["at_risk"], "pupils": LABELS["pupils"]},
+    )
+    levels_figure = time_chart(
         trend.filter(pl.col("scope") == school_label)
         .unpivot(
             on=list(LEVELS),
-            index=["as_of_label", "pupils"],
+            index=["as_of_label", "partial", "pupils"],
             variable_name="level",
             value_name="count",
         )
@@ -146,13 +179,17 @@ def _(dates, school_label, trend):
         ),
         x="as_of_label",
         y="share",
-        color="level",
-        hover_data=["count", "pupils"],
-        category_orders={"as_of_label": dates, "level": list(LEVELS.values())},
-        color_discrete_map=LEVEL_COLOURS,
-        labels=LABELS,
+        series="level",
+        order=dates,
+        series_order=list(LEVELS.values()),
+        colours=LEVEL_COLOURS,
+        mode="stacked",
+        rate=True,
         title=f"Riska līmeņi skolā / Risk levels at the school: {school_label}",
-    ).update_layout(yaxis_tickformat=".0%")
+        titles=(LABELS["as_of_label"], LABELS["share"], LABELS["level"]),
+        partial=partial,
+        hover={"count": LABELS["count"], "pupils": LABELS["pupils"]},
+    )
     return levels_figure, trend_figure
 
 
@@ -205,19 +242,33 @@ def _(con, school_id):
 
 
 @app.cell
-def _(rules):
-    rules_figure = px.bar(
-        rules.with_columns(rule=pl.format("{} ({})", "rule_id", "domain")),
-        y="rule",
-        x="pupils_fired",
-        color="semester_id",
-        barmode="group",
-        orientation="h",
-        hover_data=["label_lv", "label_en", "pupils"],
-        labels=LABELS,
+def _(partial, rules):
+    rule_semesters = (
+        rules.select("semester_id").unique().sort("semester_id")
+        .with_columns(semester=semester_label(partial))["semester"].to_list()
+    )  # fmt: skip
+    rule_rows = rules.with_columns(
+        rule=pl.format("{} ({})", "rule_id", "domain"),
+        semester=semester_label(partial),
+        partial=is_partial(partial),
+        label=pl.format("{} / {}", "label_lv", "label_en"),
+    )
+    rules_figure = time_chart(
+        rule_rows,
+        x="rule",
+        y="pupils_fired",
+        series="semester",
+        order=rule_rows["rule"].unique().sort(descending=True).to_list(),
+        series_order=rule_semesters,
+        colours=series_colours(rule_semesters),
+        mode="grouped",
+        rate=False,
         title="Rādītāji, kas nostrādāja, semestra datumā / Rules firing at each semester's as-of date",
-        height=600,
-    ).update_layout(yaxis_categoryorder="category descending")
+        titles=(LABELS["rule"], LABELS["pupils_fired"], LABELS["semester_id"]),
+        partial=partial,
+        hover={"label": LABELS["rule"], "pupils": LABELS["pupils"]},
+        horizontal=True,
+    ).update_layout(height=700)
     latest = rules.filter(pl.col("semester_id") == pl.col("semester_id").max())
     top = latest.filter(pl.col("pupils_fired") > 0).sort(
         ["pupils_fired", "rule_id"], descending=[True, False]
@@ -232,14 +283,15 @@ def _(rules):
                 f"Biežākie / Most frequent in {latest['semester_id'].max()}: {top_rules or '–'}"
             ),
             rules_figure,
-            mo.ui.table(
-                rules.pivot(
-                    on="semester_id",
-                    index=["rule_id", "label_lv", "label_en"],
-                    values="pupils_fired",
-                ),
-                selection=None,
-                page_size=20,
+            mo.Html(
+                paged_table(
+                    rules.pivot(
+                        on="semester_id",
+                        index=["rule_id", "label_lv", "label_en"],
+                        values="pupils_fired",
+                    ),
+                    "rules",
+                )
             ),
         ]
     )
@@ -247,7 +299,7 @@ def _(rules):
 
 
 @app.cell
-def _(con, school_id, school_label):
+def _(con, partial, school_id, school_label):
     months = con.sql(
         """
         WITH cutoff AS (
@@ -283,28 +335,43 @@ def _(con, school_id, school_label):
         """,
         params={"school": school_id},
     ).pl()
+    # A month counts as the semester under way from the month that semester begins in.
+    partial_from = (
+        None
+        if partial is None
+        else con.sql(
+            "SELECT strftime(start_date, '%Y-%m') FROM reference.semesters "
+            "WHERE semester_id = $semester",
+            params={"semester": partial.semester_id},
+        ).fetchall()[0][0]
+    )
     attendance = school_and_municipality(months, ["month"], school_label).with_columns(
-        attendance=1 - pl.col("missed_lessons") / pl.col("expected_lessons")
+        attendance=1 - pl.col("missed_lessons") / pl.col("expected_lessons"),
+        partial=pl.lit(partial_from is not None) & (pl.col("month") >= (partial_from or "")),
     )
     return (attendance,)
 
 
 @app.cell
-def _(attendance, school_label):
-    attendance_figure = px.line(
+def _(attendance, partial, school_label, scope_colours):
+    attendance_figure = time_chart(
         attendance,
         x="month",
         y="attendance",
-        color="scope",
-        markers=True,
-        hover_data=["expected_lessons", "missed_lessons", "unjustified_lessons"],
-        category_orders={
-            "month": attendance["month"].unique().sort().to_list(),
-            "scope": [school_label, MUNICIPALITY],
-        },
-        labels=LABELS,
+        series="scope",
+        order=attendance["month"].unique().sort().to_list(),
+        series_order=[school_label, MUNICIPALITY],
+        colours=scope_colours,
+        mode="lines",
+        rate=True,
         title="Apmeklējums pa mēnešiem / Attendance by month",
-    ).update_layout(yaxis_tickformat=".1%")
+        titles=(LABELS["month"], LABELS["attendance"], LABELS["scope"]),
+        partial=partial,
+        hover={
+            "expected_lessons": LABELS["expected_lessons"],
+            "missed_lessons": LABELS["missed_lessons"],
+        },
+    )
     mo.vstack(
         [
             mo.md(
@@ -313,16 +380,21 @@ def _(attendance, school_label):
                 "Lessons attended of those expected in each month (to the data cut-off)."
             ),
             attendance_figure,
-            mo.ui.table(
-                attendance.filter(pl.col("scope") == school_label).select(
-                    pl.col("month").alias(LABELS["month"]),
-                    pl.col("expected_lessons").round(0).alias("Plānotas / Expected"),
-                    pl.col("missed_lessons").alias("Kavētas / Missed"),
-                    pl.col("unjustified_lessons").alias("Neattaisnotas / Unjustified"),
-                    (100 * pl.col("attendance")).round(1).alias("Apmeklējums, % / Attendance, %"),
-                ),
-                selection=None,
-                page_size=20,
+            mo.Html(
+                paged_table(
+                    attendance.filter(pl.col("scope") == school_label)
+                    .sort("month")
+                    .select(
+                        pl.col("month").alias(LABELS["month"]),
+                        pl.col("expected_lessons").round(0).alias("Plānotas / Expected"),
+                        pl.col("missed_lessons").alias("Kavētas / Missed"),
+                        pl.col("unjustified_lessons").alias("Neattaisnotas / Unjustified"),
+                        (100 * pl.col("attendance"))
+                        .round(1)
+                        .alias("Apmeklējums, % / Attendance, %"),
+                    ),
+                    "attendance",
+                )
             ),
         ]
     )
@@ -330,7 +402,7 @@ def _(attendance, school_label):
 
 
 @app.cell
-def _(con, school_id, school_label):
+def _(con, partial, school_id, school_label):
     support = con.sql(
         """
         SELECT
@@ -346,27 +418,33 @@ def _(con, school_id, school_label):
     coverage = school_and_municipality(support, ["semester_id"], school_label).with_columns(
         coverage=pl.when(pl.col("pupils_at_risk") > 0).then(
             pl.col("pupils_at_risk_supported") / pl.col("pupils_at_risk")
-        )
+        ),
+        semester=semester_label(partial),
+        partial=is_partial(partial),
     )
     return (coverage,)
 
 
 @app.cell
-def _(coverage, school_label):
-    coverage_figure = px.bar(
+def _(coverage, partial, school_label, scope_colours):
+    coverage_figure = time_chart(
         coverage,
-        x="semester_id",
+        x="semester",
         y="coverage",
-        color="scope",
-        barmode="group",
-        hover_data=["pupils_at_risk", "pupils_at_risk_supported"],
-        category_orders={
-            "semester_id": coverage["semester_id"].unique().sort().to_list(),
-            "scope": [school_label, MUNICIPALITY],
-        },
-        labels=LABELS,
+        series="scope",
+        order=coverage.sort("semester_id")["semester"].unique(maintain_order=True).to_list(),
+        series_order=[school_label, MUNICIPALITY],
+        colours=scope_colours,
+        mode="grouped",
+        rate=True,
         title="Atbalsta pārklājums / Support coverage",
-    ).update_layout(yaxis_tickformat=".0%")
+        titles=(LABELS["semester_id"], LABELS["coverage"], LABELS["scope"]),
+        partial=partial,
+        hover={
+            "pupils_at_risk": LABELS["pupils_at_risk"],
+            "pupils_at_risk_supported": LABELS["pupils_at_risk_supported"],
+        },
+    )
     municipality_coverage = dict(
         coverage.filter(pl.col("scope") == MUNICIPALITY)
         .select("semester_id", "coverage")
