@@ -4,7 +4,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test browser postgres dev bench lint venv dagster-home
+.PHONY: demo test browser postgres dev ingest warehouse bench lint venv dagster-home
 
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, every ingest partition (schools first, the municipality last), then
@@ -13,8 +13,8 @@ RUN := $(UV) run --frozen
 demo: dagster-home
 	$(RUN) pmp generate --replace
 	$(RUN) dg launch --job reference_job
-	$(RUN) dg launch --job ingest_job --partition-range "OVG..._municipality"
-	$(RUN) dg launch --job warehouse_job --config-json '{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}'
+	$(MAKE) --no-print-directory ingest
+	$(MAKE) --no-print-directory warehouse FULL=1
 	$(RUN) dg launch --job publication_job
 
 # test: run the test suite in one process per core (pytest-xdist; the browser tests need
@@ -40,6 +40,20 @@ postgres:
 # dev: start the Dagster UI on http://127.0.0.1:3000
 dev: dagster-home
 	$(RUN) dg dev --host 127.0.0.1 --port 3000
+
+# ingest: re-ingest by hand into the project's instance: every partition (schools in parallel
+# processes, the municipality last), or PARTITION=OCP for one, PARTITION="OCP...TIS" for a range
+PARTITION ?= OVG..._municipality
+ingest: dagster-home
+	$(RUN) dg launch --job ingest_job \
+		$(if $(findstring ...,$(PARTITION)),--partition-range,--partition) "$(PARTITION)"
+
+# warehouse: build the warehouse into the project's instance: incrementally; FULL=1 rebuilds
+# everything, FROM=2025/26-S1 the incremental tables from that semester on
+warehouse: dagster-home
+	$(RUN) dg launch --job warehouse_job $(if $(FULL),--config-json \
+		'{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}',$(if $(FROM),--config-json \
+		'{"ops": {"warehouse_build": {"config": {"rebuild_from": "$(FROM)"}}}}'))
 
 # bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30"), from
 # generation through publication, and the nightly incremental run (at scale 1 only), into
