@@ -74,8 +74,18 @@ lint: venv
 # compiled to bytecode at install: where PYTHONDONTWRITEBYTECODE is set (this machine, CI) no
 # process could cache it, and each one compiled Dagster, Great Expectations and Plotly again
 # (6.5 of publication's seconds, 2.7 of the dashboard's, in a night's profile).
+# A .venv made in another folder (the checkout moved or copied) is made again: its scripts (dg,
+# dagster, pytest) start the Python of the folder it was made in by absolute path, so a copy
+# would run them in the original's environment and a move would break them.
+# (uv names it on the first line, or on the second after #!/bin/sh when the path is long.)
+VENV_PYTHON := $(CURDIR)/.venv/bin/python
 venv:
 	command -v uv >/dev/null || python3 -m pip install uv
+	@if [ -d .venv ] && ! head -n 2 .venv/bin/dg 2>/dev/null | \
+		grep -qF -e "#!$(VENV_PYTHON)" -e "'$(VENV_PYTHON)'"; then \
+		echo ".venv was made in another folder (the checkout moved or was copied): making it again"; \
+		rm -rf .venv; \
+	fi
 	$(UV) sync --frozen --compile-bytecode --python-preference only-system
 
 # The Dagster instance: dagster.yaml copied into DAGSTER_HOME, and the single-writer pool.
