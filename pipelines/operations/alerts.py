@@ -223,11 +223,16 @@ def raised_keys(log: Path) -> set[str]:
         return {key for line in lines if line.strip() and (key := json.loads(line).get("key"))}
 
 
+def _held_reason(error: str) -> str:
+    """PublicationHeld's message without the exception's class and its own prefix."""
+    return error.rpartition("PublicationHeld: ")[2].removeprefix("publication held: ")
+
+
 def publication_held_alert(*, job: str, run_id: str, error: str, will_retry: bool) -> Alert:
     """The alert for a publication held for missing schools: what is missing, and what to do.
     Raised once per night (`nightly`), however many runs and retries are held."""
     parts = [
-        f"Publication is held: {_sentence(error.rpartition('PublicationHeld: ')[2])}",
+        f"Publication is held: {_sentence(_held_reason(error))}",
         "Nothing is published until the missing schools deliver; runs held again tonight "
         "(later ingests, retries) raise no further alert.",
         f"See docs/operations.md 'Re-publish a period'; run {run_id} of job {job} has the log.",
@@ -241,7 +246,7 @@ def publication_held_alert(*, job: str, run_id: str, error: str, will_retry: boo
             severity="error",
             job=job,
             run_id=run_id,
-            asset=None,
+            asset="publication/published_tables",
             check=None,
             partition=None,
             message=" ".join(parts),

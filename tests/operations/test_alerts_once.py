@@ -160,9 +160,12 @@ def test_a_municipal_warning_and_a_held_publication_alert_once_per_night(
             assert alert["kind"] == "check_failure"
             assert "missing_schools=LVS, MRV" in alert["message"]
         else:
-            assert alert["kind"] == "run_failure"
+            assert (alert["kind"], alert["asset"]) == (
+                "run_failure",
+                "publication/published_tables",
+            )
             assert alert["message"].startswith(
-                "Publication is held: publication held: 33% of the schools missed the delivery "
+                "Publication is held: 33% of the schools missed the delivery "
                 "(more than 20%); night of 19.11.2026: 4 of 6 schools delivered; missing: LVS, "
                 "MRV. Nothing is published until the missing schools deliver"
             )
