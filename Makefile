@@ -4,7 +4,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: demo test browser postgres dev bench lint venv dagster-home
+.PHONY: demo test browser postgres dev ingest warehouse bench lint venv dagster-home
 
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, every ingest partition (schools first, the municipality last), then
@@ -13,8 +13,8 @@ RUN := $(UV) run --frozen
 demo: dagster-home
 	$(RUN) pmp generate --replace
 	$(RUN) dg launch --job reference_job
-	$(RUN) dg launch --job ingest_job --partition-range "OVG..._municipality"
-	$(RUN) dg launch --job warehouse_job --config-json '{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}'
+	$(MAKE) --no-print-directory ingest
+	$(MAKE) --no-print-directory warehouse FULL=1
 	$(RUN) dg launch --job publication_job
 
 # test: run the test suite in one process per core (pytest-xdist; the browser tests need
@@ -41,6 +41,20 @@ postgres:
 dev: dagster-home
 	$(RUN) dg dev --host 127.0.0.1 --port 3000
 
+# ingest: re-ingest by hand into the project's instance: every partition (schools in parallel
+# processes, the municipality last), or PARTITION=OCP for one, PARTITION="OCP...TIS" for a range
+PARTITION ?= OVG..._municipality
+ingest: dagster-home
+	$(RUN) dg launch --job ingest_job \
+		$(if $(findstring ...,$(PARTITION)),--partition-range,--partition) "$(PARTITION)"
+
+# warehouse: build the warehouse into the project's instance: incrementally; FULL=1 rebuilds
+# everything, FROM=2025/26-S1 the incremental tables from that semester on
+warehouse: dagster-home
+	$(RUN) dg launch --job warehouse_job $(if $(FULL),--config-json \
+		'{"ops": {"warehouse_build": {"config": {"full_refresh": true}}}}',$(if $(FROM),--config-json \
+		'{"ops": {"warehouse_build": {"config": {"rebuild_from": "$(FROM)"}}}}'))
+
 # bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30"), from
 # generation through publication, and the nightly incremental run (at scale 1 only), into
 # bench/results.md; with BENCH_STAGES="publish dashboard incremental" only those, keeping the
@@ -60,8 +74,18 @@ lint: venv
 # compiled to bytecode at install: where PYTHONDONTWRITEBYTECODE is set (this machine, CI) no
 # process could cache it, and each one compiled Dagster, Great Expectations and Plotly again
 # (6.5 of publication's seconds, 2.7 of the dashboard's, in a night's profile).
+# A .venv made in another folder (the checkout moved or copied) is made again: its scripts (dg,
+# dagster, pytest) start the Python of the folder it was made in by absolute path, so a copy
+# would run them in the original's environment and a move would break them.
+# (uv names it on the first line, or on the second after #!/bin/sh when the path is long.)
+VENV_PYTHON := $(CURDIR)/.venv/bin/python
 venv:
 	command -v uv >/dev/null || python3 -m pip install uv
+	@if [ -d .venv ] && ! head -n 2 .venv/bin/dg 2>/dev/null | \
+		grep -qF -e "#!$(VENV_PYTHON)" -e "'$(VENV_PYTHON)'"; then \
+		echo ".venv was made in another folder (the checkout moved or was copied): making it again"; \
+		rm -rf .venv; \
+	fi
 	$(UV) sync --frozen --compile-bytecode --python-preference only-system
 
 # The Dagster instance: dagster.yaml copied into DAGSTER_HOME, and the single-writer pool.

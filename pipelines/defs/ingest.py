@@ -18,7 +18,7 @@ from pipelines.defs.policies import IO_RETRY
 from pipelines.ingest import contract
 from pipelines.ingest.completeness import LATE_AFTER, completeness, late_partitions
 from pipelines.ingest.contract import STAGING_TABLES
-from pipelines.ingest.landing import file_hashes, partition_digests
+from pipelines.ingest.landing import file_hashes, partition_digests, partitions_with_new_files
 from pipelines.ingest.partition import stage_partitions, unapplied, unreconciled
 from pipelines.ingest.staging import WrongKey, read_table
 from pipelines.operations.release import released_deliveries
@@ -285,13 +285,21 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """Request an ingest run for each partition whose landing content changed.
 
     The cursor keeps every file's SHA-256 (reused while size and mtime stay the same) and each
-    partition's digest; run keys are the digests, so unchanged content never runs twice.
+    partition's digest; run keys are the digests, so unchanged content never runs twice. The
+    first tick on an instance (no cursor: `make dev` after `make demo`, a new deployment)
+    compares landing with the delivery log instead, so that only partitions with files not yet
+    ingested run, not every partition.
     """
     state = json.loads(context.cursor) if context.cursor else {"files": {}, "partitions": {}}
     known = {name: tuple(value) for name, value in state["files"].items()}
     hashes = file_hashes(landing_dir(), known)
     digests = partition_digests(hashes)
-    changed = sorted(p for p, d in digests.items() if state["partitions"].get(p) != d)
+    if context.cursor is None:
+        changed = partitions_with_new_files(
+            landing_dir(), read_table(staging_dir(), "delivery_log")
+        )
+    else:
+        changed = sorted(p for p, d in digests.items() if state["partitions"].get(p) != d)
     cursor = json.dumps({"files": hashes, "partitions": digests}, sort_keys=True)
     if not changed:
         return dg.SensorResult(skip_reason="no new or changed files in landing", cursor=cursor)

@@ -1,5 +1,5 @@
-"""Alerts: three sensors that turn failed runs, failed asset checks and overdue assets into
-operator alerts.
+"""Alerts: four sensors that turn failed runs, failed asset checks, overdue assets and refused
+deliveries into operator alerts.
 
 All write to the alert log (`pipelines.paths.alerts_file`) and, when `PMP_ALERT_WEBHOOK_URL`
 is set, post each alert to that webhook (`pipelines.operations.alerts.notify`).
@@ -13,17 +13,25 @@ import dagster as dg
 from dagster._time import get_current_datetime
 
 from pipelines.defs.policies import NIGHTLY_DEADLINE, NIGHTLY_FRESHNESS
+from pipelines.ingest.staging import read_table
 from pipelines.operations.alerts import (
+    NIGHTLY_CHECKS,
+    REFUSED_CHECK,
     Alert,
     Severity,
     check_failure_alert,
     freshness_alert,
+    nightly,
     notify,
+    publication_held_alert,
+    raised_keys,
+    refused_delivery_alerts,
     run_failure_alert,
     webhook_url,
 )
 from pipelines.operations.freshness import due_ingest_cutoff, overdue_assets
-from pipelines.paths import alerts_file
+from pipelines.paths import alerts_file, staging_dir
+from pipelines.publication.publish import PublicationHeld
 
 POST_TIMEOUT_SECONDS = 5
 RUNS_PER_TICK = 100
@@ -40,10 +48,12 @@ SEVERITIES: dict[dg.AssetCheckSeverity, Severity] = {
 INGESTED = dg.AssetKey(["ingest", "delivery_log"])
 
 
-def _send(log: logging.Logger, alert: Alert) -> None:
+def _send(log: logging.Logger, alert: Alert) -> bool:
+    """Raise the alert; False when its key was raised already."""
     outcome = notify(alert, alerts_file(), webhook_url(), POST_TIMEOUT_SECONDS)
     subject = f"run {alert.run_id}" if alert.run_id else f"asset {alert.asset}"
     log.info(f"{alert.kind} alert for {subject}: {outcome}")
+    return not outcome.startswith("not raised")
 
 
 def _partition(run: dg.DagsterRun) -> str | None:
@@ -55,14 +65,14 @@ def _partition(run: dg.DagsterRun) -> str | None:
     return f"{start}...{end}" if start and end else None
 
 
-def _step_error(event: dg.DagsterEvent) -> str:
-    """The step's exception: the user's own, not Dagster's wrapper around it."""
+def _step_error(event: dg.DagsterEvent) -> tuple[str | None, str]:
+    """The step's exception, its class and message: the user's own, not Dagster's wrapper."""
     error = event.step_failure_data.error
     if error is None:
-        return "no error recorded"
+        return None, "no error recorded"
     if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None:
         error = error.cause
-    return error.message
+    return error.cls_name, error.message
 
 
 @dg.run_failure_sensor(
@@ -70,14 +80,24 @@ def _step_error(event: dg.DagsterEvent) -> str:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Raises an alert for every failed run of any job: the failed steps with their "
     "errors and the assets left unmaterialised, written to data/alerts/alerts.jsonl and posted "
-    "to PMP_ALERT_WEBHOOK_URL when set.",
+    "to PMP_ALERT_WEBHOOK_URL when set. A publication held for missing schools is one alert "
+    "per delivery night, however many runs and retries are held.",
 )
 def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
     run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
-    steps = {
+    errors = {
         event.step_key or "(unknown step)": _step_error(event)
         for event in context.get_step_failure_events()
     }
+    will_retry = run.tags.get("dagster/will_retry") == "true"
+    held = [message for cls, message in errors.values() if cls == PublicationHeld.__name__]
+    if held:
+        alert = publication_held_alert(
+            job=run.job_name, run_id=run.run_id, error=held[0], will_retry=will_retry
+        )
+        _send(context.log, alert)
+        return
+    steps = {step: message for step, (_, message) in errors.items()}
     planned = context.instance.get_asset_keys_for_run(
         run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
     )
@@ -91,7 +111,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
         unmaterialized=sorted(key.to_user_string() for key in planned - done),
         run_message=context.failure_event.message or "no message recorded",
         partition=_partition(run),
-        will_retry=run.tags.get("dagster/will_retry") == "true",
+        will_retry=will_retry,
     )
     _send(context.log, alert)
 
@@ -113,20 +133,22 @@ def _failed_checks(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[Ale
     for record in records:
         event = record.event_log_entry.dagster_event
         evaluation = event.asset_check_evaluation_data if event else None
-        if evaluation is None or evaluation.passed:
+        if evaluation is None or evaluation.passed or evaluation.check_name == REFUSED_CHECK:
             continue
-        alerts.append(
-            check_failure_alert(
-                job=run.job_name,
-                run_id=run.run_id,
-                asset=evaluation.asset_key.to_user_string(),
-                check=evaluation.check_name,
-                severity=SEVERITIES[evaluation.severity],
-                partition=evaluation.partition or _partition(run),
-                description=evaluation.description,
-                metadata={name: _metadata_text(v) for name, v in evaluation.metadata.items()},
-            )
+        asset = evaluation.asset_key.to_user_string()
+        alert = check_failure_alert(
+            job=run.job_name,
+            run_id=run.run_id,
+            asset=asset,
+            check=evaluation.check_name,
+            severity=SEVERITIES[evaluation.severity],
+            partition=evaluation.partition or _partition(run),
+            description=evaluation.description,
+            metadata={name: _metadata_text(v) for name, v in evaluation.metadata.items()},
         )
+        if evaluation.check_name in NIGHTLY_CHECKS:
+            alert = nightly(alert, f"check {evaluation.check_name} on {asset}")
+        alerts.append(alert)
     return alerts
 
 
@@ -136,7 +158,10 @@ def _failed_checks(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[Ale
     description="Raises an alert for every asset check that did not pass (severity ERROR or "
     "WARN, recorded in the alert) in any run that finished since the last tick, with the check's "
     "metadata summarised; written to data/alerts/alerts.jsonl and posted to "
-    "PMP_ALERT_WEBHOOK_URL when set. When first started it alerts only on runs finishing later.",
+    "PMP_ALERT_WEBHOOK_URL when set. When first started it alerts only on runs finishing later. "
+    "The checks of the whole municipality's deliveries (latest_delivery_fresh, "
+    "deliveries_complete), which every ingest run evaluates, alert once per delivery night; "
+    "deliveries_applied is alerted file by file by delivery_alerts.",
 )
 def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """The cursor holds, per run-end event type, the storage id of the last run end read.
@@ -171,8 +196,7 @@ def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult
     for record in sorted(ended, key=lambda r: r.storage_id):
         run = instance.get_run_by_id(record.run_id)
         for alert in _failed_checks(instance, run) if run else []:
-            _send(context.log, alert)
-            alerted += 1
+            alerted += _send(context.log, alert)
     return dg.SensorResult(
         skip_reason=f"{len(ended)} finished runs read, {alerted} failed checks alerted",
         cursor=json.dumps(seen, sort_keys=True),
@@ -222,3 +246,22 @@ def freshness_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         f"{len(new)} newly alerted",
         cursor=json.dumps(sorted(o.asset for o in overdue)),
     )
+
+
+@dg.sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Raises one alert per delivered file that was rejected, held by the drop guard "
+    "or loaded no row, naming the file, its school and the reason from the delivery log, and "
+    "what to do; once per file. Written to data/alerts/alerts.jsonl and posted to "
+    "PMP_ALERT_WEBHOOK_URL when set.",
+)
+def delivery_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """The alert log is the memory: a file is alerted when no alert with its key is logged."""
+    log = read_table(staging_dir(), "delivery_log")
+    if log is None:
+        return dg.SkipReason("no delivery logged yet")
+    alerts = refused_delivery_alerts(log.iter_rows(named=True), raised_keys(alerts_file()))
+    for alert in alerts:
+        _send(context.log, alert)
+    return dg.SkipReason(f"{log.height} deliveries read, {len(alerts)} refused files alerted")

@@ -110,6 +110,57 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+def _one_of(values: set[str] | dict[str, str]) -> tuple[str, str]:
+    listed = ", ".join(sorted(values))
+    return listed, listed
+
+
+YES_NO = ("jā vai nē", "jā or nē")
+# What each `value_not_allowed` check allows, by kind and model column (None: a check of the
+# whole row), in Latvian and English: the quarantine's reason says it after the reason.
+ALLOWED: dict[str, dict[str | None, tuple[str, str]]] = {
+    "skoleni": {
+        "sex": ("V vai S", "V or S"),
+        "programme": ("8 ciparu izglītības programmas kods", "an 8-digit programme code"),
+        "leave_reason": _one_of(LEAVE_REASONS),
+        "repeating_text": YES_NO,
+    },
+    "kavejumi": {
+        "lesson_text": ("stundas numurs no 0 līdz 10", "a lesson number from 0 to 10"),
+        "mark": _one_of(ABSENCE_MARKS),
+    },
+    "vertejumi": {"grade_type": _one_of(GRADE_TYPES)},
+    "zimes": {
+        "to_text": ("datums, ne agrāks par datumu laukā No", "a date not before the one in No"),
+        "reason": _one_of(NOTE_REASONS),
+    },
+    "slodze": {"lessons_text": ("stundu skaits nedēļā no 1 līdz 45", "1 to 45 lessons a week")},
+    "atbalsts": {
+        "activity": _one_of(SUPPORT_ACTIVITIES),
+        "hours_text": ("stundu skaits, 0 vai vairāk", "a number of hours, 0 or more"),
+        "iap_text": YES_NO,
+    },
+    "aktivitates": {
+        "activity": _one_of(GROUP_ACTIVITIES),
+        None: (
+            "skolēnu, vecāku un pedagogu skaits, katrs 0 vai vairāk",
+            "the numbers of pupils, parents and teachers, each 0 or more",
+        ),
+    },
+    "socialais_statuss": {"status": _one_of(STATUSES)},
+}
+
+
+def reason(kind: str, field: str | None, check_id: str) -> tuple[str, str]:
+    """The quarantine reason of a failed check, in Latvian and English; for `value_not_allowed`
+    with the values the contract allows in that field."""
+    latvian, english = REASONS[check_id]
+    if check_id != "value_not_allowed":
+        return latvian, english
+    allowed_lv, allowed_en = ALLOWED[kind][field]
+    return f"{latvian}; atļauts: {allowed_lv}", f"{english}; allowed: {allowed_en}"
+
+
 def _holds(data, expr: pl.Expr) -> pl.LazyFrame:
     return data.lazyframe.select(expr)
 
@@ -526,7 +577,8 @@ def _headers(kind: str) -> dict[str, str]:
 
 
 def _failures(kind: str, model: type[pa.DataFrameModel], frame: pl.DataFrame) -> pl.DataFrame:
-    """Each failing (`table`, `row`, column in Latvian, check id) of a frame under a model."""
+    """Each failing (`table`, `row`, column in Latvian, check id, model `field`: None for a
+    check of the whole row) of a frame under a model."""
     try:
         model.validate(frame, lazy=True)
         failures = pl.DataFrame(schema={"index": pl.Int32, "column": pl.String, "check": pl.String})
@@ -538,28 +590,33 @@ def _failures(kind: str, model: type[pa.DataFrameModel], frame: pl.DataFrame) ->
                 f"{kind}: the prepared frame breaks its model: {schema_level.rows()}"
             ) from None
     positions = frame.select("table", "row").with_row_index("index")
+    headers = _headers(kind)
     return (
         failures.unique()
         .with_columns(
             pl.col("index").cast(pl.UInt32),
             check=pl.col("check").str.split("__").list.first(),
+            field=pl.when(pl.col("column").is_in(list(headers))).then(pl.col("column")),
             column=pl.col("column").replace_strict(
-                _headers(kind), default=KINDS[kind].conflict_column, return_dtype=pl.String
+                headers, default=KINDS[kind].conflict_column, return_dtype=pl.String
             ),
         )
         .join(positions, on="index")
-        .select("table", "row", "column", "check")
+        .select("table", "row", "column", "check", "field")
     )
 
 
-def _quarantine(failures: pl.DataFrame, values: pl.DataFrame, mask: bool) -> pl.DataFrame:
+def _quarantine(
+    kind: str, failures: pl.DataFrame, values: pl.DataFrame, mask: bool
+) -> pl.DataFrame:
     """Quarantine rows (with `table`) of the failures, the value of each failing cell taken
     from `values` (by `table`, `row` and Latvian column), masked when `mask`."""
     failing = values.join(failures.select("table", "row").unique(), on=["table", "row"])
     cells = {(r["table"], r["row"]): r for r in failing.iter_rows(named=True)}
     rows = []
-    for table, row, column, check in failures.iter_rows():
+    for table, row, column, check, field in failures.iter_rows():
         value = cells[(table, row)].get(column)
+        reason_lv, reason_en = reason(kind, field, check)
         rows.append(
             {
                 "table": table,
@@ -567,8 +624,8 @@ def _quarantine(failures: pl.DataFrame, values: pl.DataFrame, mask: bool) -> pl.
                 "column": column,
                 "masked_value": _masked(column, value) if mask else value,
                 "check": check,
-                "reason_lv": REASONS[check][0],
-                "reason_en": REASONS[check][1],
+                "reason_lv": reason_lv,
+                "reason_en": reason_en,
             }
         )
     schema = {"table": pl.Int64, **QUARANTINE_SCHEMA}
@@ -598,7 +655,7 @@ def check(kind: str, raws: list[pl.DataFrame], contexts: list[Context]) -> Check
     return Checked(
         valid=valid.sort("table", "row"),
         facts=row_facts(kind, frame, key).sort("table", "row"),
-        quarantine=_quarantine(failures, values, mask=True),
+        quarantine=_quarantine(kind, failures, values, mask=True),
         duplicates=[raw.height - rows.height for raw, rows in zip(raws, deduplicated, strict=True)],
     )
 
@@ -612,4 +669,4 @@ def check_partition(kind: str, facts: pl.DataFrame, partition: Partition) -> pl.
     failures = _failures(kind, PARTITION_MODELS[kind], frame)
     headers = _headers(kind)
     values = facts.rename({c: headers[c] for c in facts.columns if c in headers})
-    return _quarantine(failures, values, mask=False)
+    return _quarantine(kind, failures, values, mask=False)

@@ -1,5 +1,10 @@
-"""Operator alerts for failed runs, failed checks and overdue assets: an append-only JSON Lines
-log, and an optional webhook that receives the same alert as a JSON body.
+"""Operator alerts for failed runs, failed checks, overdue assets and refused deliveries: an
+append-only JSON Lines log, and an optional webhook that receives the same alert as a JSON body.
+
+An alert about a lasting condition carries a key, and is raised only when no alert with its key
+is in the log yet: a condition of the whole municipality that every ingest run finds again (a
+school missing, a held publication) once per delivery night (`nightly`), a refused delivery
+once per file (`refused_delivery_alerts`).
 
 The log is written first and always; the webhook is a second, best-effort channel. When posting
 fails, a `webhook_failure` line follows the alert in the log, so no alert is ever lost to a
@@ -10,8 +15,8 @@ carry a secret token.
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from http.client import HTTPException
 from pathlib import Path
@@ -19,15 +24,31 @@ from typing import Literal
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
+from zoneinfo import ZoneInfo
 
+from pipelines.ingest.completeness import night_of
 from pipelines.operations.freshness import Deadline, Overdue
+from pipelines.reference.calendar import TIMEZONE
 
-AlertKind = Literal["run_failure", "check_failure", "freshness_overdue", "webhook_failure"]
+AlertKind = Literal[
+    "run_failure", "check_failure", "freshness_overdue", "refused_delivery", "webhook_failure"
+]
 Severity = Literal["error", "warn"]
 WEBHOOK_ENV = "PMP_ALERT_WEBHOOK_URL"
 LISTED = 5
 ERROR_CHARS = 300
 VALUE_CHARS = 80
+# Checks of the whole municipality's deliveries that every ingest run evaluates again, whichever
+# partition it ingested: alerted once per delivery night.
+NIGHTLY_CHECKS = frozenset({"latest_delivery_fresh", "deliveries_complete"})
+# Refused deliveries are alerted file by file from the delivery log
+# (`refused_delivery_alerts`), not through the check that counts them.
+REFUSED_CHECK = "deliveries_applied"
+REFUSED_STATUSES = {
+    "rejected": "was rejected",
+    "held": "is held",
+    "nothing_loaded": "loaded no row",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,7 @@ class Alert:
     check: str | None
     partition: str | None
     message: str
+    key: str | None = None  # raised once: never while an alert with the same key is logged
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -186,6 +208,98 @@ def freshness_alert(overdue: Overdue, deadline: Deadline) -> Alert:
     )
 
 
+def nightly(alert: Alert, condition: str) -> Alert:
+    """The alert keyed to its condition and the delivery night (noon to noon, Riga time) it is
+    raised in: raised once that night, whatever runs and retries find the condition again."""
+    night = night_of(datetime.fromisoformat(alert.raised_at))
+    return replace(alert, key=f"{condition} night {night.isoformat()}")
+
+
+def raised_keys(log: Path) -> set[str]:
+    """The keys of the alerts in the log."""
+    if not log.exists():
+        return set()
+    with log.open(encoding="utf-8") as lines:
+        return {key for line in lines if line.strip() and (key := json.loads(line).get("key"))}
+
+
+def _held_reason(error: str) -> str:
+    """PublicationHeld's message without the exception's class and its own prefix."""
+    return error.rpartition("PublicationHeld: ")[2].removeprefix("publication held: ")
+
+
+def publication_held_alert(*, job: str, run_id: str, error: str, will_retry: bool) -> Alert:
+    """The alert for a publication held for missing schools: what is missing, and what to do.
+    Raised once per night (`nightly`), however many runs and retries are held."""
+    parts = [
+        f"Publication is held: {_sentence(_held_reason(error))}",
+        "Nothing is published until the missing schools deliver; runs held again tonight "
+        "(later ingests, retries) raise no further alert.",
+        f"See docs/operations.md 'Re-publish a period'; run {run_id} of job {job} has the log.",
+    ]
+    if will_retry:
+        parts.insert(2, "Dagster will retry the run automatically.")
+    return nightly(
+        Alert(
+            raised_at=now(),
+            kind="run_failure",
+            severity="error",
+            job=job,
+            run_id=run_id,
+            asset="publication/published_tables",
+            check=None,
+            partition=None,
+            message=" ".join(parts),
+        ),
+        "publication_held",
+    )
+
+
+def refused_delivery_alerts(
+    deliveries: Iterable[Mapping[str, object]], raised: set[str]
+) -> list[Alert]:
+    """One alert per delivered file that was rejected, held, or loaded no row, naming the file,
+    its school and its reason, unless one was raised already (`raised`: the keys in the log).
+    `deliveries` are delivery-log rows: `school_id`, `file`, `sha256`, `received_at`, `status`,
+    `reason`."""
+    alerts = []
+    for row in deliveries:
+        status = str(row["status"])
+        key = f"{status} {row['sha256']}"
+        if status not in REFUSED_STATUSES or key in raised:
+            continue
+        school = row["school_id"]
+        received = row["received_at"]
+        when = (
+            received.astimezone(ZoneInfo(TIMEZONE)).strftime("%d.%m.%Y %H:%M Riga time")
+            if isinstance(received, datetime)
+            else str(received)
+        )
+        step = (
+            f'To apply it: pmp release {str(row["sha256"])[:12]} --reason "..." '
+            "(docs/operations.md, 'A held delivery')"
+            if status == "held"
+            else f"Ask {school} for a corrected file (docs/operations.md, 'A school sends garbage')"
+        )
+        alerts.append(
+            Alert(
+                raised_at=now(),
+                kind="refused_delivery",
+                severity="warn",
+                job=None,
+                run_id=None,
+                asset="ingest/delivery_log",
+                check=None,
+                partition=str(school),
+                message=f"File {row['file']} from {school} (received {when}) "
+                f"{REFUSED_STATUSES[status]}: {_sentence(str(row['reason'] or 'no reason logged'))} "
+                f"{step}.",
+                key=key,
+            )
+        )
+    return alerts
+
+
 def write_alert(log: Path, alert: Alert) -> None:
     """Append the alert to the log as one JSON line, in a single write so that concurrent
     writers (the run-failure and the check sensor) never interleave their lines."""
@@ -242,8 +356,11 @@ def _host(url: str) -> str:
 
 
 def notify(alert: Alert, log: Path, webhook_url: str | None, timeout: float = 10) -> str:
-    """Log the alert, then post it when a webhook is set. A failed post never raises: it is
-    logged as a `webhook_failure` line after the alert. Returns what happened, in words."""
+    """Log the alert, then post it when a webhook is set; an alert whose key is logged already
+    is neither. A failed post never raises: it is logged as a `webhook_failure` line after the
+    alert. Returns what happened, in words."""
+    if alert.key is not None and alert.key in raised_keys(log):
+        return f"not raised again: {alert.key} is in the log"
     write_alert(log, alert)
     if not webhook_url:
         return "logged"

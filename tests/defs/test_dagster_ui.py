@@ -113,9 +113,6 @@ def dagster_home(tmp_path: Path) -> Path:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    # Marks the UI's community sign-up dialog as seen, so that it does not cover the pages.
-    (home / ".nux").mkdir()
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n", encoding="utf-8")
     with ThreadPoolExecutor(max_workers=1) as thread:
         assert thread.submit(materialise_reference, home).result()
     return home
@@ -175,6 +172,9 @@ def test_asset_graph_and_asset_page(dagster_ui: str, browser: Browser) -> None:
         page = watched.page
         page.set_default_timeout(UI_TIMEOUT_MS)  # expect() has a timeout of its own
 
+        # dagster.yaml turns the community sign-up dialog off: nothing covers the pages.
+        nux = page.request.post(f"{dagster_ui}/graphql", data={"query": "{ shouldShowNux }"})
+        assert nux.json() == {"data": {"shouldShowNux": False}}
         page.goto(dagster_ui + REFERENCE_GRAPH)
         for asset in REFERENCE_ASSETS:
             expect_visible(graph_node(page, asset.key.to_user_string()))

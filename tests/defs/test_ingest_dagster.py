@@ -82,3 +82,15 @@ def test_a_partition_run_stages_and_passes_its_checks(data_dir):
     staged = pl.read_parquet(data_dir / "staging" / "absences" / "TIS" / "data.parquet")
     assert staged.height == 5
     assert not (data_dir / "staging" / "absences" / "OGP").exists()
+
+
+def test_a_first_tick_runs_only_what_the_delivery_log_has_not_seen(data_dir):
+    """A new instance over ingested data (`make dev` after `make demo`): the sensor's first
+    tick requests the schools with files not yet ingested, not every school with files."""
+    ingested = dg.materialize(
+        [ingest_partition], partition_key="TIS", instance=dg.DagsterInstance.ephemeral()
+    )
+    assert ingested.success
+    first = _tick(None)
+    assert [r.partition_key for r in first.run_requests] == ["OGP"]
+    assert _tick(first.cursor).run_requests == []

@@ -3,6 +3,7 @@ quarantined with that reason, and every reason id of `REASONS` has a case. A tab
 as ingest checks it: its own checks (`check`), then those against other files
 (`check_partition`)."""
 
+import random
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,7 +11,18 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.partition import PartitionIngest
-from pipelines.ingest.validation import REASONS, check, check_partition
+from pipelines.ingest.validation import (
+    ABSENCE_MARKS,
+    ALLOWED,
+    GRADE_TYPES,
+    GROUP_ACTIVITIES,
+    MODELS,
+    NOTE_REASONS,
+    REASONS,
+    SUPPORT_ACTIVITIES,
+    check,
+    check_partition,
+)
 from pipelines.privacy.personal_code import old_form
 from pipelines.privacy.pseudonym import pupil_key
 from pipelines.reference.calendar import school_calendar
@@ -147,8 +159,51 @@ def test_a_broken_value_is_quarantined_with_its_reason(reason):
     quarantined = result.quarantine.filter(pl.col("check") == reason)
     assert quarantined.height >= 1, result.quarantine.to_dicts()
     assert quarantined["column"].to_list()[0] == case.column
-    assert set(quarantined["reason_en"]) == {REASONS[reason][1]}
+    assert {r.split("; allowed: ")[0] for r in quarantined["reason_en"]} == {REASONS[reason][1]}
     assert result.valid.is_empty()
+
+
+def _value_checks(model) -> set[str | None]:
+    """The fields of a model with a `value_not_allowed` check (None: a check of the whole row)."""
+    schema = model.to_schema()
+    fields = {
+        name
+        for name, column in schema.columns.items()
+        for c in column.checks
+        if c.name == "value_not_allowed"
+    }
+    return fields | ({None} if any(c.name == "value_not_allowed" for c in schema.checks) else set())
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_every_value_check_says_what_is_allowed(kind):
+    assert set(ALLOWED.get(kind, {})) == _value_checks(MODELS[kind])
+
+
+LISTED = {
+    ("zimes", "Iemesls"): NOTE_REASONS,
+    ("kavejumi", "Atzīme"): set(ABSENCE_MARKS),
+    ("vertejumi", "Darba veids"): GRADE_TYPES,
+    ("atbalsts", "Aktivitāte"): SUPPORT_ACTIVITIES,
+    ("aktivitates", "Aktivitāte"): GROUP_ACTIVITIES,
+}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_value_not_allowed_is_quarantined_naming_every_allowed_value(seed):
+    """A random value outside a listed field's values: the reason, in both languages, names
+    every value the contract allows there, and the value given is not among them."""
+    rng = random.Random(seed)
+    kind, column = rng.choice(sorted(LISTED))
+    value = "".join(rng.choice("xyzqw") for _ in range(6))
+    result = validate(kind, raw([{**GOOD[kind], column: value}]), RECEIVED)
+    quarantined = result.quarantine.filter(pl.col("check") == "value_not_allowed")
+    assert quarantined.height == 1
+    english, latvian = quarantined["reason_en"][0], quarantined["reason_lv"][0]
+    listed_en = english.split("; allowed: ")[1].split(", ")
+    listed_lv = latvian.split("; atļauts: ")[1].split(", ")
+    assert sorted(listed_en) == sorted(listed_lv) == sorted(LISTED[(kind, column)])
+    assert value not in listed_en
 
 
 AFTER_ONLY = ((5, date(2026, 3, 2), date(2026, 3, 2)),)

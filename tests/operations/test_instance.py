@@ -1,0 +1,64 @@
+"""The Dagster instance a command uses: the project's (or the one DAGSTER_HOME names), never a
+throwaway one, and no community sign-up dialog over the UI."""
+
+import os
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from pipelines.definitions import NO_INSTANCE
+from pipelines.paths import PROJECT_ROOT
+
+DG = Path(sysconfig.get_path("scripts")) / "dg"
+TEMPORARY = ".tmp_dagster_home_"
+
+
+def _dg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DG), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def _environment(data: Path, home: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["PMP_DATA_DIR"] = str(data)
+    return env | ({"DAGSTER_HOME": str(home)} if home else {})
+
+
+def test_without_dagster_home_a_launch_stops_with_one_line(tmp_path):
+    """`dg launch` from the project folder with DAGSTER_HOME unset: Dagster would run on a
+    temporary instance and delete it; the code location refuses, and the operator reads one
+    line saying what to do, no traceback."""
+    result = _dg("launch", "--job", "reference_job", env=_environment(tmp_path, None))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {NO_INSTANCE}"]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "RUN_SUCCESS" not in result.stdout + result.stderr
+    assert not list(PROJECT_ROOT.glob(f"{TEMPORARY}*"))
+
+
+def test_with_dagster_home_the_run_is_kept_in_that_instance(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    result = _dg("launch", "--job", "reference_job", env=_environment(tmp_path / "data", home))
+    assert result.returncode == 0, result.stderr[-2000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert [(r.job_name, r.status) for r in runs] == [
+            ("reference_job", dg.DagsterRunStatus.SUCCESS)
+        ]
+
+
+def test_the_sign_up_dialog_is_off_in_both_instances(tmp_path):
+    """Dagster reads `nux: enabled: false` from the local instance's dagster.yaml; the
+    production file says the same."""
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.nux_enabled is False
+    production = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text("utf-8"))
+    assert production["nux"] == {"enabled": False}
