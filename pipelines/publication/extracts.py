@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from pipelines.feedback import OperatorError
 from pipelines.publication.tables import CELL_KEY
 
 FLOAT_DECIMALS = 4
@@ -29,7 +30,7 @@ UTF8_BOM = "\ufeff"
 REVISION_PREFIX = "r"
 
 
-class IdentifierFound(RuntimeError):
+class IdentifierFound(OperatorError):
     """An extract file holds something that identifies a pupil: nothing is published."""
 
 
