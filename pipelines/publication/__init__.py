@@ -3,6 +3,7 @@ the ministry extracts.
 """
 
 from pipelines.publication.gate import data_docs_index, run_gate
+from pipelines.publication.override import HoldOverride
 from pipelines.publication.publish import (
     MARTS,
     Publication,
@@ -30,6 +31,7 @@ __all__ = [
     "MARTS",
     "MUNICIPALITY",
     "NOT_YET_DUE",
+    "HoldOverride",
     "Publication",
     "current_release",
     "data_docs_index",
