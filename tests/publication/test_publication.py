@@ -213,7 +213,7 @@ def test_the_quality_gate_fails_on_a_planted_inconsistency_and_blocks_the_extrac
 ):
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
     planted = with_municipality_pupils_plus_one(prepared, pl.col("status") == "final")
-    monkeypatch.setattr(publication_defs, "prepare", lambda *_: planted)
+    monkeypatch.setattr(publication_defs, "prepare", lambda *_, **__: planted)
     result = dg.materialize(
         [
             publication_defs.published_tables,
