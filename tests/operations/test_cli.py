@@ -42,12 +42,12 @@ REASON = "four schools closed for the flu week; agreed with the head of educatio
 
 
 def pmp(
-    *arguments: str, env: dict[str, str], input_key: str | None = None
+    *arguments: str, env: dict[str, str], key: str | None = None
 ) -> subprocess.CompletedProcess:
     """`pmp ARGUMENTS` in its own process, without a terminal."""
     environment = {k: v for k, v in os.environ.items() if k != KEY_VARIABLE} | env
-    if input_key is not None:
-        environment[KEY_VARIABLE] = input_key
+    if key is not None:
+        environment[KEY_VARIABLE] = key
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *arguments],
         cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, check=False,
@@ -193,7 +193,7 @@ def test_known_errors_are_one_line_with_the_next_step(tmp_path, env):
         ),
     ]  # fmt: skip
     for arguments, key, expected in cases:
-        assert error_line(pmp(*arguments, env=env, input_key=key)) == expected, arguments
+        assert error_line(pmp(*arguments, env=env, key=key)) == expected, arguments
 
 
 def test_the_traceback_shows_only_with_debug(env):
@@ -207,7 +207,7 @@ def test_the_traceback_shows_only_with_debug(env):
 
 
 def test_a_wrong_key_is_one_line(ingested_school, env):
-    run = pmp("backfill", "--semester", "2025/26-S1", env=env, input_key="a-wrong-key")
+    run = pmp("backfill", "--semester", "2025/26-S1", env=env, key="a-wrong-key")
     staging = ingested_school / "staging"
     assert error_line(run) == (
         f"pmp backfill: the pseudonym key from the environment variable {KEY_VARIABLE} is not "
@@ -246,7 +246,7 @@ def test_a_backfill_of_a_semester_without_deliveries_refuses_and_changes_nothing
 ):
     before = tree_hashes(tmp_path)
     semester = school_calendar().semester("2026/27-S2")
-    run = pmp("backfill", "--semester", " 2026/27-s2 ", env=env, input_key=KEY)
+    run = pmp("backfill", "--semester", " 2026/27-s2 ", env=env, key=KEY)
     assert error_line(run) == (
         f"pmp backfill: no delivery covers 2026/27-S2 ({semester.start:%d.%m.%Y}–"
         f"{semester.last_day:%d.%m.%Y}): nothing to backfill, nothing changed; check the "
@@ -270,7 +270,7 @@ def test_a_backfill_without_a_terminal_writes_its_stages_as_lines(ingested_schoo
     """The register restored from the archive, every partition re-ingested, then the build,
     which stops: one school's register is not enough staging for the warehouse."""
     (ingested_school / "landing" / "TIS" / "skoleni_20250901-20251219.csv").unlink()
-    run = pmp("backfill", "--semester", "2025/26 S1", env=env, input_key=KEY)
+    run = pmp("backfill", "--semester", "2025/26 S1", env=env, key=KEY)
     partitions = [s.school_id for s in reference.schools()] + ["_municipality"]
     total = len(partitions)
     staging = ingested_school / "staging"
