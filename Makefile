@@ -58,8 +58,8 @@ warehouse: dagster-home
 # bench: measure the stages at scale 1 (and at scale 30 with BENCH_SCALES="1 30"), from
 # generation through publication, and the nightly incremental run (at scale 1 only), into
 # bench/results.md; with BENCH_STAGES="publish dashboard incremental" only those, keeping the
-# other results (stages: generate duckdb ingest_csv ingest warehouse engine publish dashboard
-# incremental)
+# other results (stages: cli_help generate duckdb ingest_csv ingest warehouse engine publish
+# dashboard incremental)
 BENCH_SCALES ?= 1
 BENCH_STAGES ?=
 bench: venv

@@ -31,8 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 STAGES = (
-    "generate", "duckdb", "ingest_csv", "ingest", "warehouse", "engine", "publish", "dashboard",
-    "incremental",
+    "cli_help", "generate", "duckdb", "ingest_csv", "ingest", "warehouse", "engine", "publish",
+    "dashboard", "incremental",
 )  # fmt: skip
 PIPELINE = ("ingest", "warehouse", "publish", "dashboard")  # a run after generation
 HISTORIES = ("1 semester", "4 semesters")
@@ -54,6 +54,7 @@ NEEDS = {
     "dashboard": "publication/current",
 }
 NOTES = {
+    "cli_help": "`pmp --help` in its own process, imports included",
     "generate": "",
     "duckdb": "DuckDB alone reads the CSV deliveries of the CSV schools into tables",
     "ingest_csv": "ingest of the same CSV schools and the municipality",

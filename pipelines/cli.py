@@ -3,32 +3,21 @@
 import argparse
 import os
 import resource
+import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
-from pipelines.ingest.partition import stage_partitions
-from pipelines.ingest.staging import WrongKey
-from pipelines.operations.backfill import backfill
-from pipelines.operations.rekey import RekeyError, read_key_file, rotate_key, work_folder
-from pipelines.operations.release import ReleaseError, release, released_deliveries
-from pipelines.operations.retention import (
-    PURGE_LOG,
-    Purge,
-    PurgeError,
-    PurgeItem,
-    purge,
-    retention_rule,
-)
+from pipelines.feedback import LineProgress, OperatorError, Progress, RichProgress
 from pipelines.paths import (
     PROJECT_ROOT,
     archive_dir,
     data_dir,
     demo_key_file,
     exports_dir,
+    hold_override_file,
     landing_dir,
     publication_dir,
     quality_dir,
@@ -37,26 +26,33 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.privacy.pseudonym import KEY_VARIABLE, MissingKey, create_demo_key, load_key
-from pipelines.publication.extracts import IdentifierFound
-from pipelines.publication.publish import (
-    GateFailed,
-    ProtectionFailed,
-    PublicationHeld,
-    publish,
-)
-from pipelines.publication.releases import release_facts
-from pipelines.reference.rules import project_period
-from pipelines.reference.score import SCORE_FILE
-from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
-from pipelines.warehouse.score import TrainingError, train
+
+if TYPE_CHECKING:
+    from pipelines.operations.retention import Purge, PurgeItem
+
+# Each subcommand imports what it needs itself, so that `pmp --help` and a subcommand's
+# `--help` import none of Dagster, Great Expectations, pandera, Polars, DuckDB or Plotly.
+
+
+def progress() -> AbstractContextManager[Progress]:
+    """Progress on stderr: a live display on a terminal, else one line per stage and step."""
+    if sys.stderr.isatty():
+        return RichProgress()
+    return nullcontext(LineProgress(lambda line: print(line, file=sys.stderr, flush=True)))
 
 
 def _generate(args: argparse.Namespace) -> None:
+    from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
+    from pipelines.privacy.pseudonym import create_demo_key
+
+    out = args.out or landing_dir()
+    seed = DEFAULT_SEED if args.seed is None else args.seed
     started = time.perf_counter()
-    manifest = generate(
-        args.out, args.seed, args.end_date, args.scale, args.defect_rate, replace=args.replace
-    )
+    with progress() as shown:
+        manifest = generate(
+            out, seed, args.end_date or DEFAULT_END_DATE, args.scale, args.defect_rate,
+            replace=args.replace, progress=shown,
+        )  # fmt: skip
     seconds = time.perf_counter() - started
     if create_demo_key(demo_key_file()):
         print(f"created a demo pseudonym key in {demo_key_file()} (demo data only)")
@@ -64,15 +60,36 @@ def _generate(args: argparse.Namespace) -> None:
     total = sum(f.bytes for f in manifest.files)
     print(
         f"wrote {len(manifest.files)} files ({total / 1e6:.1f} MB) and "
-        f"{len(manifest.defects)} defect records to {args.out} "
+        f"{len(manifest.defects)} defect records to {out} "
         f"in {seconds:.1f} s, peak memory {peak_mb:.0f} MB"
     )
 
 
 def _publish(args: argparse.Namespace) -> None:
+    from pipelines.publication.override import HoldOverride
+    from pipelines.publication.publish import publish
     from pipelines.publication.quality_report import report_file
+    from pipelines.publication.releases import release_facts
+    from pipelines.reference.rules import project_period
+    from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
 
-    done = publish(warehouse_file(), staging_dir(), publication_dir(), quality_dir(), exports_dir())
+    if args.reason is not None and not args.override_hold:
+        raise OperatorError(
+            '--reason goes with --override-hold: pmp publish --override-hold --reason "..."'
+        )
+    override = HoldOverride(args.reason or "", hold_override_file()) if args.override_hold else None
+    with progress() as shown:
+        done = publish(
+            warehouse_file(), staging_dir(), publication_dir(), quality_dir(), exports_dir(),
+            override, shown,
+        )  # fmt: skip
+    if override is not None and override.entry is not None:
+        print(
+            f"hold overridden: published without {', '.join(override.entry['missing'])} "
+            f"(night of {override.entry['night']}); recorded in {override.log}"
+        )
+    elif override is not None:
+        print("no hold to override: last night's deliveries are complete enough; nothing recorded")
     facts = release_facts(done.release)
     release = (
         f"release {done.release.name} (data to {facts['data_cutoff']}, "
@@ -100,11 +117,18 @@ def _publish(args: argparse.Namespace) -> None:
 
 
 def _backfill(args: argparse.Namespace) -> None:
-    report = backfill(
-        args.semester, landing_dir(), archive_dir(), staging_dir(), warehouse_file(),
-        load_key(demo_key_file()), workers=os.cpu_count() or 1,
-        released=released_deliveries(release_log_file()),
-    )  # fmt: skip
+    from pipelines.operations.backfill import backfill, semester_dates
+    from pipelines.operations.release import released_deliveries
+    from pipelines.privacy.pseudonym import load_key
+
+    semester_dates(args.semester)  # an unknown semester is said before a missing key
+    key = load_key(demo_key_file())
+    with progress() as shown:
+        report = backfill(
+            args.semester, landing_dir(), archive_dir(), staging_dir(), warehouse_file(), key,
+            workers=os.cpu_count() or 1, released=released_deliveries(release_log_file()),
+            progress=shown,
+        )  # fmt: skip
     rebuilt = sum(run.rebuilt_from is not None for run in report.models)
     print(
         f"{report.semester_id}: {report.files_covering} deliveries cover it, "
@@ -115,14 +139,19 @@ def _backfill(args: argparse.Namespace) -> None:
 
 
 def _release(args: argparse.Namespace) -> None:
-    try:
-        entry = release(args.sha256, args.reason, staging_dir(), release_log_file())
-    except ReleaseError as error:
-        raise SystemExit(f"pmp release: {error}") from None
-    reports = stage_partitions(
-        [entry.school_id], landing_dir(), archive_dir(), staging_dir(), load_key(demo_key_file()),
-        workers=1, released=released_deliveries(release_log_file()),
-    )  # fmt: skip
+    import polars as pl
+
+    from pipelines.ingest.partition import stage_partitions
+    from pipelines.operations.release import release, released_deliveries
+    from pipelines.privacy.pseudonym import load_key
+
+    entry = release(args.sha256, args.reason, staging_dir(), release_log_file())
+    with progress() as shown:
+        reports = stage_partitions(
+            [entry.school_id], landing_dir(), archive_dir(), staging_dir(),
+            load_key(demo_key_file()), workers=1,
+            released=released_deliveries(release_log_file()), progress=shown,
+        )  # fmt: skip
     log = pl.concat([report.log for report in reports])
     now = log.filter((pl.col("sha256") == entry.sha256) & (pl.col("status") != "duplicate"))
     outcome = (
@@ -137,6 +166,9 @@ def _release(args: argparse.Namespace) -> None:
 
 
 def _train_score(args: argparse.Namespace) -> None:
+    from pipelines.reference.score import SCORE_FILE
+    from pipelines.warehouse.score import train
+
     fitted = train(
         warehouse_file(), staging_dir(), args.until, args.version, args.source, SCORE_FILE
     )
@@ -149,20 +181,20 @@ def _train_score(args: argparse.Namespace) -> None:
 
 
 def _rotate_key(args: argparse.Namespace) -> None:
+    from pipelines.operations.rekey import read_key_file, rotate_key, work_folder
+    from pipelines.privacy.pseudonym import KEY_VARIABLE, load_key
+
     demo = not os.environ.get(KEY_VARIABLE)
     if demo and not demo_key_file().exists():
-        raise SystemExit(
-            f"pmp rotate-key: no key in use: {KEY_VARIABLE} is not set and there is no demo key "
-            f"in {demo_key_file()}"
+        raise OperatorError(
+            f"no key in use: {KEY_VARIABLE} is not set and there is no demo key in "
+            f"{demo_key_file()}; set {KEY_VARIABLE} to the key the data was pseudonymised with"
         )
-    try:
-        rotation = rotate_key(
-            staging_dir(), archive_dir(), warehouse_file(), work_folder(data_dir()),
-            load_key(demo_key_file()).secret, read_key_file(args.new_key_file),
-            demo_key_file() if demo else None,
-        )  # fmt: skip
-    except RekeyError as error:
-        raise SystemExit(f"pmp rotate-key: {error}") from None
+    rotation = rotate_key(
+        staging_dir(), archive_dir(), warehouse_file(), work_folder(data_dir()),
+        load_key(demo_key_file()).secret, read_key_file(args.new_key_file),
+        demo_key_file() if demo else None,
+    )  # fmt: skip
     finished = "finished the interrupted rotation: " if rotation.resumed else ""
     rebuilt = "; the warehouse was rebuilt" if rotation.warehouse_rebuilt else ""
     print(
@@ -178,7 +210,7 @@ def _rotate_key(args: argparse.Namespace) -> None:
         )
 
 
-def _size(item: PurgeItem) -> str:
+def _size(item: "PurgeItem") -> str:
     match item.kind:
         case "view":
             return "view"
@@ -189,17 +221,18 @@ def _size(item: PurgeItem) -> str:
     return f"folder, {item.files} files, {item.bytes / 1e6:.1f} MB"
 
 
-def _listing(outcome: Purge) -> str:
+def _listing(outcome: "Purge") -> str:
     return "\n".join(f"  {item.target}: {_size(item)}" for item in outcome.items)
 
 
 def _purge(args: argparse.Namespace) -> None:
+    from pipelines.operations.rekey import work_folder
+    from pipelines.operations.retention import PURGE_LOG, purge, retention_rule
+    from pipelines.privacy.pseudonym import KEY_VARIABLE
+
     rule = retention_rule()
     paths = [landing_dir(), archive_dir(), staging_dir(), work_folder(data_dir()), demo_key_file()]
-    try:
-        outcome = purge(paths, warehouse_file(), data_dir(), rule, args.as_of, args.dry_run)
-    except PurgeError as error:
-        raise SystemExit(f"pmp purge: {error}") from None
+    outcome = purge(paths, warehouse_file(), data_dir(), rule, args.as_of, args.dry_run)
     if not outcome.is_due:
         print(
             f"nothing purged: the purge of pupil-level data is due on {outcome.due:%d.%m.%Y} "
@@ -219,11 +252,16 @@ def _purge(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pmp", description=__doc__)
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a known error too"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="write deterministic demo deliveries to landing")
     gen.add_argument("--out", type=Path, default=None, help="landing folder (default data/landing)")
-    gen.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    gen.add_argument("--end-date", type=date.fromisoformat, default=DEFAULT_END_DATE)
+    gen.add_argument("--seed", type=int, default=None, help="default: the demo's seed")
+    gen.add_argument(
+        "--end-date", type=date.fromisoformat, default=None, help="default: the demo's end date"
+    )
     gen.add_argument("--scale", type=float, default=1.0, help="30 is about all of Latvia")
     gen.add_argument("--defect-rate", type=float, default=0.002, help="share of rows broken")
     gen.add_argument("--replace", action="store_true", help="empty a non-empty landing folder")
@@ -233,13 +271,22 @@ def main(argv: list[str] | None = None) -> None:
         help="suppress, check (quality gate) and write the ministry extracts of every final "
         "period whose numbers changed (run while no warehouse build runs)",
     )
+    pub.add_argument(
+        "--override-hold",
+        action="store_true",
+        help="publish even if held for missing schools (docs/operations.md); needs --reason, "
+        "recorded in data/audit/hold_overrides.jsonl",
+    )
+    pub.add_argument("--reason", help="why publish without the missing schools: who decided")
     pub.set_defaults(handler=_publish)
     back = commands.add_parser(
         "backfill",
         help="re-process a semester: restore its deliveries from the archive, re-ingest every "
         "partition and rebuild the warehouse from that semester (run while no job runs)",
     )
-    back.add_argument("--semester", required=True, help="a semester id, e.g. 2025/26-S1")
+    back.add_argument(
+        "--semester", required=True, help="a semester id, e.g. 2025/26-S1 (or 2025/26 s1)"
+    )
     back.set_defaults(handler=_backfill)
     held = commands.add_parser(
         "release",
@@ -282,12 +329,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     purge_command.set_defaults(handler=_purge)
     args = parser.parse_args(argv)
-    if getattr(args, "out", False) is None:
-        args.out = landing_dir()
     try:
         args.handler(args)
-    except (
-        MissingKey, WrongKey, ProtectionFailed, GateFailed, PublicationHeld, IdentifierFound,
-        TrainingError,
-    ) as error:  # fmt: skip
-        raise SystemExit(f"pmp {args.command}: {error}") from None
+    except OperatorError as error:  # a known error: one line, the traceback only with --debug
+        if args.debug:
+            raise
+        raise SystemExit(f"pmp {args.command}: {' '.join(str(error).split())}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -63,3 +63,8 @@ def alerts_file() -> Path:
 def release_log_file() -> Path:
     """The audit log of held deliveries released by an operator (`pmp release`)."""
     return data_dir() / "audit" / "releases.jsonl"
+
+
+def hold_override_file() -> Path:
+    """The audit log of completeness holds an operator overrode (`pmp publish --override-hold`)."""
+    return data_dir() / "audit" / "hold_overrides.jsonl"

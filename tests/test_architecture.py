@@ -3,7 +3,7 @@
 1. Only `pipelines/defs/` and `pipelines/definitions.py` import dagster, and `defs/` only wires
    things together: no SQL and no engine of its own (DuckDB, pandera, rules files).
 2. Wings import downward only: reference and privacy; ingest and warehouse; publication;
-   reports, operations and demo; cli and defs. `paths` is below them all.
+   reports, operations and demo; cli and defs. `paths` and `feedback` are below them all.
 3. `ingest` and `warehouse` never import each other: they meet in the staging Parquet and
    `models/staging/*.sql`.
 4. Only `demo/` and `cli.py` import `pipelines.demo`.
@@ -29,7 +29,7 @@ from pipelines.paths import PROJECT_ROOT
 PACKAGE = PROJECT_ROOT / "pipelines"
 MODELS = PROJECT_ROOT / "models"
 RANK = {
-    "paths": 0,
+    "paths": 0, "feedback": 0,
     "reference": 1, "privacy": 1,
     "ingest": 2, "warehouse": 2,
     "publication": 3,

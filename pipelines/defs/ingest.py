@@ -15,6 +15,7 @@ import polars as pl
 from pipelines.defs.jobs import ingest_job
 from pipelines.defs.metadata import frame_metadata, markdown_table, table_schema
 from pipelines.defs.policies import IO_RETRY
+from pipelines.feedback import LineProgress
 from pipelines.ingest import contract
 from pipelines.ingest.completeness import LATE_AFTER, completeness, late_partitions
 from pipelines.ingest.contract import STAGING_TABLES
@@ -150,6 +151,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
             list(context.partition_keys), landing_dir(), archive_dir(), staging_dir(),
             load_key(demo_key_file()), workers=os.cpu_count() or 1,
             released=released_deliveries(release_log_file()),
+            progress=LineProgress(context.log.info),
         )  # fmt: skip
     except (MissingKey, WrongKey) as refused:  # not transient: no retry can mend a key
         raise dg.Failure(str(refused), allow_retries=False) from None

@@ -20,6 +20,7 @@ import polars as pl
 
 from pipelines.defs.metadata import frame_metadata, markdown_table
 from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
+from pipelines.feedback import LineProgress
 from pipelines.paths import (
     exports_dir,
     publication_dir,
@@ -78,7 +79,8 @@ PUBLISHED = dg.AssetKey(["publication", "published_tables"])
 def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     versions = earlier_versions(exports_dir(), publication_dir() / LEDGER)
     reuse = load_reuse(publication_dir())
-    prepared = prepare(warehouse_file(), staging_dir(), versions, reuse)
+    progress = LineProgress(context.log.info)  # the run log: stages and elapsed time
+    prepared = prepare(warehouse_file(), staging_dir(), versions, reuse, progress=progress)
     save_reuse(reuse, publication_dir())
     digest = release_digest(prepared)
     release = release_in_force(prepared, publication_dir())

@@ -27,6 +27,7 @@ from pipelines.demo.files import (
     SchoolStyle,
 )
 from pipelines.demo.population import Population, Spell, build_population
+from pipelines.feedback import SILENT, OperatorError, Progress
 from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import TIMEZONE, SchoolCalendar, Semester, school_calendar
@@ -565,7 +566,7 @@ class Generator:
             FileRecord(**{**asdict(original), "file": copy, "delivered_at": delivered.isoformat()})
         )
 
-    def run(self) -> Manifest:
+    def run(self, progress: Progress = SILENT) -> Manifest:
         variations = {}
         if self.defect_rate > 0:
             e_schools = [
@@ -584,9 +585,13 @@ class Generator:
                 kind = ["kavejumi", "vertejumi"][i % 2]
                 for mode in ("monthly", "snapshot"):
                     variations[f"{e_schools[i]}/{kind}/{mode}"] = variation
-        for index, school in enumerate(reference.schools()):
+        schools = reference.schools()
+        progress.stage("write deliveries", total=len(schools) + 1)
+        for index, school in enumerate(schools):
             self.deliver_school(index, school, variations)
+            progress.advance(school.school_id)
         self.deliver_municipality()
+        progress.advance(MUNICIPALITY_FOLDER)
         if self.defect_rate > 0:
             self.whole_file_defects()
         return self.manifest
@@ -635,6 +640,7 @@ def generate(
     scale: float = 1.0,
     defect_rate: float = 0.0,
     replace: bool = False,
+    progress: Progress = SILENT,
 ) -> Manifest:
     """Write the landing files and `demo_manifest.json` beside the landing folder.
 
@@ -642,9 +648,12 @@ def generate(
     """
     if out.exists() and any(out.iterdir()):
         if not replace:
-            raise FileExistsError(f"{out} is not empty: pass replace=True (pmp generate --replace)")
+            raise OperatorError(
+                f"{out} is not empty: pass --replace to empty it first (replace=True)"
+            )
         shutil.rmtree(out)
-    manifest = Generator(out, seed, end_date, scale, defect_rate).run()
+    progress.stage("simulate the pupils")
+    manifest = Generator(out, seed, end_date, scale, defect_rate).run(progress)
     manifest_path(out).write_text(
         json.dumps(asdict(manifest), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
     )

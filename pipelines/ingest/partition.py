@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import SILENT, Progress
 from pipelines.ingest import justification
 from pipelines.ingest.cache import IngestCache, Read, Table, entry_name
 from pipelines.ingest.contract import (
@@ -750,12 +751,14 @@ def stage_partitions(
     workers: int,
     released: frozenset[str] = frozenset(),
     reuse: bool = True,
+    progress: Progress = SILENT,
 ) -> list[PartitionReport]:
     """Schools in parallel processes (each writes only its own files), then the municipality,
     always: its support register is judged against every school's register, so a school's
     new register re-judges it (from the cache: only files not read before are read). A key
     other than the one staging was written with stops it before anything is written; the key's
-    fingerprint is recorded once it is known right. `reuse=False` reads every file again."""
+    fingerprint is recorded once it is known right. `reuse=False` reads every file again.
+    `progress` counts the partitions staged."""
     key = pseudonym_key.secret
     schools = [p for p in partitions if p != MUNICIPALITY_FOLDER]
     if schools and MUNICIPALITY_FOLDER not in partitions:
@@ -764,6 +767,8 @@ def stage_partitions(
     if not guard_key(staging, pseudonym_key):
         _verify_unrecorded_key(landing, archive, staging, key)
         record_key(staging, key)
+    progress.stage("ingest partitions", total=len(partitions))
+    reports = []
     if workers > 1 and len(schools) > 1:
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
@@ -771,15 +776,18 @@ def stage_partitions(
                 stage_partition, landing=landing, archive=archive, staging=staging, key=key,
                 released=released, reuse=reuse,
             )  # fmt: skip
-            reports = list(pool.map(stage, schools))
+            for report in pool.map(stage, schools):
+                reports.append(report)
+                progress.advance(report.partition)
     else:
-        reports = [
-            stage_partition(p, landing, archive, staging, key, released, reuse) for p in schools
-        ]
+        for school in schools:
+            reports.append(stage_partition(school, landing, archive, staging, key, released, reuse))
+            progress.advance(school)
     if MUNICIPALITY_FOLDER in partitions:
         reports.append(
             stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released, reuse)
         )
+        progress.advance(MUNICIPALITY_FOLDER)
     return reports
 
 

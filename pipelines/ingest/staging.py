@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.ingest.contract import KINDS, SPECIAL_EDUCATION_DIGITS
 from pipelines.ingest.justification import MARK_CODES
 from pipelines.privacy.pseudonym import PseudonymKey, key_fingerprint, pupil_keys
@@ -14,7 +15,7 @@ PARQUET_NAME = "data.parquet"
 KEY_FINGERPRINT_FILE = "pseudonym_key.fingerprint"
 
 
-class WrongKey(RuntimeError):
+class WrongKey(OperatorError):
     """The pseudonym key is not the one staging was written with."""
 
 

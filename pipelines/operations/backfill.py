@@ -21,12 +21,13 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import SILENT, OperatorError, Progress
 from pipelines.ingest import contract
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import read_table
 from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.reference import tables as reference
-from pipelines.reference.calendar import school_calendar
+from pipelines.reference.calendar import normal_semester_id, school_calendar
 from pipelines.warehouse.build import ModelRun, build
 
 
@@ -40,10 +41,15 @@ class BackfillReport:
 
 
 def semester_dates(semester_id: str) -> tuple[date, date]:
-    """The first and last day of a semester; an unknown id is an error naming the known ones."""
+    """The first and last day of a semester (its id in any form `normal_semester_id` reads);
+    an unknown one is an `OperatorError` naming the known ones."""
     semesters = {s.semester_id: s for s in school_calendar().semesters}
+    semester_id = normal_semester_id(semester_id)
     if semester_id not in semesters:
-        raise ValueError(f"unknown semester {semester_id!r}: one of {', '.join(semesters)}")
+        raise OperatorError(
+            f"unknown semester {semester_id}: the school calendar "
+            f"(data/reference/calendar.toml) has {', '.join(semesters)}"
+        )
     semester = semesters[semester_id]
     return semester.start, semester.last_day
 
@@ -66,7 +72,10 @@ def restore_from_archive(deliveries: pl.DataFrame, landing: Path, archive: Path)
             continue
         source = archive / sha[:2] / f"{sha}{target.suffix.lower()}"
         if not source.exists():
-            raise FileNotFoundError(f"{file} is in the delivery log but not in the archive")
+            raise OperatorError(
+                f"{file} is in the delivery log but not in the archive {archive}: restore the "
+                "archive from its backup, then run the backfill again"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.part")
         shutil.copyfile(source, temporary)
@@ -85,17 +94,32 @@ def backfill(
     key: PseudonymKey,
     workers: int,
     released: frozenset[str] = frozenset(),
+    progress: Progress = SILENT,
 ) -> BackfillReport:
     """Restore, re-ingest every partition (applying the `released` held deliveries), every
     file read again rather than taken from the ingest cache, and rebuild the warehouse from
-    the semester."""
-    semester_dates(semester_id)
+    the semester. A semester no delivery covers is refused before anything is changed."""
+    first, last = semester_dates(semester_id)
+    semester_id = normal_semester_id(semester_id)
     log = read_table(staging, "delivery_log")
     if log is None:
-        raise FileNotFoundError(f"no delivery log under {staging}: nothing was ever ingested")
+        raise OperatorError(
+            f"no delivery log under {staging}: nothing was ever ingested, so there is nothing "
+            "to backfill; run the ingest first (make demo, or the Dagster ingest_job)"
+        )
     covering = deliveries_covering(log, semester_id)
+    if covering.is_empty():
+        raise OperatorError(
+            f"no delivery covers {semester_id} ({first:%d.%m.%Y}–{last:%d.%m.%Y}): nothing to "
+            "backfill, nothing changed; check the semester, or wait for its deliveries"
+        )
+    progress.stage(f"restore {semester_id}'s {covering.height} deliveries from the archive")
     restored = restore_from_archive(covering, landing, archive)
     partitions = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
-    stage_partitions(partitions, landing, archive, staging, key, workers, released, reuse=False)
+    stage_partitions(
+        partitions, landing, archive, staging, key, workers, released, reuse=False,
+        progress=progress,
+    )  # fmt: skip
+    progress.stage(f"rebuild the warehouse from {semester_id}")
     runs = build(database, staging, rebuild_from=semester_id)
     return BackfillReport(semester_id, restored, covering.height, len(partitions), runs)

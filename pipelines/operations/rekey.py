@@ -58,6 +58,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.ingest.contract import KINDS
 from pipelines.ingest.readers import RejectedFile, read_delivery
 from pipelines.ingest.staging import PARQUET_NAME, record_key, write_table
@@ -86,7 +87,7 @@ DRAWN_BY_KEY = frozenset(
 FLOAT_TOLERANCE = 1e-9
 
 
-class RekeyError(RuntimeError):
+class RekeyError(OperatorError):
     """The rotation cannot go ahead, or on: the message says why and what to do."""
 
 

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.ingest.staging import read_table
 
 
-class ReleaseError(ValueError):
+class ReleaseError(OperatorError):
     """A release that cannot be made: names the delivery and why."""
 
 
@@ -54,7 +55,10 @@ def release(sha256: str, reason: str, staging: Path, log: Path) -> Release:
         else delivery_log.filter(pl.col("sha256").str.starts_with(sha256.lower()))
     )
     if found.is_empty():
-        raise ReleaseError(f"no delivery {sha256} in the delivery log under {staging}")
+        raise ReleaseError(
+            f"no delivery {sha256} in the delivery log under {staging}: copy the SHA-256 of "
+            "the held delivery from the log (docs/operations.md, 'A held delivery')"
+        )
     if found["sha256"].n_unique() > 1:
         raise ReleaseError(f"{sha256} is the start of several deliveries: give more of it")
     held = found.filter(pl.col("status") == "held")

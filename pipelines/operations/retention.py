@@ -38,6 +38,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.feedback import OperatorError
 from pipelines.reference.rules import project_period, retention_years, rules
 
 PURGE_LOG = "purge_log.jsonl"
@@ -45,7 +46,7 @@ KEY_COLUMN = "pupil_key"
 RELATION_KINDS = ("table", "view")
 
 
-class PurgeError(RuntimeError):
+class PurgeError(OperatorError):
     """The purge cannot run now: the message says why."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.privacy import personal_code
 
 KEY_VARIABLE = "PMP_PSEUDONYM_KEY"
@@ -27,7 +28,7 @@ class DemoKeyWarning(UserWarning):
     """The pseudonym key is a local demo key, not a managed secret."""
 
 
-class MissingKey(RuntimeError):
+class MissingKey(OperatorError):
     """No pseudonym key is configured: nothing may be pseudonymised."""
 
 

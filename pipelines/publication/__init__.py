@@ -3,6 +3,7 @@ the ministry extracts.
 """
 
 from pipelines.publication.gate import run_gate
+from pipelines.publication.override import HoldOverride
 from pipelines.publication.publish import (
     MARTS,
     Publication,
@@ -31,6 +32,7 @@ __all__ = [
     "MARTS",
     "MUNICIPALITY",
     "NOT_YET_DUE",
+    "HoldOverride",
     "Publication",
     "current_release",
     "disclosure_settings",

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import xlsxwriter
 
+from pipelines.feedback import OperatorError
 from pipelines.publication.tables import (
     ALL_BANDS,
     AMOUNT,
@@ -78,7 +79,7 @@ WIDE_KEYS = ("semester_id", "school_id", "school_name")
 MEASURES = {m.name: m for _, measures in TABLE_DIMENSIONS.values() for m in measures}
 
 
-class IdentifierFound(RuntimeError):
+class IdentifierFound(OperatorError):
     """An extract file holds something that identifies a pupil: nothing is published."""
 
 

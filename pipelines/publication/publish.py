@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import SILENT, OperatorError, Progress
 from pipelines.ingest.completeness import MAX_MISSING_SHARE, Completeness, completeness
 from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
@@ -36,6 +37,7 @@ from pipelines.publication.extracts import (
     write_revision,
 )
 from pipelines.publication.gate import GateResult, run_gate
+from pipelines.publication.override import HoldOverride
 from pipelines.publication.protection import (
     Cell,
     Version,
@@ -66,27 +68,30 @@ from pipelines.reference.rules import rules
 from pipelines.warehouse.build import connect_read_only
 
 
-class ProtectionFailed(RuntimeError):
+class ProtectionFailed(OperatorError):
     """The attack narrowed a suppressed cell below the threshold: nothing is published."""
 
 
-class GateFailed(RuntimeError):
+class GateFailed(OperatorError):
     """The quality gate failed: nothing is published."""
 
 
-class PublicationHeld(RuntimeError):
+class PublicationHeld(OperatorError):
     """Too many schools missed last night's delivery: nothing is published until they send."""
 
 
-def hold_if_incomplete(staging: Path) -> Completeness:
+def hold_if_incomplete(staging: Path, override: HoldOverride | None = None) -> Completeness:
     """Last night's completeness; raises PublicationHeld, naming the schools, when too many
-    are missing."""
+    are missing, unless an operator's `override` records that it publishes anyway."""
     log = read_table(staging, "delivery_log")
     found = Completeness(None, [], []) if log is None else completeness(log, reference.schools())
-    if found.held:
+    if found.held and override is not None:
+        override.record(found)
+    elif found.held:
         raise PublicationHeld(
             f"publication held: {found.missing_share:.0%} of the schools missed the delivery "
-            f"(more than {MAX_MISSING_SHARE:.0%}); {found.summary()}"
+            f"(more than {MAX_MISSING_SHARE:.0%}); {found.summary()}. Wait for their files, "
+            'or publish anyway: pmp publish --override-hold --reason "..."'
         )
     return found
 
@@ -149,13 +154,18 @@ def prepare(
     staging: Path,
     versions: list[Version] | None = None,
     reuse: Reuse | None = None,
+    override: HoldOverride | None = None,
+    progress: Progress = SILENT,
 ) -> Prepared:
-    """Check last night's deliveries are complete enough, suppress the marts jointly with the
-    earlier `versions` (see `earlier_versions`) and prove the protection by attacking the
-    published cells with everything the attacker holds; `reuse` (see `load_reuse`) skips
-    the blocks and attacks decided before on the same inputs."""
-    hold_if_incomplete(staging)
+    """Check last night's deliveries are complete enough (or record the `override`), suppress
+    the marts jointly with the earlier `versions` (see `earlier_versions`) and prove the
+    protection by attacking the published cells with everything the attacker holds; `reuse`
+    (see `load_reuse`) skips the blocks and attacks decided before on the same inputs."""
+    progress.stage("check last night's deliveries")
+    hold_if_incomplete(staging, override)
+    progress.stage("read the warehouse")
     facts = warehouse_facts(database, staging, MARTS)
+    progress.stage("suppress and attack")
     protected = protect_marts({name: facts[name] for name in MARTS}, versions or [], reuse)
     return Prepared(
         protected.tables, facts["semesters"], facts["rules"], facts["deliveries"],
@@ -195,7 +205,7 @@ def protect_marts(
         )
         raise ProtectionFailed(
             f"nothing published: the attack narrows {outcome.narrow.height} suppressed cells "
-            f"below {threshold}: {cells}"
+            f"below {threshold}: {cells}. See docs/operations.md, 'The disclosure attack fails'"
         )
     found = outcome.intervals
     narrowest = outcome.narrowest
@@ -491,18 +501,27 @@ class Publication:
 
 
 def publish(
-    database: Path, staging: Path, tables_dir: Path, quality_dir: Path, exports: Path
+    database: Path,
+    staging: Path,
+    tables_dir: Path,
+    quality_dir: Path,
+    exports: Path,
+    override: HoldOverride | None = None,
+    progress: Progress = SILENT,
 ) -> Publication:
     """All three steps: nothing is written unless the protection holds and the gate passes,
-    and content equal to the release in force's makes no release and runs no gate."""
+    and content equal to the release in force's makes no release and runs no gate. With an
+    `override`, a completeness hold is recorded and publication goes on."""
     ledger = tables_dir / LEDGER
     reuse = load_reuse(tables_dir)
-    prepared = prepare(database, staging, earlier_versions(exports, ledger), reuse)
+    versions = earlier_versions(exports, ledger)
+    prepared = prepare(database, staging, versions, reuse, override, progress)
     save_reuse(reuse, tables_dir)
     release = release_in_force(prepared, tables_dir)
     new_release = release is None
     if new_release:
         semesters = sorted(prepared.semesters["semester_id"].to_list())
+        progress.stage("quality gate")
         results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir)
         failed = [r for r in results if not r.success]
         if failed:
@@ -510,6 +529,8 @@ def publish(
                 "; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed)
                 + f" (quality report: {report_file(quality_dir)})"
             )
+        progress.stage("store the release")
         release = store(prepared, tables_dir)
+    progress.stage("write the extracts")
     written = write_extracts(prepared, exports, ledger, release.name)
     return Publication(release, new_release, written, prune_releases(tables_dir, exports))

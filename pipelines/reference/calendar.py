@@ -4,6 +4,7 @@ Read from `data/reference/calendar.toml`. Years marked projected follow the publ
 2025/26 pattern until the real dates replace them.
 """
 
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,10 +14,27 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.paths import REFERENCE_DIR
 
 # The municipality's time: school days, delivery nights and the nightly schedule are Riga's.
 TIMEZONE = "Europe/Riga"
+
+
+SEMESTER_ID = re.compile(r"(\d{4})\s*/\s*(\d{2})\s*[-_ ]?\s*S\s*([12])", re.IGNORECASE)
+
+
+def normal_semester_id(text: str) -> str:
+    """`2025/26-S1`, the one form of a semester id, from the ways an operator types it:
+    ` 2025/26-s1 `, `2025/26 S1`, `2025/26s1`. Anything else is an `OperatorError` naming
+    the form."""
+    match = SEMESTER_ID.fullmatch(text.strip())
+    if match is None:
+        raise OperatorError(
+            f"{text.strip()!r} is not a semester id: give it as 2025/26-S1 (the school year, "
+            "then S1 or S2)"
+        )
+    return f"{match[1]}/{match[2]}-S{match[3]}"
 
 
 @dataclass(frozen=True)

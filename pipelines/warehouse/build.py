@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.reference.calendar import school_calendar
 from pipelines.warehouse.models import (
     LAYERS,
@@ -60,6 +61,10 @@ def prepare(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
 
 def connect_read_only(database: Path, staging: Path) -> duckdb.DuckDBPyConnection:
     """A reader's connection: analysts, checks and publication never write."""
+    if not database.exists():
+        raise OperatorError(
+            f"no warehouse at {database}: build it first (make demo, or launch warehouse_job)"
+        )
     con = duckdb.connect(str(database), read_only=True)
     prepare(con, staging)
     return con
@@ -174,7 +179,7 @@ def build(
         raise ModelError(f"unknown semester {rebuild_from!r}: one of {', '.join(known)}")
     missing = _missing_staging(staging, models)
     if missing:
-        raise ModelError(
+        raise OperatorError(
             f"no staging Parquet for {', '.join(missing)} under {staging}: run the ingest first"
         )
     database.parent.mkdir(parents=True, exist_ok=True)

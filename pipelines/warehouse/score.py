@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.warehouse.build import connect_read_only
 
 KEY_COLUMNS = ("semester_id", "as_of", "kind", "pupil_key")
@@ -25,7 +26,7 @@ ORDER BY ALL
 """
 
 
-class TrainingError(ValueError):
+class TrainingError(OperatorError):
     """Too little to fit the weights on: says what is missing."""
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.feedback import OperatorError
 from pipelines.ingest.staging import read_table
 from pipelines.operations.backfill import backfill, deliveries_covering
 from pipelines.privacy.pseudonym import PseudonymKey
@@ -43,5 +44,5 @@ def test_backfill_restores_a_semester_from_the_archive_and_rebuilds_from_it(
     rebuilt = {run.relation: run.rebuilt_from for run in report.models}
     assert rebuilt["core.lesson_absences"] == "2025/26-S1"
     assert checksums(database, staging) == before
-    with pytest.raises(ValueError, match="one of 2025/26-S1"):
+    with pytest.raises(OperatorError, match="unknown semester 2030/31-S1: the school calendar"):
         backfill("2030/31-S1", landing, archive, staging, database, KEY, workers=1)

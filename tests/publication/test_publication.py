@@ -1,5 +1,6 @@
 """Publication on the demo: suppression proved by attack, the quality gate, the extracts."""
 
+import importlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,8 @@ from pipelines.publication.tables import COUNT, INDICATOR_MEASURES, NOT_YET_DUE,
 COUNTED = [*COUNT_MEASURES, "pupils_supported"]
 
 SEMESTERS = 8
+
+publish_module = importlib.import_module("pipelines.publication.publish")
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +255,7 @@ def test_the_quality_gate_fails_on_a_planted_inconsistency_and_blocks_the_extrac
 ):
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
     planted = with_municipality_pupils_plus_one(prepared, pl.col("status") == "final")
-    monkeypatch.setattr(publication_defs, "prepare", lambda *_: planted)
+    monkeypatch.setattr(publication_defs, "prepare", lambda *_, **__: planted)
     result = dg.materialize(
         [
             publication_defs.published_tables,
@@ -287,7 +290,7 @@ def test_pmp_publish_says_why_nothing_was_published_in_one_line(error, monkeypat
     def refuse(*_):
         raise error
 
-    monkeypatch.setattr(cli, "publish", refuse)
+    monkeypatch.setattr(publish_module, "publish", refuse)
     with pytest.raises(SystemExit) as stop:
         cli.main(["publish"])
     assert str(stop.value) == f"pmp publish: {error}"

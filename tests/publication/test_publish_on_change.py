@@ -123,7 +123,7 @@ def test_the_assets_store_nothing_and_gate_nothing_for_the_same_content(
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
     (tmp_path / "warehouse.duckdb").symlink_to(demo_warehouse)  # the extracts read its facts
     (tmp_path / "staging").symlink_to(ingested)
-    monkeypatch.setattr(publication_defs, "prepare", lambda *_: prepared)
+    monkeypatch.setattr(publication_defs, "prepare", lambda *_, **__: prepared)
     assets = [
         publication_defs.published_tables,
         publication_defs.publication_quality_gate,

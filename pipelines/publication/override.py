@@ -1,0 +1,50 @@
+"""Publishing despite a completeness hold: `pmp publish --override-hold --reason "..."`.
+
+When more than a fifth of the schools missed last night's delivery, the publication holds
+itself (`PublicationHeld`). The municipality may decide to publish anyway, e.g. when a school
+is closed for the week. The decision is an entry in an append-only audit log
+(`data/audit/hold_overrides.jsonl`: the night held, the schools missing, the reason, who and
+when), written when a hold is overridden; a publication that was not held records nothing.
+An override lasts one publication: the next one holds again while the schools are missing.
+"""
+
+import getpass
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelines.feedback import OperatorError
+from pipelines.ingest.completeness import Completeness
+
+
+@dataclass
+class HoldOverride:
+    """An operator's decision to publish even if held; `entry` is its audit record once it
+    overrode a hold."""
+
+    reason: str
+    log: Path
+    entry: dict | None = None
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise OperatorError(
+                'an override needs --reason "...": who decided to publish without the '
+                "missing schools, and why; it goes into the audit log"
+            )
+
+    def record(self, hold: Completeness) -> None:
+        """Append the override of `hold` to the audit log."""
+        self.entry = {
+            "night": hold.night.isoformat() if hold.night else None,
+            "missing": hold.missing,
+            "expected": len(hold.expected),
+            "missing_share": round(hold.missing_share, 4),
+            "reason": self.reason.strip(),
+            "overridden_by": getpass.getuser(),
+            "overridden_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a", encoding="utf-8") as audit:
+            audit.write(json.dumps(self.entry, ensure_ascii=False) + "\n")
