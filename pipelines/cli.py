@@ -88,7 +88,7 @@ def _publish(args: argparse.Namespace) -> None:
             f"{exports_dir()}"
         )
     output = reports_dir() / DASHBOARD_FILE
-    if refresh_dashboard(publication_dir(), output, *project_period()) is not None:
+    if refresh_dashboard(publication_dir(), staging_dir(), output, *project_period()) is not None:
         print(f"dashboard redrawn from release {done.release.name}: {output}")
     if done.removed:
         print(
