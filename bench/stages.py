@@ -203,7 +203,7 @@ def run_dashboard(data: Path) -> dict:
     from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
 
     output = data / "reports" / DASHBOARD_FILE
-    drawn = refresh_dashboard(data / "publication", output, *project_period())
+    drawn = refresh_dashboard(data / "publication", data / "staging", output, *project_period())
     return {"views": len(drawn or []), "redrawn": drawn is not None, "bytes": output.stat().st_size}
 
 

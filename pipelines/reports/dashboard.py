@@ -30,6 +30,7 @@ import plotly.offline
 import polars as pl
 from plotly.subplots import make_subplots
 
+from pipelines.ingest.partition import LOG_SCHEMA
 from pipelines.ingest.staging import read_table
 from pipelines.privacy.scan import text_findings
 from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_facts
@@ -883,6 +884,15 @@ def flagged_files(deliveries: pl.DataFrame) -> pl.DataFrame:
 
 
 def completeness_view(release: Release) -> View:
+    title = "Datu pilnīgums / Data completeness"
+    if release.deliveries.is_empty():
+        figure = go.Figure()
+        figure.add_annotation(
+            text="Nav reģistrētu piegāžu / no delivery logged", showarrow=False, x=0.5, y=0.5,
+            xref="paper", yref="paper", name="label",
+        )  # fmt: skip
+        notes = ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
+        return View("completeness", title, figure, notes)
     weekly = delivery_weeks(release.deliveries)
     names = {s.school_id: s.name for s in reference.schools()}
     names |= {"_municipality": f"{MUNICIPALITY_NAME} (pašvaldības faili / municipality's files)"}
@@ -933,9 +943,7 @@ def completeness_view(release: Release) -> View:
             "Publiskajā pārskatā tikai failu skaits; failu nosaukumi un iemesli ir iekšējā. / "
             "The public dashboard shows counts of files only; names and reasons are internal."
         )
-    return View(
-        "completeness", "Datu pilnīgums / Data completeness", figure, tuple(notes), table=table
-    )  # fmt: skip
+    return View("completeness", title, figure, tuple(notes), table=table)  # fmt: skip
 
 
 def _files_table(files: pl.DataFrame) -> str:
@@ -1241,10 +1249,11 @@ td, th {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left;
 
 
 def delivery_log(staging: Path, until: str | None = None) -> pl.DataFrame:
-    """The delivery log, every file received (until the moment `until`, ISO 8601, if given)."""
+    """The delivery log, every file received (until the moment `until`, ISO 8601, if given);
+    empty when nothing has been logged."""
     log = read_table(staging, "delivery_log")
     if log is None:
-        raise FileNotFoundError(f"no delivery log in {staging}: ingest the deliveries first")
+        return pl.DataFrame(schema=LOG_SCHEMA)
     if until is None:
         return log
     return log.filter(pl.col("received_at") <= datetime.fromisoformat(until))

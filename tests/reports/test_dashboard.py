@@ -198,7 +198,7 @@ def test_a_pupil_key_in_the_internal_page_stops_it_being_written(
     demo_warehouse, ingested, tmp_path, monkeypatch
 ):
     con = connect_read_only(demo_warehouse, ingested)
-    (key,) = con.sql("SELECT pupil_key FROM core.pupils LIMIT 1").fetchone()
+    ((key,),) = con.sql("SELECT pupil_key FROM core.pupils LIMIT 1").fetchall()
     con.close()
     log = delivery_log(ingested)
     leaking = log.with_columns(
@@ -378,12 +378,20 @@ def test_the_completeness_panel_counts_every_file_and_names_them_only_internally
         assert reason.split(":")[0] in table
 
 
+def test_an_empty_delivery_log_is_said_not_drawn_empty(release):
+    view = views(replace(release, deliveries=release.deliveries.head(0)))[0]
+    assert view.anchor == "completeness"
+    assert view.notes == ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
+
+
 def test_none_and_suppressed_are_distinct_and_the_risk_palette_is_for_risk_only():
     def rgb(colour: str) -> tuple[int, ...]:
         return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
     none, hidden = rgb(STACK_COLOURS["risk_none"]), rgb(STACK_COLOURS["suppressed"])
-    assert math.dist(none, hidden) > 50
+    # Before: #b8c4bb and #9e9e9e, two greys. Now suppressed alone is grey; none has a hue.
+    assert len(set(hidden)) == 1 and max(none) - min(none) > 40
+    assert math.dist(none, hidden) > 60
     assert {STACK_COLOURS["suppressed"], OUTSIDE_95, OUTSIDE_99_8}.isdisjoint(RISK_COLOURS.values())
 
 
