@@ -11,7 +11,7 @@ import polars as pl
 
 from pipelines.demo.generate import DEFAULT_END_DATE, DEFAULT_SEED, generate
 from pipelines.ingest.partition import stage_partitions
-from pipelines.ingest.staging import WrongKey
+from pipelines.ingest.staging import WrongKey, read_table
 from pipelines.operations.backfill import backfill
 from pipelines.operations.rekey import RekeyError, read_key_file, rotate_key, work_folder
 from pipelines.operations.release import ReleaseError, release, released_deliveries
@@ -88,7 +88,12 @@ def _publish(args: argparse.Namespace) -> None:
             f"{exports_dir()}"
         )
     output = reports_dir() / DASHBOARD_FILE
-    if refresh_dashboard(publication_dir(), staging_dir(), output, *project_period()) is not None:
+    if (
+        refresh_dashboard(
+            publication_dir(), read_table(staging_dir(), "delivery_log"), output, *project_period()
+        )
+        is not None
+    ):
         print(f"dashboard redrawn from release {done.release.name}: {output}")
     if done.removed:
         print(

@@ -6,6 +6,7 @@ import polars as pl
 
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
+from pipelines.ingest.staging import read_table
 from pipelines.paths import (
     publication_dir,
     quality_dir,
@@ -60,7 +61,9 @@ def view_table(drawn: list[View]) -> pl.DataFrame:
 )
 def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     output = reports_dir() / DASHBOARD_FILE
-    drawn = refresh_dashboard(publication_dir(), staging_dir(), output, *project_period())
+    drawn = refresh_dashboard(
+        publication_dir(), read_table(staging_dir(), "delivery_log"), output, *project_period()
+    )
     release = current_release(publication_dir())
     previous = previous_release(publication_dir())
     size = output.stat().st_size

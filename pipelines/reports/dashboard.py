@@ -30,8 +30,6 @@ import plotly.offline
 import polars as pl
 from plotly.subplots import make_subplots
 
-from pipelines.ingest.partition import LOG_SCHEMA
-from pipelines.ingest.staging import read_table
 from pipelines.privacy.scan import text_findings
 from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_facts
 from pipelines.publication.releases import current_release, load, previous_release, release_facts
@@ -148,7 +146,7 @@ class Release:
     project_start: date
     project_end: date
     name: str  # the release folder's name, recorded in the page
-    deliveries: pl.DataFrame
+    deliveries: pl.DataFrame | None  # the delivery log; None when nothing was logged
     internal: bool = False
 
 
@@ -885,7 +883,7 @@ def flagged_files(deliveries: pl.DataFrame) -> pl.DataFrame:
 
 def completeness_view(release: Release) -> View:
     title = "Datu pilnīgums / Data completeness"
-    if release.deliveries.is_empty():
+    if release.deliveries is None or release.deliveries.is_empty():
         figure = go.Figure()
         figure.add_annotation(
             text="Nav reģistrētu piegāžu / no delivery logged", showarrow=False, x=0.5, y=0.5,
@@ -1248,20 +1246,12 @@ td, th {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left;
 """
 
 
-def delivery_log(staging: Path, until: str | None = None) -> pl.DataFrame:
-    """The delivery log, every file received (until the moment `until`, ISO 8601, if given);
-    empty when nothing has been logged."""
-    log = read_table(staging, "delivery_log")
-    if log is None:
-        return pl.DataFrame(schema=LOG_SCHEMA)
-    if until is None:
-        return log
-    return log.filter(pl.col("received_at") <= datetime.fromisoformat(until))
-
-
-def read_release(folder: Path, staging: Path, project_start: date, project_end: date) -> Release:
+def read_release(
+    folder: Path, deliveries: pl.DataFrame | None, project_start: date, project_end: date
+) -> Release:
     """The release in force in the publication folder, the one before it, its facts, and the
-    delivery log as it stood when it was published."""
+    files of the delivery log (the staging table `delivery_log`, which the caller reads:
+    reports import no ingest module) received until it was published."""
     current = current_release(folder)
     facts = release_facts(current)
     earlier = previous_release(folder)
@@ -1275,12 +1265,20 @@ def read_release(folder: Path, staging: Path, project_start: date, project_end: 
         project_start=project_start,
         project_end=project_end,
         name=current.name,
-        deliveries=delivery_log(staging, facts["published_at"]),
+        deliveries=None
+        if deliveries is None
+        else deliveries.filter(
+            pl.col("received_at") <= datetime.fromisoformat(facts["published_at"])
+        ),
     )
 
 
 def read_warehouse(
-    database: Path, staging: Path, project_start: date, project_end: date
+    database: Path,
+    staging: Path,
+    deliveries: pl.DataFrame | None,
+    project_start: date,
+    project_end: date,
 ) -> tuple[Release, set[str]]:
     """The internal dashboard's source: the warehouse's publication marts as cells, nothing
     suppressed, with the whole delivery log; and the pupil keys, to scan the page for."""
@@ -1297,7 +1295,7 @@ def read_warehouse(
         project_start=project_start,
         project_end=project_end,
         name=f"warehouse, data to {cutoff}",
-        deliveries=delivery_log(staging),
+        deliveries=deliveries,
         internal=True,
     )
     return release, facts["keys"]
@@ -1319,11 +1317,16 @@ def write_dashboard(release: Release, output: Path) -> list[View]:
 
 
 def write_internal_dashboard(
-    database: Path, staging: Path, output: Path, project_start: date, project_end: date
+    database: Path,
+    staging: Path,
+    deliveries: pl.DataFrame | None,
+    output: Path,
+    project_start: date,
+    project_end: date,
 ) -> list[View]:
     """Draw the internal dashboard from the warehouse and write it, unless its text holds a
     pupil key, a personal code or a name (`PupilLevelData`, naming what was found)."""
-    release, keys = read_warehouse(database, staging, project_start, project_end)
+    release, keys = read_warehouse(database, staging, deliveries, project_start, project_end)
     drawn = views(release)
     page = render(release, drawn)
     allowed = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
@@ -1347,10 +1350,14 @@ def drawn_release(output: Path) -> str | None:
 
 
 def refresh_dashboard(
-    folder: Path, staging: Path, output: Path, project_start: date, project_end: date
+    folder: Path,
+    deliveries: pl.DataFrame | None,
+    output: Path,
+    project_start: date,
+    project_end: date,
 ) -> list[View] | None:
     """Redraw the public page when the release in force is not the one it shows: the views
     drawn, or None when it showed that release already."""
     if drawn_release(output) == current_release(folder).name:
         return None
-    return write_dashboard(read_release(folder, staging, project_start, project_end), output)
+    return write_dashboard(read_release(folder, deliveries, project_start, project_end), output)

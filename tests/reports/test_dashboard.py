@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from pipelines.defs.reports import dashboard, dashboard_internal
+from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import text_findings
 from pipelines.publication.publish import Prepared, store
@@ -24,7 +25,6 @@ from pipelines.publication.releases import previous_release
 from pipelines.publication.tables import CELL_KEY, MUNICIPALITY, NOT_YET_DUE
 from pipelines.reference import tables as reference
 from pipelines.reference.rules import project_period, rules
-from pipelines.reports import dashboard as module
 from pipelines.reports.dashboard import (
     FLAGGED_STATUSES,
     OUTSIDE_95,
@@ -33,7 +33,6 @@ from pipelines.reports.dashboard import (
     Release,
     changes,
     control_limits,
-    delivery_log,
     read_release,
     read_warehouse,
     views,
@@ -88,7 +87,7 @@ def publication_folder(prepared, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def release(publication_folder, ingested) -> Release:
-    return read_release(publication_folder, ingested, *project_period())
+    return read_release(publication_folder, read_table(ingested, "delivery_log"), *project_period())
 
 
 @pytest.fixture(scope="module")
@@ -105,13 +104,15 @@ def dashboard_file(release, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def internal(demo_warehouse, ingested) -> Release:
-    return read_warehouse(demo_warehouse, ingested, *project_period())[0]
+    deliveries = read_table(ingested, "delivery_log")
+    return read_warehouse(demo_warehouse, ingested, deliveries, *project_period())[0]
 
 
 @pytest.fixture(scope="module")
 def internal_file(demo_warehouse, ingested, tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("reports") / "dashboard_internal.html"
-    write_internal_dashboard(demo_warehouse, ingested, output, *project_period())
+    deliveries = read_table(ingested, "delivery_log")
+    write_internal_dashboard(demo_warehouse, ingested, deliveries, output, *project_period())
     return output
 
 
@@ -195,19 +196,18 @@ def test_the_internal_dashboard_holds_aggregates_only(internal, prepared):
 
 
 def test_a_pupil_key_in_the_internal_page_stops_it_being_written(
-    demo_warehouse, ingested, tmp_path, monkeypatch
+    demo_warehouse, ingested, tmp_path
 ):
     con = connect_read_only(demo_warehouse, ingested)
     ((key,),) = con.sql("SELECT pupil_key FROM core.pupils LIMIT 1").fetchall()
     con.close()
-    log = delivery_log(ingested)
-    leaking = log.with_columns(
-        status=pl.lit("rejected"), reason=pl.lit(f"row of pupil {key}")
-    ).head(1)
-    monkeypatch.setattr(module, "delivery_log", lambda staging, until=None: leaking)
+    log = read_table(ingested, "delivery_log")
+    leaking = log.with_columns(status=pl.lit("rejected"), reason=pl.lit(f"row of pupil {key}"))
     output = tmp_path / "dashboard_internal.html"
     with pytest.raises(PupilLevelData, match=r"1 pupil key"):
-        write_internal_dashboard(demo_warehouse, ingested, output, *project_period())
+        write_internal_dashboard(
+            demo_warehouse, ingested, leaking.head(1), output, *project_period()
+        )
     assert not output.exists()
 
 
@@ -330,7 +330,7 @@ def test_the_change_view_shows_what_moved_since_the_previous_run(drawn):
 def test_the_first_publication_shows_its_own_values(prepared, ingested, tmp_path):
     store(prepared, tmp_path)
     assert previous_release(tmp_path) is None
-    release = read_release(tmp_path, ingested, *project_period())
+    release = read_release(tmp_path, read_table(ingested, "delivery_log"), *project_period())
     view = next(v for v in views(release) if v.anchor == "change")
     assert "Pirmā publikācija" in view.notes[0]
     pupils = next(t for t in view.figure.data if t.name == "skolēni / pupils")
@@ -379,9 +379,10 @@ def test_the_completeness_panel_counts_every_file_and_names_them_only_internally
 
 
 def test_an_empty_delivery_log_is_said_not_drawn_empty(release):
-    view = views(replace(release, deliveries=release.deliveries.head(0)))[0]
-    assert view.anchor == "completeness"
-    assert view.notes == ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
+    for nothing in (None, release.deliveries.head(0)):
+        view = views(replace(release, deliveries=nothing))[0]
+        assert view.anchor == "completeness"
+        assert view.notes == ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
 
 
 def test_none_and_suppressed_are_distinct_and_the_risk_palette_is_for_risk_only():
