@@ -111,7 +111,10 @@ def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 )
 def dashboard_internal(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     output = reports_dir() / INTERNAL_DASHBOARD_FILE
-    drawn = write_internal_dashboard(warehouse_file(), staging_dir(), output, *project_period())
+    deliveries = read_table(staging_dir(), "delivery_log")
+    drawn = write_internal_dashboard(
+        warehouse_file(), staging_dir(), deliveries, output, *project_period()
+    )
     size = output.stat().st_size
     context.log.info(f"internal dashboard drawn from the warehouse: {output} ({size / 1e6:.1f} MB)")
     return dg.MaterializeResult(
