@@ -67,6 +67,8 @@ BANDS = (ALL_BANDS, *GRADE_BANDS)
 BAND_LABELS = {ALL_BANDS: "visas klašu grupas / all grade bands"} | {
     band: f"{band}. klase / grades {band}" for band in GRADE_BANDS
 }
+# Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
+# look like a personal code to the internal page's scan, and carries nothing.
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
     "mk89_crossings": "MK 89 sliekšņa pārsniegumi / Cabinet Regulation No. 89 crossings",
@@ -479,16 +481,16 @@ def funnel_series(value: dict, semester: str, band: str, measure: str, label: st
         if school != MUNICIPALITY and pupils.get(school) and counts[school] is None
     )
     largest = max((n for _, _, n in drawn), default=100)
-    grid = [5 + (largest * 1.1 - 5) * i / (FUNNEL_GRID - 1) for i in range(FUNNEL_GRID)]
-    shares = [100 * c / n for _, c, n in drawn]
+    grid = [round(5 + (largest * 1.1 - 5) * i / (FUNNEL_GRID - 1), 1) for i in range(FUNNEL_GRID)]
+    shares = [round(100 * c / n, 2) for _, c, n in drawn]
     colours = [
         OUTSIDE_99_8 if abs(c / n - base) > spread(base, n, Z_99_8)
         else OUTSIDE_95 if abs(c / n - base) > spread(base, n, Z_95)
         else INSIDE
         for _, c, n in drawn
     ]  # fmt: skip
-    x_range = (0.0, largest * 1.15)
-    y_range = (0.0, max([*shares, 100 * base]) * 1.35 + 1)
+    x_range = (0.0, round(largest * 1.15, 1))
+    y_range = (0.0, round(max([*shares, 100 * base]) * 1.35 + 1, 1))
     places = label_places(
         [(n, share, school) for (school, _, n), share in zip(drawn, shares, strict=True)],
         x_range, y_range,
@@ -496,7 +498,7 @@ def funnel_series(value: dict, semester: str, band: str, measure: str, label: st
     limits = []
     for z in (Z_95, Z_99_8):
         low, high = control_limits(base, grid, z)
-        limits.append({"x": grid + grid[::-1], "y": [100 * v for v in high + low[::-1]]})
+        limits.append({"x": grid + grid[::-1], "y": [round(100 * v, 2) for v in high + low[::-1]]})
     status = f"{label}, {semester}, {BAND_LABELS[band]}."
     if hidden:
         status += " Slēpts, nav attēlots / suppressed, not drawn: " + ", ".join(hidden) + "."
@@ -505,7 +507,7 @@ def funnel_series(value: dict, semester: str, band: str, measure: str, label: st
             {"x": [n for _, _, n in drawn], "y": shares, "text": [s for s, _, _ in drawn],
              "textposition": places, "marker.color": colours},
             *limits,
-            {"x": [grid[0], grid[-1]], "y": [100 * base] * 2},
+            {"x": [grid[0], grid[-1]], "y": [round(100 * base, 2)] * 2},
         ],
         "layout": {"xaxis.range": list(x_range), "yaxis.range": list(y_range)},
         "status": status,
@@ -737,12 +739,13 @@ def coverage_view(release: Release) -> View:
             hidden.append(key[1])
         else:
             shown.append((key[1], medium[key] + high[key], coverage[key]))
-    x_range = (0.0, max((n for _, n, _ in shown), default=10) * 1.15)
-    y_range = (0.0, min(100.0, max((100 * c for _, _, c in shown), default=50) * 1.3 + 5))
+    x_range = (0.0, round(max((n for _, n, _ in shown), default=10) * 1.15, 1))
+    top = max((100 * c for _, _, c in shown), default=50) * 1.3 + 5
+    y_range = (0.0, round(min(100.0, top), 1))
     places = label_places([(n, 100 * c, s) for s, n, c in shown], x_range, y_range)
     figure = go.Figure()
     figure.add_scatter(
-        x=[n for _, n, _ in shown], y=[100 * c for _, _, c in shown],
+        x=[n for _, n, _ in shown], y=[round(100 * c, 2) for _, _, c in shown],
         text=[s for s, _, _ in shown], mode="markers+text", textposition=places,
         marker={"size": 11, "color": "#4f6d7a"}, name="skolas / schools",
         hovertemplate="%{text}: %{y:.1f}% no %{x} riska skolēniem atbalstīti / of %{x} "
@@ -751,7 +754,7 @@ def coverage_view(release: Release) -> View:
     municipality = coverage[(semester, MUNICIPALITY, ALL_BANDS)]
     if municipality is not None:
         figure.add_scatter(
-            x=list(x_range), y=[100 * municipality] * 2, mode="lines",
+            x=list(x_range), y=[round(100 * municipality, 2)] * 2, mode="lines",
             line={"dash": "dash", "color": "#333"},
             name=f"novadā / municipality {100 * municipality:.1f}%", hoverinfo="skip",
         )  # fmt: skip

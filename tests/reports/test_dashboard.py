@@ -4,8 +4,10 @@ limits and dropdowns, the weekly heatmap, the semester in progress marked, the p
 its targets, the deliveries, the header's filter and tiles, and the change since the previous
 publication; both checked in Chromium offline."""
 
+import json
 import math
 import os
+import random
 import re
 from dataclasses import replace
 from datetime import date
@@ -19,7 +21,7 @@ import pytest
 from pipelines.defs.reports import dashboard, dashboard_internal
 from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
-from pipelines.privacy.scan import text_findings
+from pipelines.privacy.scan import PERSONAL_CODE, text_findings
 from pipelines.publication.publish import Prepared, store
 from pipelines.publication.releases import previous_release
 from pipelines.publication.tables import CELL_KEY, MUNICIPALITY, NOT_YET_DUE
@@ -33,6 +35,7 @@ from pipelines.reports.dashboard import (
     Release,
     changes,
     control_limits,
+    funnel_series,
     read_release,
     read_warehouse,
     views,
@@ -121,6 +124,24 @@ def test_control_limits_follow_the_normal_approximation():
     assert low == pytest.approx([0.1 - 0.0588, 0.1 - 0.0294], abs=1e-4)
     assert high == pytest.approx([0.1 + 0.0588, 0.1 + 0.0294], abs=1e-4)
     assert control_limits(0.02, [4], 3.090232)[0] == [0.0]  # clipped at zero
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_funnel_draws_rounded_numbers_that_no_scan_mistakes_for_a_code(seed):
+    """Shares, limits and ranges with at most two decimals: an 11-digit float tail would read
+    as a personal code to the internal page's scan (it did, on a small demo)."""
+    rng = random.Random(seed)
+    value = {}
+    for school in "ABCDEFGHIJ":
+        pupils = rng.randint(20, 1200)
+        value[("S", school, "all", "pupils")] = pupils
+        value[("S", school, "all", "mk89_crossings")] = rng.randint(0, pupils // 4)
+    for measure in ("pupils", "mk89_crossings"):
+        total = sum(v for k, v in value.items() if k[3] == measure)
+        value[("S", MUNICIPALITY, "all", measure)] = total
+    text = json.dumps(funnel_series(value, "S", "all", "mk89_crossings", "MK 89"))
+    assert re.findall(r"\d\.\d{3,}", text) == []
+    assert re.findall(PERSONAL_CODE, text) == []
 
 
 def _cell(semester, school, measure, value, suppressed=False, status="in progress"):
@@ -568,7 +589,7 @@ def test_the_filter_and_the_funnel_dropdowns_redraw_with_the_chosen_cells(
     for school, pupils, share in zip(schools["text"], schools["x"], schools["y"], strict=True):
         key = ("2025/26-S1", school, "4-6")
         assert pupils == value[(*key, "pupils")]
-        assert share == pytest.approx(100 * value[(*key, "mk89_crossings")] / pupils)
+        assert share == pytest.approx(100 * value[(*key, "mk89_crossings")] / pupils, abs=0.005)
     assert "2025/26-S1" in page.locator("#status-funnel").inner_text()
     funnel = next(c for c in page.evaluate(CHART_CONTENTS) if c["id"] == "chart-funnel")
     points = funnel["points"]
