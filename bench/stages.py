@@ -211,11 +211,13 @@ def run_cli_help() -> dict:
 def run_dashboard(data: Path) -> dict:
     """The dashboard, redrawn when the release in force is not the one it shows (as `pmp
     publish` and the dashboard asset do)."""
+    from pipelines.ingest.staging import read_table
     from pipelines.reference.rules import project_period
     from pipelines.reports.dashboard import DASHBOARD_FILE, refresh_dashboard
 
     output = data / "reports" / DASHBOARD_FILE
-    drawn = refresh_dashboard(data / "publication", output, *project_period())
+    deliveries = read_table(data / "staging", "delivery_log")
+    drawn = refresh_dashboard(data / "publication", deliveries, output, *project_period())
     return {"views": len(drawn or []), "redrawn": drawn is not None, "bytes": output.stat().st_size}
 
 

@@ -66,6 +66,7 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _publish(args: argparse.Namespace) -> None:
+    from pipelines.ingest.staging import read_table
     from pipelines.publication.override import HoldOverride
     from pipelines.publication.publish import publish
     from pipelines.publication.quality_report import report_file
@@ -107,7 +108,12 @@ def _publish(args: argparse.Namespace) -> None:
             f"{exports_dir()}"
         )
     output = reports_dir() / DASHBOARD_FILE
-    if refresh_dashboard(publication_dir(), output, *project_period()) is not None:
+    if (
+        refresh_dashboard(
+            publication_dir(), read_table(staging_dir(), "delivery_log"), output, *project_period()
+        )
+        is not None
+    ):
         print(f"dashboard redrawn from release {done.release.name}: {output}")
     if done.removed:
         print(

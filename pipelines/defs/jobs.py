@@ -6,15 +6,15 @@ Each job selects its assets by key, so that no definitions module imports anothe
 import dagster as dg
 
 REFERENCE_ASSETS = (
-    "schools", "school_calendar", "lesson_load", "subjects", "activities", "social_statuses",
-    "indicator_rules", "score_model",
+    "schools", "school_calendar", "lesson_load", "subjects", "activities", "project_targets",
+    "social_statuses", "indicator_rules", "score_model",
 )  # fmt: skip
 
 reference_job = dg.define_asset_job(
     "reference_job",
     selection=dg.AssetSelection.assets(*REFERENCE_ASSETS),
     description="Check and load the reference data: schools, calendar, lesson load, subjects, "
-    "activities, social statuses, the indicator rules and the score's weights.",
+    "activities, the project's targets, social statuses, the indicator rules and the score's weights.",
 )
 ingest_job = dg.define_asset_job(
     "ingest_job",

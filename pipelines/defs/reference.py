@@ -23,8 +23,9 @@ from pipelines.reference.checks import (
     semester_frame,
     social_status_problems,
     subject_problems,
+    target_problems,
 )
-from pipelines.reference.rules import RULES_FILE, rule_table, rules
+from pipelines.reference.rules import RULES_FILE, project_period, rule_table, rules
 from pipelines.reference.score import (
     SCORE_FILE,
     score_config,
@@ -33,6 +34,7 @@ from pipelines.reference.score import (
     score_label,
     score_problems,
 )
+from pipelines.reference.tables import activities as activity_table
 from pipelines.reference.tables import read_csv
 
 GROUP = "ingest"
@@ -107,6 +109,17 @@ def activities() -> dg.MaterializeResult:
     the semester each starts."""
     semester_ids = {s.semester_id for s in read_calendar(CALENDAR_FILE).semesters}
     return checked_csv("activities.csv", lambda frame: activity_problems(frame, semester_ids))
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"csv"}, deps=[activities])
+def project_targets() -> dg.MaterializeResult:
+    """The project's output targets to 31.08.2029 per activity: pupils and hours of individual
+    support, events of group activities (synthetic until the municipality enters the
+    agreement's figures). The dashboard draws the activities against them."""
+    due = project_period()[1]
+    return checked_csv(
+        "project_targets.csv", lambda frame: target_problems(frame, activity_table(), due)
+    )
 
 
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"csv"})

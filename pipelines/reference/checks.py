@@ -118,6 +118,34 @@ def activity_problems(frame: pl.DataFrame, semester_ids: set[str]) -> list[str]:
     return problems
 
 
+# What the project reports per activity: pupils and hours for individual support, events for
+# group activities.
+TARGET_MEASURES = {"pupil": ("pupils_supported", "hours"), "group": ("events",)}
+
+
+def target_problems(targets: pl.DataFrame, activities: pl.DataFrame, due: date) -> list[str]:
+    """Problems in project_targets.csv: an activity's measure without a target, listed twice or
+    not one its unit reports, a target that is not a positive number, a due date other than
+    the project's last day."""
+    expected = {
+        (activity, measure)
+        for activity, unit in activities.select("activity", "unit").unique().iter_rows()
+        for measure in TARGET_MEASURES.get(unit, ())
+    }
+    listed = [f"{a} {m}" for a, m in targets.select("activity", "measure").iter_rows()]
+    problems = [f"{pair}: listed more than once" for pair in duplicates(listed)]
+    problems += [f"{a} {m}: no target" for a, m in sorted(expected) if f"{a} {m}" not in listed]
+    for row in targets.iter_rows(named=True):
+        pair = f"{row['activity']} {row['measure']}"
+        if (row["activity"], row["measure"]) not in expected:
+            problems.append(f"{pair}: not a measure the activity reports")
+        if not isinstance(row["target"], int | float) or row["target"] <= 0:
+            problems.append(f"{pair}: target {row['target']} is not a positive number")
+        if row["due"] != due:
+            problems.append(f"{pair}: due {row['due']} is not the project's last day {due}")
+    return problems
+
+
 def social_status_problems(frame: pl.DataFrame) -> list[str]:
     problems = [f"duplicate status {s}" for s in duplicates(frame["status"].drop_nulls().to_list())]
     if frame["status"].null_count() or frame["status_en"].null_count():

@@ -98,6 +98,13 @@ def activities() -> pl.DataFrame:
 
 
 @cache
+def project_targets() -> pl.DataFrame:
+    """The project's output targets: per activity and measure, the cumulative figure due by the
+    project's last day (synthetic, see data/reference/README.md)."""
+    return read_csv("project_targets.csv")
+
+
+@cache
 def social_statuses() -> list[str]:
     return read_csv("social_status.csv")["status"].to_list()
 

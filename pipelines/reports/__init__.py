@@ -1,12 +1,14 @@
-"""Reports for analysts: the offline dashboard, the notebooks' helpers, and the risk palette both
-use.
+"""Reports for analysts: the offline dashboards (public and internal), the notebooks' helpers,
+and the risk palette both use.
 """
 
 from pipelines.reports.dashboard import (
     drawn_release,
     read_release,
+    read_warehouse,
     refresh_dashboard,
     write_dashboard,
+    write_internal_dashboard,
 )
 from pipelines.reports.notebooks import (
     INDICATOR_QUALITY,
@@ -29,6 +31,8 @@ __all__ = [
     "open_warehouse",
     "percent",
     "read_release",
+    "read_warehouse",
     "refresh_dashboard",
     "write_dashboard",
+    "write_internal_dashboard",
 ]

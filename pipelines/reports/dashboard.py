@@ -1,17 +1,28 @@
-"""The analysts' dashboard: one self-contained HTML file of Plotly charts.
+"""The analysts' dashboards: self-contained HTML files of Plotly charts, in two editions.
 
-It reads only the published tables (`data/publication/`, suppressed) and the reference
-calendar and project dates, never the warehouse, so nothing in it can be finer than what the
-municipality may publish. Plotly's JavaScript is embedded: the file opens offline. Labels
-are Latvian with English in parallel. A suppressed cell is drawn as suppressed (grey, or
-listed under its chart), never as zero; future semesters are on the axes, visibly empty.
+- The public dashboard (`dashboard.html`) reads the release in force (`data/publication/`,
+  suppressed), the delivery log as it stood when the release was published (counts of files
+  only) and the reference data, never the warehouse: nothing in it is finer than what the
+  municipality may publish. A suppressed cell is drawn as suppressed (hatched grey, or listed
+  under its chart), never as zero.
+- The internal dashboard (`dashboard_internal.html`) reads the warehouse's aggregated
+  publication marts (read-only), unsuppressed, and names the held and rejected files. It
+  carries `INTERNAL_BANNER`, holds aggregates only, and its text is scanned for pupil keys,
+  personal codes and names before it is written. It has no change view: the warehouse keeps
+  no earlier run to compare with.
+
+Both embed Plotly's JavaScript (they open offline), label in Latvian with English alongside,
+show future semesters visibly empty, and draw the semester in progress hatched or dashed,
+labelled `partial_label`. A school and grade-band filter in the header sets the KPI tiles, the
+trend and the risk by grade band; the funnel has its own measure, semester and band.
 """
 
 import html
+import json
 import math
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -19,13 +30,45 @@ import plotly.offline
 import polars as pl
 from plotly.subplots import make_subplots
 
+from pipelines.privacy.scan import text_findings
+from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_facts
 from pipelines.publication.releases import current_release, load, previous_release, release_facts
-from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
-from pipelines.reference.calendar import school_calendar
-from pipelines.reports.style import RISK_COLOURS, RISK_LABELS, STACK_COLOURS, STACK_LABELS
+from pipelines.publication.tables import (
+    ALL_BANDS,
+    MUNICIPALITY,
+    MUNICIPALITY_NAME,
+    NOT_YET_DUE,
+    published_tables,
+)
+from pipelines.reference import tables as reference
+from pipelines.reference.calendar import TIMEZONE, school_calendar
+from pipelines.reference.checks import TARGET_MEASURES
+from pipelines.reference.rules import rules
+from pipelines.reports.header import (
+    TILES,
+    definitions,
+    riga_time,
+    tile_caption,
+    tiles,
+)
+from pipelines.reports.style import (
+    INTERNAL_BANNER,
+    RISK_COLOURS,
+    RISK_LABELS,
+    STACK_COLOURS,
+    STACK_LABELS,
+    partial_label,
+)
 
-DASHBOARD_FILE = "dashboard.html"  # in the reports folder
+DASHBOARD_FILE = "dashboard.html"  # in the reports folder: the public dashboard
+INTERNAL_DASHBOARD_FILE = "dashboard_internal.html"  # the internal one
 GRADE_BANDS = ("1-3", "4-6", "7-9", "10-12")
+BANDS = (ALL_BANDS, *GRADE_BANDS)
+BAND_LABELS = {ALL_BANDS: "visas klašu grupas / all grade bands"} | {
+    band: f"{band}. klase / grades {band}" for band in GRADE_BANDS
+}
+# Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
+# look like a personal code to the internal page's scan, and carries nothing.
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
     "mk89_crossings": "MK 89 sliekšņa pārsniegumi / Cabinet Regulation No. 89 crossings",
@@ -34,8 +77,9 @@ FUNNEL_MEASURES = {
 }
 Z_95 = 1.959964
 Z_99_8 = 3.090232
-OUTSIDE_99_8, OUTSIDE_95, INSIDE = "#c8553d", "#f08a4b", "#4f6d7a"
-FUNNEL_TRACES = 4  # per measure: schools, 95% limits, 99.8% limits, municipality
+# The funnel's colours are not the risk palette's: being outside the limits is not a risk level.
+OUTSIDE_99_8, OUTSIDE_95, INSIDE = "#5e3c99", "#b2abd2", "#4f6d7a"
+FUNNEL_GRID = 60  # pupil counts the limits are drawn at
 # Counts compared between this run and the previous one.
 CHANGE_MEASURES = {
     "pupils": "skolēni / pupils",
@@ -44,32 +88,77 @@ CHANGE_MEASURES = {
     "mk89_crossings": "MK 89 pārsniegumi / MK 89 crossings",
     "chronic_absence": "hroniski kavētāji / chronic absence",
 }
+CHANGE_COLOURS = {
+    "pupils": "#4f6d7a", "risk_medium": RISK_COLOURS["risk_medium"],
+    "risk_high": RISK_COLOURS["risk_high"], "mk89_crossings": "#5b5f97",
+    "chronic_absence": "#8c6bb1",
+}  # fmt: skip
 SUPPRESSED_COLOUR = STACK_COLOURS["suppressed"]
+SUPPRESSED_PATTERN = "x"  # a suppressed share is hatched across, besides grey
+PARTIAL_PATTERN = "/"  # the semester in progress is hatched
 BREAK_COLOUR = "#dbe9f6"
+NO_DATA_COLOUR = "#ffffff"
 FUTURE_FILL = "rgba(160, 160, 160, 0.15)"
+# Above the plot, where the week charts' rotated dates and axis title leave it alone.
+LEGEND_ABOVE = {"orientation": "h", "x": 0, "y": 1.01, "yanchor": "bottom"}
+FILE_COLOURS = [[0, "#c6dbef"], [1, "#08306b"]]  # one file is already visibly not white
+# One colour per project activity (none of them a risk colour).
+ACTIVITY_COLOURS = {
+    "LAS": "#1f77b4", "R9": "#17becf", "KONS": "#2ca02c", "MENT": "#9467bd",
+    "INIC": "#8c564b", "PART": "#e377c2", "PAS": "#7f7f7f",
+}  # fmt: skip
+PROJECT_ROWS = {
+    "pupils_supported": "atbalstītie skolēni kopā / pupils supported to date",
+    "hours": "atbalsta stundas kopā / hours of support to date",
+    "events": "grupu pasākumi kopā / group events to date",
+}
+FLAGGED_STATUSES = ("held", "rejected")
 SUPPRESSION_NOTE = (
-    "Slēpts (pelēks vai uzskaitīts zem attēla): vērtība nav publicēta, jo tā balstās uz mazāk "
-    "nekā {min_count} skolēniem, attiecas uz visiem grupas skolēniem vai aizsargā šādu vērtību. "
-    "Tā nav nulle. / Suppressed (grey, or listed under the chart): the value is not published "
-    "because it rests on fewer than {min_count} pupils, covers every pupil of its group, or "
-    "protects such a value. It is not a zero."
+    "Slēpts (pelēks, svītrots krustiski, vai uzskaitīts zem attēla): vērtība nav publicēta, jo "
+    "tā balstās uz mazāk nekā {min_count} skolēniem, attiecas uz visiem grupas skolēniem vai "
+    "aizsargā šādu vērtību. Tā nav nulle. / Suppressed (grey, cross-hatched, or listed under "
+    "the chart): the value is not published because it rests on fewer than {min_count} pupils, "
+    "covers every pupil of its group, or protects such a value. It is not a zero."
 )
+INTERNAL_NOTE = (
+    "Nepublicēti, neaizsargāti skaitļi no noliktavas apkopotajām tabulām: tikai apkopojumi, "
+    "neviena skolēna rindas. Nesūtīt ārpus pašvaldības. / Unpublished, unsuppressed figures "
+    "from the warehouse's aggregated marts: aggregates only, no pupil row. Not to leave the "
+    "municipality."
+)
+
+
+class PupilLevelData(RuntimeError):
+    """The internal dashboard's text holds a pupil key, a personal code or a name: not written."""
 
 
 @dataclass(frozen=True)
 class Release:
-    """What the dashboard draws from: the published tables, the ones published before them
-    (None on the first run) and the release facts `pipelines.publication.publish.store` recorded."""
+    """What a dashboard draws from: the tables (published and suppressed, or the warehouse's
+    unsuppressed aggregates in the same cells), the ones published before them (None on the
+    first publication and for the internal dashboard), the release facts, and the delivery
+    log up to publication."""
 
     tables: dict[str, pl.DataFrame]
     previous: dict[str, pl.DataFrame] | None
     previous_published_at: str | None
     data_cutoff: date
-    published_at: str
+    published_at: str  # ISO 8601 with its offset
     min_count: int
     project_start: date
     project_end: date
     name: str  # the release folder's name, recorded in the page
+    deliveries: pl.DataFrame | None  # the delivery log; None when nothing was logged
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class Control:
+    """A dropdown above a chart: its name, label and options (value, label)."""
+
+    name: str
+    label: str
+    options: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -78,6 +167,13 @@ class View:
     title: str
     figure: go.Figure
     notes: tuple[str, ...]
+    # What the dropdowns named in `keys` (the header's `school` and `band`, or the view's own
+    # `controls`) select: for each key (their values joined by "|"), an update per trace and
+    # optionally of the layout, and a status line.
+    keys: tuple[str, ...] = ()
+    variants: dict[str, dict] = field(default_factory=dict)
+    controls: tuple[Control, ...] = ()
+    table: str = ""  # HTML below the chart
 
 
 def values(cells: pl.DataFrame, measure: str) -> dict[tuple[str, str, str], float | None]:
@@ -86,6 +182,14 @@ def values(cells: pl.DataFrame, measure: str) -> dict[tuple[str, str, str], floa
     return {
         (r["semester_id"], r["school_id"], r["dimension"]): r["value"]
         for r in rows.iter_rows(named=True)
+    }
+
+
+def lookup(cells: pl.DataFrame) -> dict[tuple[str, str, str, str], float | None]:
+    """(semester, school, dimension, measure) → value; None where not published."""
+    return {
+        (r["semester_id"], r["school_id"], r["dimension"], r["measure"]): r["value"]
+        for r in cells.iter_rows(named=True)
     }
 
 
@@ -116,70 +220,61 @@ def latest(cells: pl.DataFrame) -> str:
     return final.max() if len(final) else periods["semester_id"].first()
 
 
-def _shade_future(figure: go.Figure, periods: pl.DataFrame, rows: int) -> None:
-    """Grey band over the semesters not yet due, on a categorical semester axis."""
-    due = periods.filter(pl.col("status") != NOT_YET_DUE).height
-    if due == periods.height:
-        return
-    for row in range(1, rows + 1):
-        figure.add_vrect(
-            x0=due - 0.5, x1=periods.height - 0.5, fillcolor=FUTURE_FILL, line_width=0,
-            row=row, col=1,
-        )  # fmt: skip
+def in_progress(periods: pl.DataFrame) -> str | None:
+    """The semester under way at the data cut-off, if any."""
+    found = periods.filter(pl.col("status") == "in progress")["semester_id"]
+    return found.first() if len(found) else None
+
+
+def _patterns(x: list[str], partial: str | None, default: str = "") -> list[str]:
+    """A bar pattern per category: the semester in progress hatched."""
+    return [PARTIAL_PATTERN if s == partial else default for s in x]
+
+
+def _split_partial(y: list, x: list[str], partial: str | None) -> tuple[list, list]:
+    """A line's values as two traces: solid to the last ended semester, dashed from it to the
+    semester in progress."""
+    if partial is None:
+        return y, [None] * len(y)
+    at = x.index(partial)
+    solid = [v if i < at else None for i, v in enumerate(y)]
+    dashed = [v if i in (at - 1, at) else None for i, v in enumerate(y)]
+    return solid, dashed
+
+
+def _label(figure: go.Figure, x: float, text: str, xref: str, yref: str) -> None:
+    """A label inside the top of a plot area, under any title above it."""
     figure.add_annotation(
-        x=(due - 0.5 + periods.height - 0.5) / 2, y=1.02, xref="x", yref="paper",
-        text="vēl nav pienācis / not yet due", showarrow=False,
+        x=x, y=0.98, xref=xref, yref=yref, yanchor="top", text=text, showarrow=False,
+        bgcolor="rgba(255, 255, 255, 0.85)", name="label",
     )  # fmt: skip
 
 
-def trend_view(release: Release) -> View:
-    cells = release.tables["school_indicators"].filter(
-        (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == ALL_BANDS)
-    )
-    periods = semesters(cells)
-    x = periods["semester_id"].to_list()
-    pupils = values(cells, "pupils")
-    figure = make_subplots(
-        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-        subplot_titles=(
-            "Riska līmenis, % skolēnu / Risk level, % of pupils",
-            "Apmeklējums, % / Attendance, %",
-            "MK 89 sliekšņa pārsniegumi, skolēni / Cabinet Regulation No. 89 crossings, pupils",
-        ),
-    )  # fmt: skip
-    for level in ("risk_low", "risk_medium", "risk_high"):
-        counts = values(cells, level)
-        share = [
-            _share(counts[(s, MUNICIPALITY, ALL_BANDS)], pupils[(s, MUNICIPALITY, ALL_BANDS)])
-            for s in x
-        ]
-        figure.add_bar(
-            x=x, y=share, name=RISK_LABELS[level], marker_color=RISK_COLOURS[level],
-            row=1, col=1,
+def _mark_periods(
+    figure: go.Figure, x: list[str], periods: pl.DataFrame, cutoff: date, rows: int
+) -> None:
+    """Grey band over the semesters not yet due and a label on the one in progress, on a
+    categorical semester axis; the labels sit inside the top row's plot area."""
+    due = periods.filter(pl.col("status") != NOT_YET_DUE).height
+    if due < periods.height:
+        for row in range(1, rows + 1):
+            figure.add_vrect(
+                x0=due - 0.5, x1=periods.height - 0.5, fillcolor=FUTURE_FILL, line_width=0,
+                row=row, col=1,
+            )  # fmt: skip
+        _label(
+            figure, (due - 0.5 + periods.height - 0.5) / 2, "vēl nav pienācis / not yet due",
+            "x", "y domain",
         )  # fmt: skip
-    attendance = values(cells, "attendance_rate")
-    figure.add_scatter(
-        x=x, y=[_percent(attendance[(s, MUNICIPALITY, ALL_BANDS)]) for s in x],
-        mode="lines+markers", name="apmeklējums / attendance", row=2, col=1,
-    )  # fmt: skip
-    crossings = values(cells, "mk89_crossings")
-    figure.add_bar(
-        x=x, y=[crossings[(s, MUNICIPALITY, ALL_BANDS)] for s in x],
-        name="MK 89", marker_color="#5b5f97", row=3, col=1,
-    )  # fmt: skip
-    figure.update_layout(barmode="stack", height=720, legend_orientation="h")
-    figure.update_xaxes(categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
-    _shade_future(figure, periods, rows=3)
-    in_progress = periods.filter(pl.col("status") == "in progress")["semester_id"].to_list()
-    notes = [
-        f"Ogres novads, visas klašu grupas. {', '.join(in_progress)}: līdz "
-        f"{release.data_cutoff:%d.%m.%Y}; semestri līdz 2028/29 S2 bez datiem vēl nav pienākuši. "
-        f"/ Ogre municipality, all grade bands. {', '.join(in_progress)}: to "
-        f"{release.data_cutoff:%d.%m.%Y}; the empty semesters to 2028/29 S2 are not yet due."
-    ]
-    shown = ["pupils", *RISK_COLOURS, "attendance_rate", "mk89_crossings"]
-    notes += _suppressed_note(suppressed_cells(cells, shown), RISK_LABELS)
-    return View("trend", "Tendence novadā / Municipality trend", figure, tuple(notes))
+    partial = in_progress(periods)
+    if partial is not None:
+        _label(figure, x.index(partial), partial_label(cutoff), "x", "y domain")
+
+
+def _title_annotations(figure: go.Figure) -> None:
+    """Name the subplot titles, so that a page can tell them from labels."""
+    for annotation in figure.layout.annotations:
+        annotation.name = "title"
 
 
 def _share(count: float | None, total: float | None) -> float | None:
@@ -190,6 +285,108 @@ def _share(count: float | None, total: float | None) -> float | None:
 
 def _percent(rate: float | None) -> float | None:
     return None if rate is None else round(100 * rate, 2)
+
+
+def units(cells: pl.DataFrame) -> list[tuple[str, str]]:
+    """The municipality, then every school by name: (school_id, name)."""
+    pairs = cells.select("school_id", "school_name").unique()
+    return sorted(pairs.rows(), key=lambda p: (p[0] != MUNICIPALITY, p[1]))
+
+
+def trend_series(
+    value: dict, x: list[str], due: set[str], partial: str | None, school: str, band: str
+) -> list[dict]:
+    """The trend's traces for one school and band: risk shares, the share suppressed,
+    attendance (solid and, into the semester in progress, dashed) and MK 89 crossings."""
+    pupils = [value.get((s, school, band, "pupils")) for s in x]
+    shares = {
+        level: [
+            _share(value.get((s, school, band, level)), n) for s, n in zip(x, pupils, strict=True)
+        ]
+        for level in RISK_LABELS
+    }
+    hidden = [
+        round(100 - sum(v for v in levels if v is not None), 2)
+        if s in due and any(v is None for v in levels) and n != 0
+        else None
+        for s, n, levels in zip(x, pupils, zip(*shares.values(), strict=True), strict=True)
+    ]
+    attendance = [_percent(value.get((s, school, band, "attendance_rate"))) for s in x]
+    solid, dashed = _split_partial(attendance, x, partial)
+    crossings = [value.get((s, school, band, "mk89_crossings")) for s in x]
+    return [
+        *({"y": shares[level]} for level in RISK_COLOURS),
+        {"y": hidden},
+        {"y": solid},
+        {"y": dashed},
+        {"y": crossings},
+    ]
+
+
+def trend_view(release: Release) -> View:
+    cells = release.tables["school_indicators"]
+    periods = semesters(cells)
+    x = periods["semester_id"].to_list()
+    due = set(periods.filter(pl.col("status") != NOT_YET_DUE)["semester_id"])
+    partial = in_progress(periods)
+    value = lookup(cells)
+    variants = {
+        f"{school}|{band}": {"traces": trend_series(value, x, due, partial, school, band)}
+        for school, _ in units(cells)
+        for band in BANDS
+    }
+    shown = variants[f"{MUNICIPALITY}|{ALL_BANDS}"]["traces"]
+    figure = make_subplots(
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+        subplot_titles=(
+            "Riska līmenis, % skolēnu / Risk level, % of pupils",
+            "Apmeklējums, % / Attendance, %",
+            "MK 89 sliekšņa pārsniegumi, skolēni / Cabinet Regulation No. 89 crossings, pupils",
+        ),
+    )  # fmt: skip
+    _title_annotations(figure)
+    for level, series in zip(RISK_COLOURS, shown, strict=False):
+        figure.add_bar(
+            x=x, y=series["y"], name=RISK_LABELS[level], marker_color=RISK_COLOURS[level],
+            marker_pattern_shape=_patterns(x, partial), row=1, col=1,
+        )  # fmt: skip
+    figure.add_bar(
+        x=x, y=shown[3]["y"], name=STACK_LABELS["suppressed"], marker_color=SUPPRESSED_COLOUR,
+        marker_pattern_shape=[SUPPRESSED_PATTERN] * len(x), row=1, col=1,
+    )  # fmt: skip
+    figure.add_scatter(
+        x=x, y=shown[4]["y"], mode="lines+markers", name="apmeklējums / attendance",
+        line={"color": "#4f6d7a"}, row=2, col=1,
+    )  # fmt: skip
+    figure.add_scatter(
+        x=x, y=shown[5]["y"], mode="lines+markers", line={"color": "#4f6d7a", "dash": "dash"},
+        name=f"apmeklējums, {partial_label(release.data_cutoff)}", showlegend=False,
+        row=2, col=1,
+    )  # fmt: skip
+    figure.add_bar(
+        x=x, y=shown[6]["y"], name="MK 89", marker_color="#5b5f97",
+        marker_pattern_shape=_patterns(x, partial), row=3, col=1,
+    )  # fmt: skip
+    figure.update_layout(barmode="stack", height=760, legend={"orientation": "h", "y": -0.08})
+    figure.update_xaxes(categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
+    figure.update_yaxes(rangemode="tozero")
+    _mark_periods(figure, x, periods, release.data_cutoff, rows=3)
+    notes = [
+        "Izvēlētā skola un klašu grupa (filtrs augšā); sākumā Ogres novads, visas klašu grupas. "
+        f"{partial or ''} svītrots vai raustīts: {partial_label(release.data_cutoff)}, semestris "
+        "vēl turpinās; semestri līdz 2028/29 S2 bez datiem vēl nav pienākuši. / The school and "
+        "grade band chosen in the filter above; at first Ogre municipality, all grade bands. "
+        f"{partial or ''} hatched or dashed: to {release.data_cutoff:%d.%m.%Y}, the semester "
+        "is still under way; the empty semesters to 2028/29 S2 are not yet due."
+    ]
+    municipality = cells.filter(
+        (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == ALL_BANDS)
+    )
+    measures = ["pupils", *RISK_LABELS, "attendance_rate", "mk89_crossings"]
+    notes += _suppressed_note(suppressed_cells(municipality, measures), RISK_LABELS)
+    return View(
+        "trend", "Tendence / Trend", figure, tuple(notes), ("school", "band"), variants
+    )  # fmt: skip
 
 
 def spread(p: float, pupils: float, z: float) -> float:
@@ -204,127 +401,268 @@ def control_limits(p: float, pupils: list[float], z: float) -> tuple[list[float]
     return [max(0.0, p - s) for s in spreads], [min(1.0, p + s) for s in spreads]
 
 
-def funnel_view(release: Release) -> View:
-    cells = release.tables["school_indicators"].filter(pl.col("dimension") == ALL_BANDS)
-    semester = latest(cells)
-    cells = cells.filter(pl.col("semester_id") == semester)
-    pupils = values(cells, "pupils")
-    municipality = (semester, MUNICIPALITY, ALL_BANDS)
-    drawable = {
-        measure: label
-        for measure, label in FUNNEL_MEASURES.items()
-        if values(cells, measure)[municipality] is not None and pupils[municipality]
+# Where a point's label may go, as Plotly names it, and the label box's offset from the point
+# in units of the label's width (dx) and height (dy), upwards positive.
+LABEL_PLACES = {
+    "top center": (-0.5, 0.6), "bottom center": (-0.5, -1.6), "middle right": (0.25, -0.5),
+    "middle left": (-1.25, -0.5), "top right": (0.1, 0.4), "top left": (-1.1, 0.4),
+    "bottom right": (0.1, -1.4), "bottom left": (-1.1, -1.4),
+}  # fmt: skip
+PLOT_SIZE = (1080.0, 400.0)  # the funnel's plot area in pixels on a 1280-pixel page
+CHAR_WIDTH, TEXT_HEIGHT, MARKER = 8.0, 15.0, 6.0
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, width) * max(0.0, height)
+
+
+def label_places(
+    points: list[tuple[float, float, str]], x_range: tuple[float, float],
+    y_range: tuple[float, float],
+) -> list[str]:  # fmt: skip
+    """A text position per point so that labels overlap no other label and no point where a
+    place allows: each label, from the left, takes the first place that collides least."""
+    width, height = PLOT_SIZE
+    pixels = [
+        ((x - x_range[0]) / (x_range[1] - x_range[0]) * width,
+         (y - y_range[0]) / (y_range[1] - y_range[0]) * height)
+        for x, y, _ in points
+    ]  # fmt: skip
+    taken = [(px - MARKER, py - MARKER, px + MARKER, py + MARKER) for px, py in pixels]
+    places = [""] * len(points)
+    for i in sorted(range(len(points)), key=lambda i: pixels[i]):
+        px, py = pixels[i]
+        box_w, box_h = CHAR_WIDTH * len(points[i][2]), TEXT_HEIGHT
+        best = None
+        for place, (dx, dy) in LABEL_PLACES.items():
+            left, bottom = px + dx * box_w, py + dy * box_h
+            box = (left, bottom, left + box_w, bottom + box_h)
+            own = (px - MARKER, py - MARKER, px + MARKER, py + MARKER)
+            clash = sum(_overlap(box, other) for other in taken if other != own)
+            outside = (left < 0) + (left + box_w > width) + (bottom < 0) + (bottom + box_h > height)
+            score = (clash + 1e6 * outside, list(LABEL_PLACES).index(place))
+            if best is None or score < best[0]:
+                best = (score, place, box)
+        places[i] = best[1]
+        taken.append(best[2])
+    return places
+
+
+def funnel_series(value: dict, semester: str, band: str, measure: str, label: str) -> dict:
+    """The funnel's four traces (schools, 95% and 99.8% limits, the municipality), the axes'
+    ranges and a status line, for one measure, semester and grade band."""
+    pupils = {
+        k[1]: v for k, v in value.items() if k[0] == semester and k[2] == band and k[3] == "pupils"
     }
+    counts = {
+        k[1]: v for k, v in value.items() if k[0] == semester and k[2] == band and k[3] == measure
+    }
+    total, count = pupils.get(MUNICIPALITY), counts.get(MUNICIPALITY)
+    empty = {"x": [], "y": []}
+    if count is None or not total:
+        status = (
+            f"{label}, {semester}, {BAND_LABELS[band]}: novada vērtība slēpta vai nav skolēnu, "
+            "nav attēlots / the municipality's value is suppressed or there are no pupils, "
+            "not drawn"
+        )
+        schools = {"x": [], "y": [], "text": [], "textposition": [], "marker.color": []}
+        return {"traces": [schools, empty, empty, empty], "status": status}
+    base = count / total
+    drawn = sorted(
+        (school, counts[school], pupils[school])
+        for school in counts
+        if school != MUNICIPALITY and counts[school] is not None and pupils.get(school)
+    )
+    hidden = sorted(
+        school
+        for school in counts
+        if school != MUNICIPALITY and pupils.get(school) and counts[school] is None
+    )
+    largest = max((n for _, _, n in drawn), default=100)
+    grid = [round(5 + (largest * 1.1 - 5) * i / (FUNNEL_GRID - 1), 1) for i in range(FUNNEL_GRID)]
+    shares = [round(100 * c / n, 2) for _, c, n in drawn]
+    colours = [
+        OUTSIDE_99_8 if abs(c / n - base) > spread(base, n, Z_99_8)
+        else OUTSIDE_95 if abs(c / n - base) > spread(base, n, Z_95)
+        else INSIDE
+        for _, c, n in drawn
+    ]  # fmt: skip
+    x_range = (0.0, round(largest * 1.15, 1))
+    y_range = (0.0, round(max([*shares, 100 * base]) * 1.35 + 1, 1))
+    places = label_places(
+        [(n, share, school) for (school, _, n), share in zip(drawn, shares, strict=True)],
+        x_range, y_range,
+    )  # fmt: skip
+    limits = []
+    for z in (Z_95, Z_99_8):
+        low, high = control_limits(base, grid, z)
+        limits.append({"x": grid + grid[::-1], "y": [round(100 * v, 2) for v in high + low[::-1]]})
+    status = f"{label}, {semester}, {BAND_LABELS[band]}."
+    if hidden:
+        status += " Slēpts, nav attēlots / suppressed, not drawn: " + ", ".join(hidden) + "."
+    return {
+        "traces": [
+            {"x": [n for _, _, n in drawn], "y": shares, "text": [s for s, _, _ in drawn],
+             "textposition": places, "marker.color": colours},
+            *limits,
+            {"x": [grid[0], grid[-1]], "y": [round(100 * base, 2)] * 2},
+        ],
+        "layout": {"xaxis.range": list(x_range), "yaxis.range": list(y_range)},
+        "status": status,
+    }  # fmt: skip
+
+
+def funnel_view(release: Release) -> View:
+    cells = release.tables["school_indicators"]
+    periods = semesters(cells).filter(pl.col("status") != NOT_YET_DUE)
+    partial = in_progress(periods)
+    value = lookup(cells)
+    variants = {
+        f"{measure}|{semester}|{band}": funnel_series(value, semester, band, measure, label)
+        for measure, label in FUNNEL_MEASURES.items()
+        for semester in periods["semester_id"]
+        for band in BANDS
+    }
+    default = f"{next(iter(FUNNEL_MEASURES))}|{latest(cells)}|{ALL_BANDS}"
+    schools, limit_95, limit_99_8, municipality = variants[default]["traces"]
     figure = go.Figure()
-    buttons = []
-    suppressed = []
-    for index, (measure, label) in enumerate(drawable.items()):
-        counts = values(cells, measure)
-        base = counts[municipality] / pupils[municipality]
-        schools = [
-            (key[1], counts[key], pupils[key])
-            for key in sorted(counts)
-            if key[1] != MUNICIPALITY and counts[key] is not None and pupils[key]
-        ]
-        suppressed += [
-            f"{key[1]} ({label})"
-            for key in sorted(counts)
-            if key[1] != MUNICIPALITY and (counts[key] is None or not pupils[key])
-        ]
-        largest = max((n for _, _, n in schools), default=100)
-        grid = [5 + (largest * 1.1 - 5) * i / 99 for i in range(100)]
-        shares = [c / n for _, c, n in schools]
-        colours = [
-            OUTSIDE_99_8 if abs(share - base) > spread(base, n, Z_99_8)
-            else OUTSIDE_95 if abs(share - base) > spread(base, n, Z_95)
-            else INSIDE
-            for share, (_, _, n) in zip(shares, schools, strict=True)
-        ]  # fmt: skip
-        visible = index == 0
+    figure.add_scatter(
+        x=schools.get("x"), y=schools.get("y"), text=schools.get("text"),
+        textposition=schools.get("textposition"), mode="markers+text",
+        marker={"color": schools.get("marker.color"), "size": 10}, name="skolas / schools",
+        hovertemplate="%{text}: %{y:.1f}% no %{x} skolēniem / of %{x} pupils<extra></extra>",
+    )  # fmt: skip
+    for limits, name, dash in ((limit_95, "95% robežas / limits", "dash"),
+                               (limit_99_8, "99,8% robežas / limits", "dot")):  # fmt: skip
         figure.add_scatter(
-            x=[n for _, _, n in schools], y=[100 * s for s in shares],
-            text=[school for school, _, _ in schools], mode="markers+text",
-            textposition="top center", marker={"color": colours, "size": 10},
-            name="skolas / schools", visible=visible,
-            hovertemplate="%{text}: %{y:.1f}% no %{x} skolēniem / of %{x} pupils<extra></extra>",
+            x=limits["x"], y=limits["y"], mode="lines", line={"dash": dash, "color": "#777"},
+            name=name, hoverinfo="skip",
         )  # fmt: skip
-        for z, name, dash in ((Z_95, "95% robežas / limits", "dash"),
-                              (Z_99_8, "99,8% robežas / limits", "dot")):  # fmt: skip
-            low, high = control_limits(base, grid, z)
-            figure.add_scatter(
-                x=grid + grid[::-1], y=[100 * v for v in high + low[::-1]], mode="lines",
-                line={"dash": dash, "color": "#777"}, name=name, visible=visible,
-                hoverinfo="skip",
-            )  # fmt: skip
-        figure.add_scatter(
-            x=[grid[0], grid[-1]], y=[100 * base] * 2, mode="lines", line={"color": "#333"},
-            name="novadā / municipality", visible=visible, hoverinfo="skip",
-        )  # fmt: skip
-        shown = [i == index for i in range(len(drawable)) for _ in range(FUNNEL_TRACES)]
-        buttons.append({"label": label, "method": "update", "args": [{"visible": shown}]})
+    figure.add_scatter(
+        x=municipality["x"], y=municipality["y"], mode="lines", line={"color": "#333"},
+        name="novadā / municipality", hoverinfo="skip",
+    )  # fmt: skip
+    layout = variants[default].get("layout", {})
     figure.update_layout(
-        height=560,
-        updatemenus=[{"buttons": buttons, "x": 0, "y": 1.15, "xanchor": "left"}],
-        xaxis_title="skolēni / pupils",
-        yaxis_title="% skolēnu / % of pupils",
+        height=560, xaxis_title="skolēni / pupils", yaxis_title="% skolēnu / % of pupils",
+        xaxis_range=layout.get("xaxis.range"), yaxis_range=layout.get("yaxis.range"),
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
+    )  # fmt: skip
+    semester_labels = tuple(
+        (s, f"{s} ({partial_label(release.data_cutoff)})" if s == partial else s)
+        for s in periods["semester_id"]
+    )
+    controls = (
+        Control("funnel-measure", "rādītājs / measure", tuple(FUNNEL_MEASURES.items())),
+        Control("funnel-semester", "semestris / semester", semester_labels[::-1]),
+        Control("funnel-band", "klašu grupa / grade band", tuple(BAND_LABELS.items())),
     )
     notes = [
-        f"{semester}, visas klašu grupas. Sarkans: ārpus 99,8% robežām, skola atšķiras no "
-        "novada vairāk, nekā nejaušība skaidro; oranžs: ārpus 95%; mazu skolu izkliede robežās "
-        "ir troksnis. / All grade bands. Red: outside the 99.8% limits, the school differs "
-        "from the municipality by more than chance explains; orange: outside 95%; a small "
-        "school's spread within the limits is noise."
+        "Violets: ārpus 99,8% robežām, skola atšķiras no novada vairāk, nekā nejaušība "
+        "skaidro; gaiši violets: ārpus 95%; mazu skolu izkliede robežās ir troksnis. / Purple: "
+        "outside the 99.8% limits, the school differs from the municipality by more than "
+        "chance explains; light purple: outside 95%; a small school's spread within the "
+        "limits is noise."
     ]
-    if suppressed:
-        notes.append(
-            "Slēptas vērtības, nav attēlotas / suppressed, not drawn: " + ", ".join(suppressed)
-        )
-    notes += [
-        f"{label}: novada vērtība slēpta, nav attēlots / the municipality's value is "
-        "suppressed, not drawn"
-        for measure, label in FUNNEL_MEASURES.items()
-        if measure not in drawable
-    ]
-    return View("funnel", "Skolu salīdzinājums / School comparison", figure, tuple(notes))
+    return View(
+        "funnel", "Skolu salīdzinājums / School comparison", figure, tuple(notes),
+        tuple(c.name for c in controls), variants, controls,
+    )  # fmt: skip
 
 
-def composition_view(release: Release) -> View:
-    cells = release.tables["school_indicators"].filter(pl.col("school_id") == MUNICIPALITY)
-    due = semesters(cells).filter(pl.col("status") != NOT_YET_DUE)["semester_id"].to_list()
-    figure = make_subplots(rows=1, cols=len(due), shared_yaxes=True, subplot_titles=due)
-    pupils = values(cells, "pupils")
-    for column, semester in enumerate(due, start=1):
+def composition_series(value: dict, due: list[str], school: str) -> list[dict]:
+    """Risk levels by grade band for one school: per semester, a trace per level and the
+    share suppressed."""
+    traces = []
+    for semester in due:
         shares = {
             level: [
-                _share(values(cells, level)[(semester, MUNICIPALITY, band)],
-                       pupils[(semester, MUNICIPALITY, band)])
+                _share(value.get((semester, school, band, level)),
+                       value.get((semester, school, band, "pupils")))
                 for band in GRADE_BANDS
             ]
             for level in RISK_LABELS
         }  # fmt: skip
+        pupils = [value.get((semester, school, band, "pupils")) for band in GRADE_BANDS]
         shares["suppressed"] = [
             round(100 - sum(v for v in band if v is not None), 2)
-            if any(v is None for v in band) else None
-            for band in zip(*shares.values(), strict=True)
+            if any(v is None for v in band) and n != 0 else None
+            for n, band in zip(pupils, zip(*shares.values(), strict=True), strict=True)
         ]  # fmt: skip
-        for level, share in shares.items():
+        traces += [{"y": shares[level]} for level in STACK_LABELS]
+    return traces
+
+
+def composition_view(release: Release) -> View:
+    cells = release.tables["school_indicators"]
+    periods = semesters(cells)
+    partial = in_progress(periods)
+    due = periods.filter(pl.col("status") != NOT_YET_DUE)["semester_id"].to_list()
+    value = lookup(cells)
+    variants = {
+        school: {"traces": composition_series(value, due, school)} for school, _ in units(cells)
+    }
+    titles = [f"{s} ({partial_label(release.data_cutoff)})" if s == partial else s for s in due]
+    figure = make_subplots(rows=1, cols=len(due), shared_yaxes=True, subplot_titles=titles)
+    _title_annotations(figure)
+    shown = iter(variants[MUNICIPALITY]["traces"])
+    for column, semester in enumerate(due, start=1):
+        for level in STACK_LABELS:
+            pattern = (
+                SUPPRESSED_PATTERN if level == "suppressed"
+                else PARTIAL_PATTERN if semester == partial else ""
+            )  # fmt: skip
             figure.add_bar(
-                x=list(GRADE_BANDS), y=share, name=STACK_LABELS[level], legendgroup=level,
-                showlegend=column == 1, marker_color=STACK_COLOURS[level], row=1, col=column,
+                x=list(GRADE_BANDS), y=next(shown)["y"], name=STACK_LABELS[level],
+                legendgroup=level, showlegend=column == 1, marker_color=STACK_COLOURS[level],
+                marker_pattern_shape=pattern, row=1, col=column,
             )  # fmt: skip
     figure.update_layout(
-        barmode="stack", height=500, legend={"orientation": "h", "y": -0.25}
+        barmode="stack", height=520, legend={"orientation": "h", "y": -0.3, "yanchor": "top"}
     )  # fmt: skip
     figure.update_yaxes(title_text="% skolēnu / % of pupils", row=1, col=1)
     figure.update_xaxes(title_text="klašu grupa / grade band", type="category")
-    notes = ["Ogres novads. / Ogre municipality."]
-    notes += _suppressed_note(
-        suppressed_cells(cells.filter(pl.col("dimension") != ALL_BANDS), list(RISK_LABELS)),
-        RISK_LABELS,
+    notes = [
+        "Izvēlētā skola (filtrs augšā); sākumā Ogres novads. / The school chosen in the filter "
+        "above; at first Ogre municipality."
+    ]
+    municipality = cells.filter(
+        (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") != ALL_BANDS)
     )
+    notes += _suppressed_note(suppressed_cells(municipality, list(RISK_LABELS)), RISK_LABELS)
     return View(
-        "composition", "Riska sastāvs pa klašu grupām / Risk by grade band", figure, tuple(notes)
-    )
+        "composition", "Riska sastāvs pa klašu grupām / Risk by grade band", figure,
+        tuple(notes), ("school",), variants,
+    )  # fmt: skip
+
+
+def _legend_square(figure: go.Figure, name: str, colour: str, pattern: str = "") -> None:
+    """A legend entry for a colour drawn by a heatmap (heatmaps have no legend)."""
+    figure.add_bar(
+        x=[None], y=[None], name=name, marker_color=colour, marker_pattern_shape=pattern,
+        marker_line={"color": "#888", "width": 1}, showlegend=True, hoverinfo="skip",
+    )  # fmt: skip
+
+
+def _mark_weeks(figure: go.Figure, weeks: list[str], cutoff: date, semester_start: date) -> None:
+    """A dashed line at the first week of the semester in progress, labelled with its cut-off."""
+    later = [i for i, week in enumerate(weeks) if week >= semester_start.isoformat()]
+    if not later:
+        return
+    figure.add_vline(x=later[0] - 0.5, line_dash="dash", line_color="#333")
+    figure.add_annotation(
+        x=later[0] - 0.5, y=1, xref="x", yref="paper", yanchor="top", xanchor="left",
+        text=f"semestris turpinās / under way, {partial_label(cutoff)}", showarrow=False,
+        bgcolor="rgba(255, 255, 255, 0.85)", name="label",
+    )  # fmt: skip
+
+
+def _semester_start(periods: pl.DataFrame) -> date | None:
+    partial = in_progress(periods)
+    starts = {s.semester_id: s.start for s in school_calendar().semesters}
+    return starts[partial] if partial else None
 
 
 def heatmap_view(release: Release) -> View:
@@ -332,13 +670,8 @@ def heatmap_view(release: Release) -> View:
         (pl.col("status") != NOT_YET_DUE) & (pl.col("dimension") <= release.data_cutoff.isoformat())
     )
     weeks = sorted(cells["dimension"].unique().to_list())
-    units = (
-        cells.select("school_id", "school_name")
-        .unique()
-        .sort(pl.col("school_id") == MUNICIPALITY, "school_name", descending=[True, False])
-    )
-    names = dict(units.iter_rows())
-    rows = [*units["school_id"].to_list()][::-1]
+    names = dict(units(cells))
+    rows = [school for school, _ in units(cells)][::-1]
     rates = {
         (r["school_id"], r["dimension"]): r
         for r in cells.filter(pl.col("measure") == "absence_rate").iter_rows(named=True)
@@ -352,7 +685,7 @@ def heatmap_view(release: Release) -> View:
     figure = go.Figure()
     figure.add_heatmap(
         x=weeks, y=y, z=absence, colorscale="YlOrRd", zmin=0,
-        colorbar={"title": "% kavēts / % missed"}, name="kavējumi / absence",
+        colorbar={"title": {"text": "% kavēts<br>% missed"}}, name="kavējumi / absence",
         hovertemplate="%{y}, %{x}: %{z:.1f}% stundu kavētas / of lessons missed<extra></extra>",
     )  # fmt: skip
     figure.add_heatmap(
@@ -365,14 +698,26 @@ def heatmap_view(release: Release) -> View:
         showscale=False, name="brīvdienas / break",
         hovertemplate="%{y}, %{x}: brīvdienas / break<extra></extra>",
     )  # fmt: skip
-    figure.update_layout(
-        height=120 + 26 * len(rows), xaxis_title="nedēļa (pirmdiena) / week (Monday)",
-        xaxis_type="category",
+    _legend_square(figure, "brīvdienas / break", BREAK_COLOUR)
+    _legend_square(figure, STACK_LABELS["suppressed"], SUPPRESSED_COLOUR)
+    _legend_square(
+        figure, "balts: skola nedarbojās vai nav skolēnu / white: school not open or no pupils",
+        NO_DATA_COLOUR,
     )  # fmt: skip
+    start = _semester_start(semesters(release.tables["school_indicators"]))
+    if start is not None:
+        _mark_weeks(figure, weeks, release.data_cutoff, start)
+    figure.update_layout(
+        height=200 + 26 * len(rows), xaxis_title="nedēļa (pirmdiena) / week (Monday)",
+        xaxis_type="category", yaxis_type="category", plot_bgcolor=NO_DATA_COLOUR,
+        legend=LEGEND_ABOVE,
+    )  # fmt: skip
+    figure.update_xaxes(nticks=24)
     notes = [
         "Kavēto stundu īpatsvars nedēļā (bez kavējumiem, kas nav mācību dienā). Gaiši zils: "
-        "brīvdienas; pelēks: slēpts. / Share of expected lessons missed per week. Light blue: "
-        "break; grey: suppressed."
+        "brīvdienas; pelēks: slēpts; balts: skola nedarbojās vai tai nebija skolēnu. / Share of "
+        "expected lessons missed per week. Light blue: break; grey: suppressed; white: the "
+        "school was not open or had no pupils."
     ]
     notes += _suppressed_note(
         suppressed_cells(cells, ["absence_rate"]), {"absence_rate": "kavējumi / absence"}
@@ -394,25 +739,31 @@ def coverage_view(release: Release) -> View:
             hidden.append(key[1])
         else:
             shown.append((key[1], medium[key] + high[key], coverage[key]))
+    x_range = (0.0, round(max((n for _, n, _ in shown), default=10) * 1.15, 1))
+    top = max((100 * c for _, _, c in shown), default=50) * 1.3 + 5
+    y_range = (0.0, round(min(100.0, top), 1))
+    places = label_places([(n, 100 * c, s) for s, n, c in shown], x_range, y_range)
     figure = go.Figure()
     figure.add_scatter(
-        x=[n for _, n, _ in shown], y=[100 * c for _, _, c in shown],
-        text=[s for s, _, _ in shown], mode="markers+text", textposition="top center",
+        x=[n for _, n, _ in shown], y=[round(100 * c, 2) for _, _, c in shown],
+        text=[s for s, _, _ in shown], mode="markers+text", textposition=places,
         marker={"size": 11, "color": "#4f6d7a"}, name="skolas / schools",
         hovertemplate="%{text}: %{y:.1f}% no %{x} riska skolēniem atbalstīti / of %{x} "
         "at-risk pupils supported<extra></extra>",
     )  # fmt: skip
     municipality = coverage[(semester, MUNICIPALITY, ALL_BANDS)]
     if municipality is not None:
-        figure.add_hline(
-            y=100 * municipality, line_dash="dash",
-            annotation_text=f"novadā / municipality {100 * municipality:.1f}%",
+        figure.add_scatter(
+            x=list(x_range), y=[round(100 * municipality, 2)] * 2, mode="lines",
+            line={"dash": "dash", "color": "#333"},
+            name=f"novadā / municipality {100 * municipality:.1f}%", hoverinfo="skip",
         )  # fmt: skip
     figure.update_layout(
-        height=480,
+        height=480, xaxis_range=list(x_range), yaxis_range=list(y_range),
         xaxis_title="skolēni ar vidēju vai augstu risku / pupils at medium or high risk",
         yaxis_title="no tiem ar projekta atbalstu, % / of them supported, %",
-    )
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
+    )  # fmt: skip
     notes = [f"{semester}. Atbalsts: jebkura projekta aktivitāte semestrī. / Support: any "
              "project activity in the semester."]  # fmt: skip
     if hidden:
@@ -422,43 +773,201 @@ def coverage_view(release: Release) -> View:
     )
 
 
-def project_view(release: Release) -> View:
-    cells = release.tables["school_support"].filter(
-        (pl.col("school_id") == MUNICIPALITY) & (pl.col("measure") == "pupils_supported")
-    )
-    periods = semesters(cells)
-    x = periods["semester_id"].to_list()
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    supported = values(cells, "pupils_supported")
-    for activity in sorted(cells["dimension"].unique().to_list()):
-        figure.add_bar(
-            x=x, y=[supported[(s, MUNICIPALITY, activity)] for s in x], name=activity,
-            secondary_y=False,
-        )  # fmt: skip
-    ends = {s.semester_id: s.last_day for s in school_calendar().semesters}
-    length = (release.project_end - release.project_start).days
-    reached = {
-        s: ends[s] if status == NOT_YET_DUE else min(ends[s], release.data_cutoff)
-        for s, status in periods.iter_rows()
-    }
-    elapsed = [round(100 * (reached[s] - release.project_start).days / length, 1) for s in x]
-    figure.add_scatter(
-        x=x, y=elapsed, mode="lines+markers", line={"dash": "dot", "color": "#333"},
-        name="projekta laiks, % / project period elapsed, %", secondary_y=True,
-    )  # fmt: skip
-    figure.update_layout(barmode="stack", height=480, legend_orientation="h")
-    figure.update_xaxes(categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
-    figure.update_yaxes(title_text="atbalstītie skolēni / pupils supported", secondary_y=False)
-    figure.update_yaxes(title_text="% no projekta laika / % of project period", range=[0, 100],
-                        dtick=25, secondary_y=True)  # fmt: skip
-    _shade_future(figure, periods, rows=1)
-    notes = [
-        f"Projekts {release.project_start:%d.%m.%Y}–{release.project_end:%d.%m.%Y}. Skolēni ar "
-        "individuālu atbalstu semestrī pa aktivitātēm, Ogres novads. / Pupils with individual "
-        "support per activity and semester, Ogre municipality."
+def target_path(target: float, start: date, due: date, days: list[date]) -> list[float]:
+    """A cumulative target rising evenly from zero at `start` to `target` at `due`."""
+    return [
+        round(target * min(1.0, max(0.0, (day - start).days / (due - start).days)), 1)
+        for day in days
     ]
-    notes += _suppressed_note(suppressed_cells(cells, ["pupils_supported"]), {})
+
+
+def project_view(release: Release) -> View:
+    cells = release.tables["project_to_date"]
+    periods = semesters(cells)
+    semester_ids = periods["semester_id"].to_list()
+    partial = in_progress(periods)
+    calendar = {s.semester_id: s for s in school_calendar().semesters}
+    reached = [
+        min(calendar[s].last_day, release.data_cutoff) if status == "in progress"
+        else calendar[s].last_day
+        for s, status in periods.iter_rows()
+    ]  # fmt: skip
+    due_label = f"{release.project_end:%d.%m.%Y}"
+    x = [*semester_ids, due_label]
+    first_start = calendar[semester_ids[0]].start
+    targets = reference.project_targets()
+    value = lookup(cells)
+    units_of = dict(reference.activities().select("activity", "unit").unique().iter_rows())
+    figure = make_subplots(
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
+        subplot_titles=tuple(PROJECT_ROWS.values()),
+    )  # fmt: skip
+    _title_annotations(figure)
+    for activity, colour in ACTIVITY_COLOURS.items():
+        for measure in TARGET_MEASURES[units_of[activity]]:
+            row = list(PROJECT_ROWS).index(measure) + 1
+            actual = [value.get((s, MUNICIPALITY, activity, measure)) for s in semester_ids]
+            solid, dashed = _split_partial(actual, semester_ids, partial)
+            first = measure == TARGET_MEASURES[units_of[activity]][0]
+            figure.add_scatter(
+                x=semester_ids, y=solid, mode="lines+markers", name=activity,
+                legendgroup=activity, showlegend=first, line={"color": colour}, row=row, col=1,
+            )  # fmt: skip
+            figure.add_scatter(
+                x=semester_ids, y=dashed, mode="lines+markers", name=activity,
+                legendgroup=activity, showlegend=False, line={"color": colour, "dash": "dash"},
+                row=row, col=1,
+            )  # fmt: skip
+            target = targets.filter(
+                (pl.col("activity") == activity) & (pl.col("measure") == measure)
+            ).row(0, named=True)
+            path = target_path(target["target"], first_start, target["due"],
+                               [*reached, target["due"]])  # fmt: skip
+            figure.add_scatter(
+                x=x, y=path, mode="lines", name=f"{activity} mērķis / target",
+                legendgroup=activity, showlegend=False,
+                line={"color": colour, "dash": "dot", "width": 1.5}, row=row, col=1,
+                hovertemplate=f"{activity} mērķis / target %{{x}}: %{{y:,.0f}}<extra></extra>",
+            )  # fmt: skip
+    for name, dash in (("faktiski / actual", "solid"), ("mērķis / target", "dot"),
+                       (f"{partial_label(release.data_cutoff)}", "dash")):  # fmt: skip
+        figure.add_scatter(
+            x=[None], y=[None], mode="lines", name=name, line={"color": "#333", "dash": dash}
+        )
+    figure.update_layout(height=900, legend={"orientation": "h", "y": -0.06, "yanchor": "top"})
+    figure.update_xaxes(categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
+    periods_to_due = pl.concat(
+        [periods, pl.DataFrame({"semester_id": [due_label], "status": [NOT_YET_DUE]})]
+    )
+    _mark_periods(figure, x, periods_to_due, release.data_cutoff, rows=3)
+    notes = [
+        f"Projekts {release.project_start:%d.%m.%Y}–{release.project_end:%d.%m.%Y}. Ogres "
+        "novads, kopā kopš sākuma pa aktivitātēm: unikāli atbalstītie skolēni, stundas, grupu "
+        "pasākumi. Punktēts: mērķis, vienmērīgi no 01.09.2025 līdz mērķim "
+        f"{release.project_end:%d.%m.%Y} (sintētiski mērķi, data/reference/project_targets.csv). "
+        "/ Ogre municipality, to date per activity: unique pupils supported, hours, group "
+        "events. Dotted: the target, rising evenly from 01.09.2025 to the target on "
+        f"{release.project_end:%d.%m.%Y} (synthetic targets)."
+    ]
+    measures = list(PROJECT_ROWS)
+    notes += _suppressed_note(suppressed_cells(cells, measures), {})
     return View("project", "Projekta uzraudzība / Project monitoring", figure, tuple(notes))
+
+
+def delivery_weeks(deliveries: pl.DataFrame) -> pl.DataFrame:
+    """Per school and week (the Monday of the day a file arrived, Riga time): files received,
+    and of them held or rejected."""
+    local = pl.col("received_at").dt.convert_time_zone(TIMEZONE).dt.date()
+    return (
+        deliveries.with_columns(week=local.dt.truncate("1w"))
+        .group_by("school_id", "week")
+        .agg(files=pl.len(), flagged=pl.col("status").is_in(FLAGGED_STATUSES).sum())
+        .sort("school_id", "week")
+    )
+
+
+def flagged_files(deliveries: pl.DataFrame) -> pl.DataFrame:
+    """The held and rejected files with why, Riga time."""
+    return (
+        deliveries.filter(pl.col("status").is_in(FLAGGED_STATUSES))
+        .select(
+            "school_id",
+            "file",
+            "kind",
+            "status",
+            "reason",
+            received=pl.col("received_at")
+            .dt.convert_time_zone(TIMEZONE)
+            .dt.strftime("%d.%m.%Y %H:%M"),
+        )
+        .sort("school_id", "file")
+    )
+
+
+def completeness_view(release: Release) -> View:
+    title = "Datu pilnīgums / Data completeness"
+    if release.deliveries is None or release.deliveries.is_empty():
+        figure = go.Figure()
+        figure.add_annotation(
+            text="Nav reģistrētu piegāžu / no delivery logged", showarrow=False, x=0.5, y=0.5,
+            xref="paper", yref="paper", name="label",
+        )  # fmt: skip
+        notes = ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
+        return View("completeness", title, figure, notes)
+    weekly = delivery_weeks(release.deliveries)
+    names = {s.school_id: s.name for s in reference.schools()}
+    names |= {"_municipality": f"{MUNICIPALITY_NAME} (pašvaldības faili / municipality's files)"}
+    first, last = weekly["week"].min(), weekly["week"].max()
+    weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    rows = sorted(weekly["school_id"].unique().to_list(), key=lambda s: names.get(s, s))[::-1]
+    files = {(r["school_id"], r["week"]): r for r in weekly.iter_rows(named=True)}
+    x = [w.isoformat() for w in weeks]
+    y = [names.get(s, s) for s in rows]
+    z = [[files[(s, w)]["files"] if (s, w) in files else None for w in weeks] for s in rows]
+    flagged = [(s, w, files[(s, w)]["flagged"]) for s, w in files if files[(s, w)]["flagged"]]
+    figure = go.Figure()
+    figure.add_heatmap(
+        x=x, y=y, z=z, colorscale=FILE_COLOURS, zmin=1, name="faili / files",
+        colorbar={"title": {"text": "faili<br>files"}},
+        hovertemplate="%{y}, %{x}: %{z} faili / files<extra></extra>",
+    )  # fmt: skip
+    figure.add_scatter(
+        x=[w.isoformat() for _, w, _ in flagged], y=[names.get(s, s) for s, _, _ in flagged],
+        text=[str(n) for _, _, n in flagged], mode="markers+text", textposition="middle right",
+        marker={"symbol": "x", "size": 11, "color": "#000"},
+        name="aizturēti vai noraidīti faili / held or rejected files",
+        hovertemplate="%{y}, %{x}: %{text} aizturēti vai noraidīti / held or rejected"
+        "<extra></extra>",
+    )  # fmt: skip
+    _legend_square(figure, "balts: nav faila / white: no file", NO_DATA_COLOUR)
+    start = _semester_start(semesters(release.tables["school_indicators"]))
+    if start is not None:
+        _mark_weeks(figure, x, release.data_cutoff, start)
+    figure.update_layout(
+        height=200 + 24 * len(rows), xaxis_title="nedēļa (pirmdiena) / week (Monday)",
+        xaxis_type="category", yaxis_type="category", plot_bgcolor=NO_DATA_COLOUR,
+        legend=LEGEND_ABOVE,
+    )  # fmt: skip
+    figure.update_xaxes(nticks=24)
+    counts = flagged_files(release.deliveries).group_by("status").len().sort("status")
+    summary = ", ".join(f"{status} {n}" for status, n in counts.iter_rows()) or "nav / none"
+    notes = [
+        "Saņemtie faili pa skolām un nedēļām (Rīgas laiks); krustiņš: aizturēti vai noraidīti "
+        f"faili, to skaits. Kopā: {summary}. / Files received per school and week (Riga "
+        f"time); a cross: held or rejected files, how many. In all: {summary}."
+    ]
+    table = ""
+    if release.internal:
+        table = _files_table(flagged_files(release.deliveries))
+    else:
+        notes.append(
+            "Publiskajā pārskatā tikai failu skaits; failu nosaukumi un iemesli ir iekšējā. / "
+            "The public dashboard shows counts of files only; names and reasons are internal."
+        )
+    return View("completeness", title, figure, tuple(notes), table=table)  # fmt: skip
+
+
+def _files_table(files: pl.DataFrame) -> str:
+    if files.is_empty():
+        return '<p class="note">Nav aizturētu vai noraidītu failu. / No held or rejected file.</p>'
+    header = "".join(
+        f"<th>{html.escape(h)}</th>"
+        for h in (
+            "skola / school",
+            "fails / file",
+            "veids / kind",
+            "statuss / status",
+            "iemesls / reason",
+            "saņemts / received",
+        )
+    )
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v or ''))}</td>" for v in row) + "</tr>"
+        for row in files.select("school_id", "file", "kind", "status", "reason", "received").rows()
+    )
+    return (
+        f'<table id="flagged-files"><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>'
+    )
 
 
 def changes(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
@@ -492,15 +1001,45 @@ def changes(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def change_view(release: Release) -> View:
-    title = "Izmaiņas kopš iepriekšējās palaišanas / Change since the previous run"
+CHANGE_TITLE = "Izmaiņas kopš iepriekšējās publikācijas / Change since the previous publication"
+
+
+def first_publication_view(release: Release) -> View:
+    """The first publication has nothing to compare with: its own values for the municipality,
+    so that the next one's changes have a reference."""
+    cells = release.tables["school_indicators"].filter(
+        (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == ALL_BANDS)
+        & (pl.col("status") != NOT_YET_DUE)
+    )  # fmt: skip
+    due = semesters(cells)["semester_id"].to_list()
+    partial = in_progress(semesters(cells))
+    shown = [f"{s} ({partial_label(release.data_cutoff)})" if s == partial else s for s in due]
     figure = go.Figure()
-    if release.previous is None:
-        figure.add_annotation(
-            text="Pirmā publikācija: nav ar ko salīdzināt / first publication: nothing to "
-            "compare", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+    for measure, label in CHANGE_MEASURES.items():
+        counts = values(cells, measure)
+        figure.add_bar(
+            y=shown, x=[counts[(s, MUNICIPALITY, ALL_BANDS)] for s in due], orientation="h",
+            name=label, marker_color=CHANGE_COLOURS[measure],
+            marker_pattern_shape=_patterns(due, partial),
         )  # fmt: skip
-        return View("change", title, figure, ("Pirmā publikācija. / First publication.",))
+    figure.update_layout(
+        barmode="group", height=200 + 60 * len(due), xaxis_title="skolēni / pupils",
+        yaxis_autorange="reversed", yaxis_type="category",
+        legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
+    )  # fmt: skip
+    notes = (
+        "Pirmā publikācija: nav ar ko salīdzināt; attēlotas šīs publikācijas vērtības Ogres "
+        "novadā, pret kurām nākamā rādīs izmaiņas. / First publication: nothing to compare "
+        "with; the chart shows this publication's values for Ogre municipality, against which "
+        "the next one will show the changes.",
+    )
+    return View("change", CHANGE_TITLE, figure, notes)
+
+
+def change_view(release: Release) -> View:
+    if release.previous is None:
+        return first_publication_view(release)
+    figure = go.Figure()
     changed = changes(release.tables["school_indicators"], release.previous["school_indicators"])
     shown = changed.filter(pl.col("compared"))
     for measure, label in CHANGE_MEASURES.items():
@@ -508,18 +1047,19 @@ def change_view(release: Release) -> View:
         figure.add_bar(
             y=[f"{s} {school}" for s, school in rows.select("semester_id", "school_id").rows()],
             x=rows["change"].to_list(), orientation="h", name=label,
-            customdata=rows.select("before", "now").rows(),
+            marker_color=CHANGE_COLOURS[measure], customdata=rows.select("before", "now").rows(),
             hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]}<extra>" + label + "</extra>",
         )  # fmt: skip
     figure.update_layout(
-        barmode="group", height=160 + 22 * max(1, shown.select("semester_id", "school_id")
+        barmode="group", height=200 + 22 * max(1, shown.select("semester_id", "school_id")
                                                 .n_unique()),
         xaxis_title="izmaiņas, skolēni / change, pupils", yaxis_autorange="reversed",
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )  # fmt: skip
     notes = [
-        f"Salīdzināts ar publikāciju {release.previous_published_at}; mainījušās publicētās "
-        f"vērtības: {shown.height}. / Compared with the publication of "
-        f"{release.previous_published_at}; published values changed: {shown.height}."
+        f"Salīdzināts ar publikāciju {riga_time(release.previous_published_at)}; mainījušās "
+        f"publicētās vērtības: {shown.height}. / Compared with the publication of "
+        f"{riga_time(release.previous_published_at)}; published values changed: {shown.height}."
     ]
     hidden = changed.filter(~pl.col("compared"))
     if not hidden.is_empty():
@@ -530,68 +1070,191 @@ def change_view(release: Release) -> View:
         notes.append(f"Slēpts vienā no abām, nav salīdzināts / suppressed in one of the two, "
                      f"not compared: {listed}")  # fmt: skip
     if shown.is_empty():
+        figure.add_annotation(
+            text="Nekas nav mainījies / nothing changed", showarrow=False, x=0.5, y=0.5,
+            xref="paper", yref="paper", name="label",
+        )  # fmt: skip
         notes.append("Nekas nav mainījies. / Nothing changed.")
-    return View("change", title, figure, tuple(notes))
+    return View("change", CHANGE_TITLE, figure, tuple(notes))
 
 
 def views(release: Release) -> list[View]:
-    return [
+    drawn = [
+        completeness_view(release),
         trend_view(release),
         funnel_view(release),
         composition_view(release),
         heatmap_view(release),
         coverage_view(release),
         project_view(release),
-        change_view(release),
     ]
+    return drawn if release.internal else [*drawn, change_view(release)]
+
+
+def _select(name: str, label: str, options: tuple[tuple[str, str], ...]) -> str:
+    choices = "".join(
+        f'<option value="{html.escape(v)}">{html.escape(text)}</option>' for v, text in options
+    )
+    return f'<label>{html.escape(label)} <select data-control="{name}">{choices}</select></label>'
+
+
+def _section(view: View) -> str:
+    view.figure.update_layout(margin={"t": 60})
+    chart = view.figure.to_html(
+        full_html=False, include_plotlyjs=False, div_id=f"chart-{view.anchor}",
+        config={"displaylogo": False, "responsive": True},
+    )  # fmt: skip
+    controls = "".join(_select(c.name, c.label, c.options) for c in view.controls)
+    controls = f'<div class="controls">{controls}</div>' if controls else ""
+    status = f'<p class="status" id="status-{view.anchor}"></p>' if view.variants else ""
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in view.notes)
+    return (
+        f'<section id="{view.anchor}"><h2>{html.escape(view.title)}</h2>{controls}{chart}'
+        f"{status}{notes}{view.table}</section>"
+    )
+
+
+def _header(release: Release) -> str:
+    cells = release.tables["school_indicators"]
+    schools = tuple(
+        (school, "Ogres novads / municipality" if school == MUNICIPALITY else name)
+        for school, name in units(cells)
+    )
+    filters = _select("school", "skola / school", schools) + _select(
+        "band", "klašu grupa / grade band", tuple(BAND_LABELS.items())
+    )
+    shown = tiles(cells, [s for s, _ in schools], list(BANDS))[f"{MUNICIPALITY}|{ALL_BANDS}"]
+    boxes = "".join(
+        f'<div class="tile"><div class="tile-value" data-tile="{i}">{html.escape(v)}</div>'
+        f'<div class="tile-label">{html.escape(label)}</div></div>'
+        for i, ((_, label), v) in enumerate(zip(TILES, shown, strict=True))
+    )
+    caption = html.escape(tile_caption(cells, release.data_cutoff))
+    if release.internal:
+        when = f"zīmēts no noliktavas / drawn from the warehouse {riga_time(release.published_at)}"
+        source = "neaizsargāti apkopojumi / unsuppressed aggregates"
+    else:
+        when = f"publicēts / published {riga_time(release.published_at)}"
+        source = "tikai publicētās, aizsargātās tabulas / published, suppressed tables only"
+    facts = f"Dati līdz / data to {release.data_cutoff:%d.%m.%Y} · {when} · {source}"
+    return (
+        f'<p id="facts">{html.escape(facts)}</p>'
+        f'<div class="controls" id="filter">{filters}'
+        '<span class="note">filtrs: rādītāji, tendence, riska sastāvs / the filter sets the '
+        "tiles, the trend and the risk by grade band</span></div>"
+        f'<div id="tiles"><div class="tile-caption">{caption}</div>{boxes}</div>'
+    )
+
+
+SCRIPT = """
+const VARIANTS = __VARIANTS__;
+const KEYS = __KEYS__;
+const TILES = __TILES__;
+function chosen(name) { return document.querySelector(`select[data-control="${name}"]`).value; }
+function applyView(anchor) {
+  const key = KEYS[anchor].map(chosen).join('|');
+  const variant = VARIANTS[anchor][key];
+  const chart = document.getElementById(`chart-${anchor}`);
+  variant.traces.forEach((update, i) => {
+    const wrapped = {};
+    for (const [k, v] of Object.entries(update)) wrapped[k] = [v];
+    Plotly.restyle(chart, wrapped, [i]);
+  });
+  if (variant.layout) Plotly.relayout(chart, variant.layout);
+  const status = document.getElementById(`status-${anchor}`);
+  if (status) status.textContent = variant.status || '';
+}
+function applyTiles() {
+  const shown = TILES[`${chosen('school')}|${chosen('band')}`];
+  document.querySelectorAll('[data-tile]').forEach(tile => {
+    tile.textContent = shown[Number(tile.dataset.tile)];
+  });
+}
+document.querySelectorAll('select[data-control]').forEach(select => {
+  select.addEventListener('change', () => {
+    for (const anchor of Object.keys(KEYS)) {
+      if (KEYS[anchor].includes(select.dataset.control)) applyView(anchor);
+    }
+    if (['school', 'band'].includes(select.dataset.control)) applyTiles();
+  });
+});
+for (const anchor of Object.keys(KEYS)) {
+  const status = document.getElementById(`status-${anchor}`);
+  const key = KEYS[anchor].map(chosen).join('|');
+  if (status) status.textContent = VARIANTS[anchor][key].status || '';
+}
+"""
 
 
 def render(release: Release, drawn: list[View]) -> str:
-    """The whole page: Plotly's JavaScript inline, one section per view."""
-    sections = []
-    for view in drawn:
-        view.figure.update_layout(margin={"t": 70})
-        chart = view.figure.to_html(
-            full_html=False, include_plotlyjs=False, div_id=f"chart-{view.anchor}",
-            config={"displaylogo": False, "responsive": True},
-        )  # fmt: skip
-        notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in view.notes)
-        sections.append(
-            f'<section id="{view.anchor}"><h2>{html.escape(view.title)}</h2>{chart}{notes}'
-            "</section>"
-        )
+    """The whole page: Plotly's JavaScript inline, the header, one section per view, the
+    definitions, and the script that applies the filter and the dropdowns."""
+    sections = "".join(_section(view) for view in drawn)
     contents = "".join(f'<li><a href="#{v.anchor}">{html.escape(v.title)}</a></li>' for v in drawn)
-    facts = (
-        f"Dati līdz / data to {release.data_cutoff:%d.%m.%Y} · publicēts / published "
-        f"{release.published_at} · tikai publicētās, aizsargātās tabulas / published, "
-        "suppressed tables only"
+    contents += '<li><a href="#definitions">Definīcijas / Definitions</a></li>'
+    if release.internal:
+        banner = f'<div id="internal-banner">{html.escape(INTERNAL_BANNER)}</div>'
+        note = f'<p id="internal-note">{html.escape(INTERNAL_NOTE)}</p>'
+    else:
+        banner = ""
+        note = (
+            f'<p id="suppression-note">'
+            f"{html.escape(SUPPRESSION_NOTE.format(min_count=release.min_count))}</p>"
+        )
+    cells = release.tables["school_indicators"]
+    schools = [s for s, _ in units(cells)]
+    script = (
+        SCRIPT.replace("__VARIANTS__", json.dumps({v.anchor: v.variants for v in drawn if v.keys}))
+        .replace("__KEYS__", json.dumps({v.anchor: list(v.keys) for v in drawn if v.keys}))
+        .replace("__TILES__", json.dumps(tiles(cells, schools, list(BANDS))))
     )
-    note = SUPPRESSION_NOTE.format(min_count=release.min_count)
+    edition = "iekšējais / internal" if release.internal else "publiskais / public"
     return f"""<!DOCTYPE html>
 <html lang="lv"><head><meta charset="utf-8">
 <meta name="release" content="{html.escape(release.name)}">
-<title>Skola – kopienā: PMP riska pārskats / early leaving risk dashboard</title>
+<title>Skola – kopienā: PMP riska pārskats ({edition}) / early leaving risk dashboard</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1rem;
   color: #222; }}
 section {{ margin: 2rem 0; }} .note {{ color: #555; font-size: 0.9rem; margin: 0.3rem 0; }}
+.status {{ font-size: 0.9rem; margin: 0.3rem 0; }}
 #suppression-note {{ background: #eee; border-left: 6px solid {SUPPRESSED_COLOUR};
   padding: 0.5rem 1rem; }}
+#internal-banner {{ position: sticky; top: 0; z-index: 10; background: #6a1b9a; color: #fff;
+  font-weight: bold; font-size: 1.2rem; padding: 0.6rem 1rem; text-align: center; }}
+#internal-note {{ background: #f3e5f5; border-left: 6px solid #6a1b9a; padding: 0.5rem 1rem; }}
+.controls {{ display: flex; flex-wrap: wrap; gap: 1rem; align-items: center;
+  margin: 0.5rem 0; }}
+#tiles {{ display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.8rem 0; }}
+.tile-caption {{ width: 100%; color: #555; }}
+.tile {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.6rem 1rem; min-width: 180px; }}
+.tile-value {{ font-size: 1.6rem; font-weight: bold; }}
+.tile-label {{ color: #555; font-size: 0.85rem; }}
+table {{ border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }}
+td, th {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left;
+  vertical-align: top; }}
 </style>
 <script>{plotly.offline.get_plotlyjs()}</script>
 </head><body>
+{banner}
 <h1>Skola – kopienā: agrīnas mācību pārtraukšanas riska pārskats<br>
-<small>Early school leaving risk dashboard, Ogres novads</small></h1>
-<p>{html.escape(facts)}</p>
-<p id="suppression-note">{html.escape(note)}</p>
+<small>Early school leaving risk dashboard, Ogres novads ({edition})</small></h1>
+{_header(release)}
+{note}
 <nav><ul>{contents}</ul></nav>
-{"".join(sections)}
+{sections}
+{definitions(rules())}
+<script>{script}</script>
 </body></html>
 """
 
 
-def read_release(folder: Path, project_start: date, project_end: date) -> Release:
-    """The release in force in the publication folder, the one before it, and its facts."""
+def read_release(
+    folder: Path, deliveries: pl.DataFrame | None, project_start: date, project_end: date
+) -> Release:
+    """The release in force in the publication folder, the one before it, its facts, and the
+    files of the delivery log (the staging table `delivery_log`, which the caller reads:
+    reports import no ingest module) received until it was published."""
     current = current_release(folder)
     facts = release_facts(current)
     earlier = previous_release(folder)
@@ -605,16 +1268,75 @@ def read_release(folder: Path, project_start: date, project_end: date) -> Releas
         project_start=project_start,
         project_end=project_end,
         name=current.name,
+        deliveries=None
+        if deliveries is None
+        else deliveries.filter(
+            pl.col("received_at") <= datetime.fromisoformat(facts["published_at"])
+        ),
     )
 
 
-def write_dashboard(release: Release, output: Path) -> list[View]:
-    """Draw every view and write the page (replacing the old one only when complete)."""
-    drawn = views(release)
+def read_warehouse(
+    database: Path,
+    staging: Path,
+    deliveries: pl.DataFrame | None,
+    project_start: date,
+    project_end: date,
+) -> tuple[Release, set[str]]:
+    """The internal dashboard's source: the warehouse's publication marts as cells, nothing
+    suppressed, with the whole delivery log; and the pupil keys, to scan the page for."""
+    facts = warehouse_facts(database, staging, MARTS)
+    tables = published_tables(*(facts[name] for name in MARTS), set(), 0)
+    cutoff = facts["semesters"]["as_of"].max()
+    release = Release(
+        tables=tables,
+        previous=None,
+        previous_published_at=None,
+        data_cutoff=cutoff,
+        published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        min_count=disclosure_settings()[0],
+        project_start=project_start,
+        project_end=project_end,
+        name=f"warehouse, data to {cutoff}",
+        deliveries=deliveries,
+        internal=True,
+    )
+    return release, facts["keys"]
+
+
+def _write(page: str, output: Path) -> None:
+    """Write the page, replacing the old one only when complete."""
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}")
-    temporary.write_text(render(release, drawn), encoding="utf-8")
+    temporary.write_text(page, encoding="utf-8")
     temporary.replace(output)
+
+
+def write_dashboard(release: Release, output: Path) -> list[View]:
+    """Draw every view and write the page."""
+    drawn = views(release)
+    _write(render(release, drawn), output)
+    return drawn
+
+
+def write_internal_dashboard(
+    database: Path,
+    staging: Path,
+    deliveries: pl.DataFrame | None,
+    output: Path,
+    project_start: date,
+    project_end: date,
+) -> list[View]:
+    """Draw the internal dashboard from the warehouse and write it, unless its text holds a
+    pupil key, a personal code or a name (`PupilLevelData`, naming what was found)."""
+    release, keys = read_warehouse(database, staging, deliveries, project_start, project_end)
+    drawn = views(release)
+    page = render(release, drawn)
+    allowed = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
+    findings = text_findings(page.replace(plotly.offline.get_plotlyjs(), ""), keys, allowed)
+    if findings:
+        raise PupilLevelData(f"internal dashboard not written: {'; '.join(findings)}")
+    _write(page, output)
     return drawn
 
 
@@ -631,10 +1353,14 @@ def drawn_release(output: Path) -> str | None:
 
 
 def refresh_dashboard(
-    folder: Path, output: Path, project_start: date, project_end: date
+    folder: Path,
+    deliveries: pl.DataFrame | None,
+    output: Path,
+    project_start: date,
+    project_end: date,
 ) -> list[View] | None:
-    """Redraw the page when the release in force is not the one it shows: the views drawn, or
-    None when it showed that release already."""
+    """Redraw the public page when the release in force is not the one it shows: the views
+    drawn, or None when it showed that release already."""
     if drawn_release(output) == current_release(folder).name:
         return None
-    return write_dashboard(read_release(folder, project_start, project_end), output)
+    return write_dashboard(read_release(folder, deliveries, project_start, project_end), output)

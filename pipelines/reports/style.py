@@ -11,7 +11,7 @@ RISK_LABELS = {
     "risk_high": "augsts / high",
 }
 STACK_LABELS = {**RISK_LABELS, "suppressed": "slēpts / suppressed"}
-STACK_COLOURS = {"risk_none": "#b8c4bb", **RISK_COLOURS, "suppressed": "#9e9e9e"}
+STACK_COLOURS = {"risk_none": "#66a86e", **RISK_COLOURS, "suppressed": "#9e9e9e"}
 # The notebooks colour a risk level by its label: as on the dashboard.
 RISK_LEVEL_COLOURS = {label: STACK_COLOURS[level] for level, label in RISK_LABELS.items()}
 

@@ -100,7 +100,7 @@ def test_every_step_after_the_reference_data_retries_transient_io_with_backoff()
     }
     assert set(steps) == {
         "ingest_partition", "warehouse_build", "publication__published_tables",
-        "publication__ministry_extracts", "reports__dashboard",
+        "publication__ministry_extracts", "reports__dashboard", "reports__dashboard_internal",
     }  # fmt: skip
     assert all(policy == IO_RETRY for policy in steps.values())
     assert IO_RETRY.backoff == dg.Backoff.EXPONENTIAL and IO_RETRY.max_retries == 2

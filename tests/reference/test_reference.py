@@ -17,8 +17,9 @@ from pipelines.reference.checks import (
     rule_problems,
     school_problems,
     semester_frame,
+    target_problems,
 )
-from pipelines.reference.rules import rules
+from pipelines.reference.rules import project_period, rules
 
 ACTIVITIES = {"LAS", "R9", "KONS", "MENT", "INIC", "PART", "PAS"}
 
@@ -67,6 +68,37 @@ def test_committed_reference_data_has_no_problems() -> None:
     assert lesson_load_problems(reference.read_csv("lesson_load.csv")) == []
 
 
+def test_every_activity_has_its_targets_and_a_bad_edit_is_named() -> None:
+    targets, activities, due = (
+        reference.project_targets(),
+        reference.activities(),
+        date(2029, 8, 31),
+    )
+    assert project_period()[1] == due
+    assert target_problems(targets, activities, due) == []
+    assert set(targets["activity"]) == ACTIVITIES
+    edited = pl.concat(
+        [
+            targets.filter(pl.col("activity") != "MENT"),
+            targets.filter(pl.col("activity") == "INIC"),
+            pl.DataFrame(
+                {"activity": ["LAS"], "measure": ["events"], "target": [-1], "due": [due]}
+            ),
+        ]
+    ).with_columns(due=pl.when(pl.col("activity") == "R9").then(date(2029, 6, 30)).otherwise("due"))
+    assert sorted(target_problems(edited, activities, due)) == sorted(
+        [
+            "INIC events: listed more than once",
+            "MENT hours: no target",
+            "MENT pupils_supported: no target",
+            "LAS events: not a measure the activity reports",
+            "LAS events: target -1 is not a positive number",
+            "R9 pupils_supported: due 2029-06-30 is not the project's last day 2029-08-31",
+            "R9 hours: due 2029-06-30 is not the project's last day 2029-08-31",
+        ]
+    )
+
+
 def test_school_problems_are_named() -> None:
     frame = reference.read_csv("schools.csv")
     broken = pl.concat([frame, frame.filter(pl.col("school_id") == "OVG")]).with_columns(
@@ -109,6 +141,7 @@ def reference_run() -> dg.ExecuteInProcessResult:
         ("lesson_load", 12),
         ("subjects", 22),
         ("activities", 8),
+        ("project_targets", 11),
         ("social_statuses", 4),
     ],
 )

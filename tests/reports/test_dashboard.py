@@ -1,7 +1,13 @@
-"""The dashboard: drawn from the published tables only, suppression shown as suppression, the
-funnel's limits, the weekly heatmap, and the change since the previous run."""
+"""The dashboards: the public one drawn from the published tables only, suppression shown as
+suppression, the internal one from the warehouse's aggregates under its banner; the funnel's
+limits and dropdowns, the weekly heatmap, the semester in progress marked, the project against
+its targets, the deliveries, the header's filter and tiles, and the change since the previous
+publication; both checked in Chromium offline."""
 
+import json
 import math
+import os
+import random
 import re
 from dataclasses import replace
 from datetime import date
@@ -12,26 +18,46 @@ import plotly.offline
 import polars as pl
 import pytest
 
-from pipelines.defs.reports import dashboard
+from pipelines.defs.reports import dashboard, dashboard_internal
+from pipelines.ingest.staging import read_table
 from pipelines.paths import PROJECT_ROOT
-from pipelines.privacy.scan import text_findings
+from pipelines.privacy.scan import PERSONAL_CODE, text_findings
 from pipelines.publication.publish import Prepared, store
 from pipelines.publication.releases import previous_release
-from pipelines.publication.tables import MUNICIPALITY, NOT_YET_DUE
+from pipelines.publication.tables import CELL_KEY, MUNICIPALITY, NOT_YET_DUE
 from pipelines.reference import tables as reference
-from pipelines.reference.rules import project_period
+from pipelines.reference.rules import project_period, rules
 from pipelines.reports.dashboard import (
+    FLAGGED_STATUSES,
+    OUTSIDE_95,
+    OUTSIDE_99_8,
+    PupilLevelData,
     Release,
     changes,
     control_limits,
+    funnel_series,
     read_release,
+    read_warehouse,
     views,
     write_dashboard,
+    write_internal_dashboard,
+)
+from pipelines.reports.header import riga_time
+from pipelines.reports.style import (
+    INTERNAL_BANNER,
+    RISK_COLOURS,
+    STACK_COLOURS,
+    partial_label,
 )
 from pipelines.warehouse.build import connect_read_only
 
 CHANGED_SCHOOL = "OKP"
-SCREENSHOTS = PROJECT_ROOT / ".artifacts" / "screenshots"
+# `PMP_SCREENSHOTS` moves the screenshots (e.g. to hand them over).
+SCREENSHOTS = Path(os.environ.get("PMP_SCREENSHOTS", PROJECT_ROOT / ".artifacts" / "screenshots"))
+PUBLIC_CHARTS = (
+    "completeness", "trend", "funnel", "composition", "heatmap", "coverage", "project", "change"
+)  # fmt: skip
+INTERNAL_CHARTS = PUBLIC_CHARTS[:-1]
 
 
 def earlier_run(prepared: Prepared) -> Prepared:
@@ -63,8 +89,8 @@ def publication_folder(prepared, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def release(publication_folder) -> Release:
-    return read_release(publication_folder, *project_period())
+def release(publication_folder, ingested) -> Release:
+    return read_release(publication_folder, read_table(ingested, "delivery_log"), *project_period())
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +105,43 @@ def dashboard_file(release, tmp_path_factory) -> Path:
     return output
 
 
+@pytest.fixture(scope="module")
+def internal(demo_warehouse, ingested) -> Release:
+    deliveries = read_table(ingested, "delivery_log")
+    return read_warehouse(demo_warehouse, ingested, deliveries, *project_period())[0]
+
+
+@pytest.fixture(scope="module")
+def internal_file(demo_warehouse, ingested, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("reports") / "dashboard_internal.html"
+    deliveries = read_table(ingested, "delivery_log")
+    write_internal_dashboard(demo_warehouse, ingested, deliveries, output, *project_period())
+    return output
+
+
 def test_control_limits_follow_the_normal_approximation():
     low, high = control_limits(0.1, [100, 400], 1.959964)
     assert low == pytest.approx([0.1 - 0.0588, 0.1 - 0.0294], abs=1e-4)
     assert high == pytest.approx([0.1 + 0.0588, 0.1 + 0.0294], abs=1e-4)
     assert control_limits(0.02, [4], 3.090232)[0] == [0.0]  # clipped at zero
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_funnel_draws_rounded_numbers_that_no_scan_mistakes_for_a_code(seed):
+    """Shares, limits and ranges with at most two decimals: an 11-digit float tail would read
+    as a personal code to the internal page's scan (it did, on a small demo)."""
+    rng = random.Random(seed)
+    value = {}
+    for school in "ABCDEFGHIJ":
+        pupils = rng.randint(20, 1200)
+        value[("S", school, "all", "pupils")] = pupils
+        value[("S", school, "all", "mk89_crossings")] = rng.randint(0, pupils // 4)
+    for measure in ("pupils", "mk89_crossings"):
+        total = sum(v for k, v in value.items() if k[3] == measure)
+        value[("S", MUNICIPALITY, "all", measure)] = total
+    text = json.dumps(funnel_series(value, "S", "all", "mk89_crossings", "MK 89"))
+    assert re.findall(r"\d\.\d{3,}", text) == []
+    assert re.findall(PERSONAL_CODE, text) == []
 
 
 def _cell(semester, school, measure, value, suppressed=False, status="in progress"):
@@ -126,21 +184,52 @@ def test_the_page_is_one_file_that_needs_no_network(dashboard_file):
     assert plotly.offline.get_plotlyjs() in text
     assert not re.search(r"<script[^>]+src=", text)
     assert not re.search(r"<link[^>]+href=", text)
-    assert text.count('class="plotly-graph-div"') == 7
+    assert text.count('class="plotly-graph-div"') == len(PUBLIC_CHARTS)
     assert dashboard_file.stat().st_size < 8_000_000
 
 
-def test_it_shows_no_pupil_key_and_reads_no_warehouse(dashboard_file, demo_warehouse, ingested):
+def test_neither_page_shows_a_pupil_key_and_the_public_one_reads_no_warehouse(
+    dashboard_file, internal_file, demo_warehouse, ingested
+):
     con = connect_read_only(demo_warehouse, ingested)
     keys = {key for (key,) in con.sql("SELECT pupil_key FROM core.pupils").fetchall()}
     con.close()
-    text = dashboard_file.read_text(encoding="utf-8").replace(plotly.offline.get_plotlyjs(), "")
     schools = [s.name for s in reference.schools()] + ["Ogres novads"]
-    assert text_findings(text, keys, schools) == []
-    assert "import duckdb" not in Path("pipelines/reports/dashboard.py").read_text(encoding="utf-8")
-    assert "pipelines.warehouse" not in Path("pipelines/reports/dashboard.py").read_text(
-        encoding="utf-8"
-    )
+    for page in (dashboard_file, internal_file):
+        text = page.read_text(encoding="utf-8").replace(plotly.offline.get_plotlyjs(), "")
+        assert text_findings(text, keys, schools) == []
+    source = Path("pipelines/reports/dashboard.py").read_text(encoding="utf-8")
+    assert "import duckdb" not in source
+    assert "pipelines.warehouse" not in source  # the internal one reads through publication
+
+
+def test_the_internal_dashboard_holds_aggregates_only(internal, prepared):
+    """One cell per semester, school, grade band (or activity, or week) and measure, from the
+    marts the publication reads, nothing suppressed: the same cells the public tables have."""
+    for name, cells in internal.tables.items():
+        assert cells.select(CELL_KEY).is_duplicated().sum() == 0, name
+        assert not cells["suppressed"].any()
+        public = prepared.tables[name]
+        assert cells.select(CELL_KEY).sort(CELL_KEY).equals(public.select(CELL_KEY).sort(CELL_KEY))
+        both = public.join(cells, on=list(CELL_KEY), suffix="_internal")
+        assert both.filter(pl.col("value") != pl.col("value_internal")).is_empty(), name
+        assert both.filter(pl.col("suppressed") & pl.col("value_internal").is_null()).height == 0
+
+
+def test_a_pupil_key_in_the_internal_page_stops_it_being_written(
+    demo_warehouse, ingested, tmp_path
+):
+    con = connect_read_only(demo_warehouse, ingested)
+    ((key,),) = con.sql("SELECT pupil_key FROM core.pupils LIMIT 1").fetchall()
+    con.close()
+    log = read_table(ingested, "delivery_log")
+    leaking = log.with_columns(status=pl.lit("rejected"), reason=pl.lit(f"row of pupil {key}"))
+    output = tmp_path / "dashboard_internal.html"
+    with pytest.raises(PupilLevelData, match=r"1 pupil key"):
+        write_internal_dashboard(
+            demo_warehouse, ingested, leaking.head(1), output, *project_period()
+        )
+    assert not output.exists()
 
 
 def test_the_trend_runs_to_2028_29_with_future_semesters_empty(drawn, prepared):
@@ -169,7 +258,7 @@ def test_the_funnel_marks_schools_against_independent_limits(drawn, prepared):
         for school, pupils, share, colour in zip(
             schools.text, schools.x, schools.y, schools.marker.color, strict=True
         )
-        if colour == "#c8553d"
+        if colour == OUTSIDE_99_8
     }
     expected = {
         school
@@ -237,7 +326,7 @@ def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
 
 
 def test_the_heatmap_shows_breaks_and_the_winter_wave(drawn):
-    absence, _, breaks = drawn["heatmap"].figure.data
+    absence, _, breaks = drawn["heatmap"].figure.data[:3]
     weeks = list(absence.x)
     municipality = list(absence.y).index("Ogres novads")
     for week in ("2025-10-20", "2025-12-22", "2025-12-29", "2026-07-13"):
@@ -259,51 +348,266 @@ def test_the_change_view_shows_what_moved_since_the_previous_run(drawn):
     assert all(len(trace.x) == 0 for name, trace in bars.items() if "high" not in name)
 
 
-def test_the_first_publication_says_there_is_nothing_to_compare(prepared, tmp_path):
+def test_the_first_publication_shows_its_own_values(prepared, ingested, tmp_path):
     store(prepared, tmp_path)
     assert previous_release(tmp_path) is None
-    view = next(v for v in views(read_release(tmp_path, *project_period())) if v.anchor == "change")
+    release = read_release(tmp_path, read_table(ingested, "delivery_log"), *project_period())
+    view = next(v for v in views(release) if v.anchor == "change")
     assert "Pirmā publikācija" in view.notes[0]
+    pupils = next(t for t in view.figure.data if t.name == "skolēni / pupils")
+    cells = prepared.tables["school_indicators"].filter(
+        (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == "all")
+        & (pl.col("measure") == "pupils") & (pl.col("status") != NOT_YET_DUE)
+    ).sort("semester_id")  # fmt: skip
+    assert list(pupils.x) == cells["value"].to_list()
+    assert list(pupils.y)[-1] == f"2026/27-S1 ({partial_label(release.data_cutoff)})"
 
 
-def test_the_asset_writes_the_dashboard_with_its_metadata(publication_folder, monkeypatch):
-    monkeypatch.setenv("PMP_DATA_DIR", str(publication_folder.parent))
-    result = dg.materialize([dashboard])
+def test_the_project_is_drawn_against_its_targets(drawn, prepared):
+    figure = drawn["project"].figure
+    targets = reference.project_targets()
+    legend = {t.name for t in figure.data if t.showlegend is not False}
+    assert {"LAS", "R9", "KONS", "MENT", "INIC"} <= legend
+    cells = prepared.tables["project_to_date"]
+    for row in targets.iter_rows(named=True):
+        axis = {"pupils_supported": "y", "hours": "y2", "events": "y3"}[row["measure"]]
+        traces = [t for t in figure.data if t.legendgroup == row["activity"] and t.yaxis == axis]
+        solid, dashed, target = traces
+        assert list(target.x)[-1] == "31.08.2029" and list(target.y)[-1] == row["target"]
+        assert all(a <= b for a, b in zip(target.y, list(target.y)[1:], strict=False))
+        published = cells.filter(
+            (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == row["activity"])
+            & (pl.col("measure") == row["measure"])
+        ).sort("semester_id")  # fmt: skip
+        drawn_values = [a if a is not None else b for a, b in zip(solid.y, dashed.y, strict=True)]
+        assert drawn_values == published["value"].to_list()
+
+
+def test_the_completeness_panel_counts_every_file_and_names_them_only_internally(
+    drawn, release, internal
+):
+    figure = drawn["completeness"].figure
+    files, flagged = figure.data[0], figure.data[1]
+    assert sum(v for row in files.z for v in row if v is not None) == release.deliveries.height
+    held_or_rejected = release.deliveries.filter(pl.col("status").is_in(FLAGGED_STATUSES))
+    assert held_or_rejected.height > 0
+    assert sum(int(n) for n in flagged.text) == held_or_rejected.height
+    assert drawn["completeness"].table == ""
+    table = next(v for v in views(internal) if v.anchor == "completeness").table
+    for file, reason in held_or_rejected.select("file", "reason").rows():
+        assert file in table
+        assert reason.split(":")[0] in table
+
+
+def test_an_empty_delivery_log_is_said_not_drawn_empty(release):
+    for nothing in (None, release.deliveries.head(0)):
+        view = views(replace(release, deliveries=nothing))[0]
+        assert view.anchor == "completeness"
+        assert view.notes == ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
+
+
+def test_none_and_suppressed_are_distinct_and_the_risk_palette_is_for_risk_only():
+    def rgb(colour: str) -> tuple[int, ...]:
+        return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+    none, hidden = rgb(STACK_COLOURS["risk_none"]), rgb(STACK_COLOURS["suppressed"])
+    # Before: #b8c4bb and #9e9e9e, two greys. Now suppressed alone is grey; none has a hue.
+    assert len(set(hidden)) == 1 and max(none) - min(none) > 40
+    assert math.dist(none, hidden) > 60
+    assert {STACK_COLOURS["suppressed"], OUTSIDE_95, OUTSIDE_99_8}.isdisjoint(RISK_COLOURS.values())
+
+
+def test_publication_time_is_shown_in_riga_time():
+    assert riga_time("2026-01-15T12:00:00+00:00").startswith("15.01.2026 14:00")
+    assert riga_time("2026-07-01T22:30:00+00:00").startswith("02.07.2026 01:30")
+
+
+def test_the_assets_write_both_dashboards_with_their_metadata(
+    publication_folder, demo_warehouse, ingested, monkeypatch
+):
+    root = publication_folder.parent
+    (root / "staging").symlink_to(ingested)
+    (root / "warehouse.duckdb").symlink_to(demo_warehouse)
+    monkeypatch.setenv("PMP_DATA_DIR", str(root))
+    result = dg.materialize([dashboard, dashboard_internal])
     assert result.success
-    output = publication_folder.parent / "reports" / "dashboard.html"
-    assert output.exists()
+    output = root / "reports" / "dashboard.html"
     metadata = result.asset_materializations_for_node("reports__dashboard")[0].metadata
     assert metadata["bytes"].value == output.stat().st_size
     assert metadata["dashboard"].value == output.as_uri()
     assert metadata["data_cutoff"].value == "2026-11-20"
     assert "Weekly absence" in metadata["views"].value
+    internal_output = root / "reports" / "dashboard_internal.html"
+    metadata = result.asset_materializations_for_node("reports__dashboard_internal")[0].metadata
+    assert metadata["bytes"].value == internal_output.stat().st_size
+    assert INTERNAL_BANNER in internal_output.read_text(encoding="utf-8")
+    assert INTERNAL_BANNER not in output.read_text(encoding="utf-8")
 
 
-# Per chart: the traces that carry at least one value, and the marks Plotly drew.
-CHART_CONTENTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(chart => ({
+# Per chart: the traces that carry at least one value, the marks Plotly drew, the annotations'
+# texts, and the boxes of its titles (figure, axis, subplot and colour bar titles) and of its
+# labels (other annotations, legend entries, text on points).
+CHART_CONTENTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(chart => {
+  const box = el => { const r = el.getBoundingClientRect();
+                      return [r.left, r.top, r.right, r.bottom]; };
+  const annotations = chart.layout.annotations || [];
+  const notes = Array.from(chart.querySelectorAll('g.annotation'));
+  const isTitle = el => (annotations[Number(el.dataset.index)] || {}).name === 'title';
+  return {
     id: chart.id,
     traces: chart.data.filter(trace => ['x', 'y', 'z'].some(axis =>
         Array.from(trace[axis] || []).flat().some(value => value !== null))).length,
     marks: chart.querySelectorAll('path.point, g.trace.bars path, g.hm image').length,
-}))"""
+    annotations: annotations.map(a => a.text),
+    titles: [
+      ...Array.from(chart.querySelectorAll(
+        '.gtitle, g[class^="g-x"][class$="title"] text, g[class^="g-y"][class$="title"] text,'
+        + ' .cbtitle text')).map(box),
+      ...notes.filter(isTitle).map(box),
+    ].filter(b => b[2] > b[0]),
+    labels: [
+      ...notes.filter(el => !isTitle(el)).map(box),
+      ...Array.from(chart.querySelectorAll('.legendtext')).map(box),
+    ].filter(b => b[2] > b[0]),
+    points: Array.from(chart.querySelectorAll('.textpoint text')).map(box)
+        .filter(b => b[2] > b[0]),
+  };
+})"""
+CHART_DATA = """id => document.getElementById(id).data.map(t => ({
+  name: t.name, x: t.x, y: t.y, text: t.text, pattern: t.marker && t.marker.pattern
+      ? t.marker.pattern.shape : null, dash: t.line ? t.line.dash : null}))"""
 
 
-def test_the_dashboard_opens_offline_in_chromium_with_data_in_every_chart(
-    dashboard_file, offline_page
-):
+def overlap(a: list[float], b: list[float]) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def open_dashboard(page, path: Path, charts: tuple[str, ...]) -> list[dict]:
+    page.goto(path.as_uri())
+    page.wait_for_function(
+        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(charts)}"
+    )
+    return page.evaluate(CHART_CONTENTS)
+
+
+def check_charts(found: list[dict], charts: tuple[str, ...], cutoff: date) -> None:
+    """Every chart has data and drawn marks, no label overlaps a title, no two labels on
+    points overlap, and every time chart labels the semester in progress."""
+    assert [c["id"] for c in found] == [f"chart-{a}" for a in charts]
+    assert all(c["traces"] > 0 and c["marks"] > 0 for c in found), found
+    for chart in found:
+        clashes = [(a, t) for a in chart["labels"] for t in chart["titles"] if overlap(a, t) > 1]
+        assert clashes == [], chart["id"]
+        points = chart["points"]
+        assert [
+            (a, b) for i, a in enumerate(points) for b in points[i + 1 :] if overlap(a, b) > 1
+        ] == [], chart["id"]
+    partial = partial_label(cutoff)
+    for chart in found:
+        if chart["id"] in ("chart-trend", "chart-project", "chart-heatmap", "chart-completeness",
+                           "chart-composition"):  # fmt: skip
+            assert any(partial in text for text in chart["annotations"]), chart["id"]
+
+
+def check_partial_drawn(page, cutoff: date) -> None:
+    """The semester in progress is hatched in the trend's bars and dashed in its lines."""
+    trend = page.evaluate(CHART_DATA, "chart-trend")
+    semesters = list(trend[0]["x"])
+    at = semesters.index("2026/27-S1")
+    mk89 = next(t for t in trend if t["name"] == "MK 89")
+    assert mk89["pattern"][at] == "/" and set(mk89["pattern"][:at]) == {""}
+    dashed = next(t for t in trend if t["dash"] == "dash")
+    assert dashed["y"][at] is not None and dashed["y"][at + 1 :] == [None] * (
+        len(semesters) - at - 1
+    )
+    project = page.evaluate(CHART_DATA, "chart-project")
+    assert any(t["dash"] == "dash" and t["y"] and t["y"][at] is not None for t in project)
+
+
+def test_the_public_dashboard_in_chromium(dashboard_file, release, offline_page):
     page = offline_page.page
-    page.goto(dashboard_file.as_uri())
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 7")
-    charts = page.evaluate(CHART_CONTENTS)
-    assert [c["id"] for c in charts] == [
-        f"chart-{a}"
-        for a in ("trend", "funnel", "composition", "heatmap", "coverage", "project", "change")
-    ]
-    assert all(c["traces"] > 0 and c["marks"] > 0 for c in charts), charts
+    found = open_dashboard(page, dashboard_file, PUBLIC_CHARTS)
+    check_charts(found, PUBLIC_CHARTS, release.data_cutoff)
+    check_partial_drawn(page, release.data_cutoff)
+    assert page.locator("#internal-banner").count() == 0
+    assert INTERNAL_BANNER not in page.content()
     note = page.locator("#suppression-note").inner_text()
     assert "Slēpts" in note and "Suppressed" in note and "not a zero" in note
     assert "suppressed values" in page.locator("#heatmap").inner_text()
+    assert "(Rīgas laiks / Riga time)" in page.locator("#facts").inner_text()
     assert offline_page.errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "dashboard.png", full_page=True)
-    assert (SCREENSHOTS / "dashboard.png").stat().st_size > 50_000
+    page.screenshot(path=SCREENSHOTS / "dashboard_public.png", full_page=True)
+    assert (SCREENSHOTS / "dashboard_public.png").stat().st_size > 50_000
+
+
+def test_the_internal_dashboard_in_chromium(internal_file, internal, offline_page):
+    page = offline_page.page
+    found = open_dashboard(page, internal_file, INTERNAL_CHARTS)
+    check_charts(found, INTERNAL_CHARTS, internal.data_cutoff)
+    check_partial_drawn(page, internal.data_cutoff)
+    banner = page.locator("#internal-banner")
+    assert banner.inner_text() == INTERNAL_BANNER and banner.is_visible()
+    assert page.locator("#suppression-note").count() == 0
+    headers = {
+        tuple(table.locator("th").all_inner_texts()) for table in page.locator("table").all()
+    }
+    columns = {column for header in headers for column in header}
+    assert not any("pupil" in c or "skolēn" in c or "personas" in c for c in columns), columns
+    assert (
+        page.locator("#flagged-files tbody tr").count()
+        == internal.deliveries.filter(pl.col("status").is_in(FLAGGED_STATUSES)).height
+    )
+    assert offline_page.errors == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "dashboard_internal.png", full_page=True)
+    assert (SCREENSHOTS / "dashboard_internal.png").stat().st_size > 50_000
+
+
+def test_the_filter_and_the_funnel_dropdowns_redraw_with_the_chosen_cells(
+    dashboard_file, release, offline_page
+):
+    page = offline_page.page
+    open_dashboard(page, dashboard_file, PUBLIC_CHARTS)
+    cells = release.tables["school_indicators"]
+    value = {
+        (r["semester_id"], r["school_id"], r["dimension"], r["measure"]): r["value"]
+        for r in cells.iter_rows(named=True)
+    }
+    page.select_option('select[data-control="school"]', CHANGED_SCHOOL)
+    page.select_option('select[data-control="band"]', "7-9")
+    trend = page.evaluate(CHART_DATA, "chart-trend")
+    mk89 = next(t for t in trend if t["name"] == "MK 89")
+    assert mk89["y"] == [value[(s, CHANGED_SCHOOL, "7-9", "mk89_crossings")] for s in mk89["x"]]
+    tile = page.locator('[data-tile="0"]').inner_text()
+    assert tile == f"{value[('2026/27-S1', CHANGED_SCHOOL, '7-9', 'pupils')]:,.0f}".replace(
+        ",", " "
+    )
+    page.select_option('select[data-control="funnel-semester"]', "2025/26-S1")
+    page.select_option('select[data-control="funnel-band"]', "4-6")
+    schools = page.evaluate(CHART_DATA, "chart-funnel")[0]
+    for school, pupils, share in zip(schools["text"], schools["x"], schools["y"], strict=True):
+        key = ("2025/26-S1", school, "4-6")
+        assert pupils == value[(*key, "pupils")]
+        assert share == pytest.approx(100 * value[(*key, "mk89_crossings")] / pupils, abs=0.005)
+    assert "2025/26-S1" in page.locator("#status-funnel").inner_text()
+    funnel = next(c for c in page.evaluate(CHART_CONTENTS) if c["id"] == "chart-funnel")
+    points = funnel["points"]
+    assert [
+        (a, b) for i, a in enumerate(points) for b in points[i + 1 :] if overlap(a, b) > 1
+    ] == []
+    assert offline_page.errors == []
+
+
+def test_the_page_defines_every_rule_and_level_with_its_threshold(dashboard_file, offline_page):
+    page = offline_page.page
+    page.goto(dashboard_file.as_uri())
+    rows = page.locator("#rules tbody tr").all_inner_texts()
+    for rule in rules()["rule"]:
+        row = next(r for r in rows if r.startswith(rule["id"]))
+        if "threshold" in rule:
+            threshold = rule["threshold"]
+            shown = f"{100 * threshold:g}%" if 0 < threshold < 1 else f"{threshold:g}"
+            assert shown in row, row
+    levels = page.locator("#risk-levels").inner_text()
+    assert all(label in levels for label in ("none", "low", "medium", "high"))

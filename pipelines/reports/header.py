@@ -1,0 +1,146 @@
+"""The dashboards' header, what is not a chart: the publication time in Riga, the KPI tiles of
+the school and grade band chosen in the filter, and the definitions of the risk levels and
+rules with their thresholds (from `models/rules.toml`)."""
+
+import html
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from pipelines.publication.tables import ALL_BANDS, NOT_YET_DUE
+from pipelines.reference.calendar import TIMEZONE
+from pipelines.reports.style import RISK_LABELS, partial_label
+
+SUPPRESSED_TEXT = "slēpts / suppressed"
+# The tiles: label, and whether the value is a count (else a rate, shown in percent).
+TILES = (
+    ("pupils", "skolēni / pupils"),
+    ("at_risk", "vidējs vai augsts risks / medium or high risk"),
+    ("attendance_rate", "apmeklējums / attendance"),
+    ("mk89_crossings", "MK 89 pārsniegumi / MK 89 crossings"),
+    ("support_coverage", "riska skolēni ar atbalstu / at-risk pupils supported"),
+)
+SEVERITIES = {0: "konteksts / context", 1: "brīdinājums / warning", 2: "nopietns / serious"}
+DOMAINS = {
+    "attendance": "apmeklējums / attendance",
+    "performance": "sekmes / performance",
+    "progression": "virzība / progression",
+    "context": "konteksts / context",
+}
+
+
+def riga_time(moment: str) -> str:
+    """An ISO 8601 moment with its offset as Riga local time, e.g. `07.12.2026 14:41`."""
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(TIMEZONE))
+    return f"{local:%d.%m.%Y %H:%M} (Rīgas laiks / Riga time)"
+
+
+def tile_semester(cells: pl.DataFrame) -> tuple[str, str]:
+    """The semester the tiles show (the one in progress, else the latest final) and its
+    status."""
+    periods = cells.filter(pl.col("status") != NOT_YET_DUE).select("semester_id", "status")
+    latest = periods.unique().sort("semester_id").row(-1)
+    return latest[0], latest[1]
+
+
+def _count(value: float | None) -> str:
+    return SUPPRESSED_TEXT if value is None else f"{value:,.0f}".replace(",", " ")
+
+
+def _rate(value: float | None) -> str:
+    return SUPPRESSED_TEXT if value is None else f"{100 * value:.1f}%".replace(".", ",")
+
+
+def tiles(cells: pl.DataFrame, units: list[str], bands: list[str]) -> dict[str, list[str]]:
+    """The tiles' values per `school|band` key, in the order of TILES: counts whole, rates in
+    percent with one decimal, a suppressed value as suppressed, a measure not published per
+    grade band as such."""
+    semester, _ = tile_semester(cells)
+    value = {
+        (r["school_id"], r["dimension"], r["measure"]): r["value"]
+        for r in cells.filter(pl.col("semester_id") == semester).iter_rows(named=True)
+    }
+    shown = {}
+    for school in units:
+        for band in bands:
+            get = value.get
+            medium, high = get((school, band, "risk_medium")), get((school, band, "risk_high"))
+            pupils = get((school, band, "pupils"))
+            at_risk = (
+                None if medium is None or high is None or not pupils else (medium + high) / pupils
+            )
+            coverage = (
+                _rate(get((school, band, "support_coverage")))
+                if band == ALL_BANDS
+                else "tikai visām klašu grupām / all bands only"
+            )
+            shown[f"{school}|{band}"] = [
+                _count(pupils),
+                "—" if pupils == 0 else _rate(at_risk),
+                _rate(get((school, band, "attendance_rate"))),
+                _count(get((school, band, "mk89_crossings"))),
+                coverage,
+            ]
+    return shown
+
+
+def tile_caption(cells: pl.DataFrame, cutoff: date) -> str:
+    semester, status = tile_semester(cells)
+    partial = f", {partial_label(cutoff)}" if status == "in progress" else ""
+    return f"{semester}{partial}"
+
+
+def _threshold(rule: dict) -> str:
+    """A rule's comparison with its threshold: a share in percent, a count as it is."""
+    threshold = rule.get("threshold")
+    if threshold is None:
+        return rule["comparison"]
+    shown = f"{100 * threshold:g}%" if 0 < threshold < 1 else f"{threshold:g}"
+    extra = []
+    if "min_count" in rule:
+        extra.append(f"min. {rule['min_count']}")
+    if "window_days" in rule:
+        extra.append(f"{rule['window_days']} d")
+    return f"{rule['comparison']} {shown}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def definitions(config: dict) -> str:
+    """The risk levels and every rule, with its threshold, version and basis, as HTML."""
+    composite = config["composite"]
+    levels = [
+        ("risk_none", f"0 – {composite['low'] - 1}"),
+        ("risk_low", f"{composite['low']} – {composite['medium'] - 1}"),
+        ("risk_medium", f"{composite['medium']} – {composite['high'] - 1}"),
+        ("risk_high", f"≥ {composite['high']}"),
+    ]
+    level_rows = "".join(
+        f"<tr><td>{html.escape(RISK_LABELS[level])}</td><td>{points}</td></tr>"
+        for level, points in levels
+    )
+    rule_rows = "".join(
+        "<tr>"
+        f"<td>{html.escape(rule['id'])}</td>"
+        f"<td>{html.escape(rule['label_lv'])} / {html.escape(rule['label_en'])}</td>"
+        f"<td>{html.escape(DOMAINS[rule['domain']])}</td>"
+        f"<td>{html.escape(SEVERITIES[rule['severity']])}</td>"
+        f"<td>{html.escape(_threshold(rule))}</td>"
+        f"<td>{html.escape(rule['version'])}</td>"
+        f"<td>{html.escape(rule['basis'])}</td>"
+        "</tr>"
+        for rule in config["rule"]
+    )
+    return (
+        '<section id="definitions"><h2>Definīcijas / Definitions</h2>'
+        '<p class="note">Riska līmenis: katrā jomā (apmeklējums, sekmes, virzība) skaitās '
+        "augstākā nostrādājušās pazīmes smaguma pakāpe (1 brīdinājums, 2 nopietns); punktu "
+        "summa dod līmeni. Konteksta pazīmes riskam punktus nedod. / Risk level: each domain "
+        "counts the highest severity among its rules that fire; the sum gives the level. "
+        f"Context rules add no points. Noteikumu versija / rule set {config['version']}.</p>"
+        '<table id="risk-levels"><thead><tr><th>līmenis / level</th><th>punkti / points</th>'
+        f"</tr></thead><tbody>{level_rows}</tbody></table>"
+        '<table id="rules"><thead><tr><th>kods / id</th><th>pazīme / rule</th>'
+        "<th>joma / domain</th><th>smagums / severity</th><th>slieksnis / threshold</th>"
+        "<th>versija / version</th><th>pamatojums / basis</th></tr></thead>"
+        f"<tbody>{rule_rows}</tbody></table></section>"
+    )
