@@ -59,7 +59,7 @@ warehouse: dagster-home
 # generation through publication, and the nightly incremental run (at scale 1 only), into
 # bench/results.md; with BENCH_STAGES="publish dashboard incremental" only those, keeping the
 # other results (stages: cli_help generate duckdb ingest_csv ingest warehouse engine publish
-# dashboard incremental)
+# dashboard dashboard_internal incremental)
 BENCH_SCALES ?= 1
 BENCH_STAGES ?=
 bench: venv

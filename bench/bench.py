@@ -11,7 +11,7 @@ one in the semester's last week, each with one semester of history and with four
 semesters before it (the same days two school years later). Each data set is ingested, built
 and published up to the night before; then one school day's deliveries of every school are
 added and the nightly run is timed: ingest, the incremental warehouse build, publication and
-the dashboard. One more run of the night is profiled (cProfile, not counted in the medians):
+both dashboards. One more run of the night is profiled (cProfile, not counted in the medians):
 where each second of the night goes.
 """
 
@@ -32,9 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 STAGES = (
     "cli_help", "generate", "duckdb", "ingest_csv", "ingest", "warehouse", "engine", "publish",
-    "dashboard", "incremental",
+    "dashboard", "dashboard_internal", "incremental",
 )  # fmt: skip
-PIPELINE = ("ingest", "warehouse", "publish", "dashboard")  # a run after generation
+# a run after generation, as the night runs it
+PIPELINE = ("ingest", "warehouse", "publish", "dashboard", "dashboard_internal")
 HISTORIES = ("1 semester", "4 semesters")
 NIGHTS = {  # (history, night) -> the night's date
     ("1 semester", "mid-month"): date(2025, 11, 13),
@@ -52,6 +53,7 @@ NEEDS = {
     "engine": "staging",
     "publish": "warehouse.duckdb",
     "dashboard": "publication/current",
+    "dashboard_internal": "warehouse.duckdb",
 }
 NOTES = {
     "cli_help": "`pmp --help` in its own process, imports included",
@@ -64,6 +66,7 @@ NOTES = {
     "pupil and semester (bench/engine_aggregate.sql)",
     "publish": "suppression and attack, quality gate, release, extracts",
     "dashboard": "dashboard from the release in force",
+    "dashboard_internal": "internal dashboard from the warehouse's marts, scanned for pupil data",
 }
 TARGETS = {
     "ingest_ratio": 3.0,
@@ -284,7 +287,7 @@ def note(name: str, runs: list[dict]) -> str:
     if name == "publish":
         release = "" if first.get("new_release", True) else "content unchanged, no release; "
         return release + _seconds(_median_parts(runs, "parts"))
-    if name == "dashboard":
+    if name in ("dashboard", "dashboard_internal"):
         if not first.get("redrawn", True):
             return "release unchanged: not redrawn"
         return f"{first['views']} views, {first['bytes'] / 1e6:.1f} MB"
@@ -411,7 +414,7 @@ def target_table(all_results: dict[str, dict]) -> list[str]:
     else:
         seconds = sum(median(one[name], "seconds") for name in PIPELINE)
         limit = TARGETS["full_refresh_seconds_scale_1"]
-        row("scale 1: full refresh (ingest + warehouse + publish + dashboard) under 60 s",
+        row(f"scale 1: full refresh ({' + '.join(PIPELINE)}) under 60 s",
             f"{seconds:.1f} s", seconds < limit)  # fmt: skip
     missing = [name for name in PIPELINE if name not in thirty]
     if missing:
@@ -521,7 +524,8 @@ def report(all_results: dict[str, dict], runs: int) -> str:
         "2026/27 S2 complete, then 2027/28 S1), so that the current semester is the same size "
         "and only the history differs. Clean files (`--defect-rate 0`: with defects the "
         "generator drops its whole-file defects into the last night too). The nightly run is "
-        "ingest, the incremental warehouse build, publication and the dashboard, each its own "
+        "ingest, the incremental warehouse build, publication and both dashboards (public and "
+        "internal), each its own "
         "process, as Dagster runs each step; scale 1 only (Ogre's night).",
         "",
         *nightly_table(all_results),

@@ -1,39 +1,39 @@
 """Ingest: the input contract, reading and validating delivered files, and writing the staging
 Parquet, quarantine and delivery log per partition.
+
+The public names load on first use (PEP 562): importing any module of the wing runs this file,
+and loading `partition` here would import pandera (about a second) into every reader of the
+staging Parquet (`staging.read_table`: the dashboards, publication's hold check).
 """
 
-from pipelines.ingest.completeness import (
-    LATE_AFTER,
-    MAX_MISSING_SHARE,
-    Completeness,
-    completeness,
-    late_partitions,
-)
-from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER, SHEETS, STAGING_TABLES
-from pipelines.ingest.landing import file_hashes, partition_digests, partitions_with_new_files
-from pipelines.ingest.partition import stage_partitions
-from pipelines.ingest.readers import RejectedFile, read_delivery
-from pipelines.ingest.staging import PARQUET_NAME, read_table, write_table
-from pipelines.ingest.values import DATE_FORMATS
+from importlib import import_module
 
-__all__ = [
-    "DATE_FORMATS",
-    "KINDS",
-    "LATE_AFTER",
-    "MAX_MISSING_SHARE",
-    "MUNICIPALITY_FOLDER",
-    "PARQUET_NAME",
-    "SHEETS",
-    "STAGING_TABLES",
-    "Completeness",
-    "RejectedFile",
-    "completeness",
-    "file_hashes",
-    "late_partitions",
-    "partition_digests",
-    "partitions_with_new_files",
-    "read_delivery",
-    "read_table",
-    "stage_partitions",
-    "write_table",
-]
+_EXPORTS = {
+    "DATE_FORMATS": "values",
+    "KINDS": "contract",
+    "LATE_AFTER": "completeness",
+    "MAX_MISSING_SHARE": "completeness",
+    "MUNICIPALITY_FOLDER": "contract",
+    "PARQUET_NAME": "staging",
+    "SHEETS": "contract",
+    "STAGING_TABLES": "contract",
+    "Completeness": "completeness",
+    "RejectedFile": "readers",
+    "completeness": "completeness",
+    "file_hashes": "landing",
+    "late_partitions": "completeness",
+    "partition_digests": "landing",
+    "partitions_with_new_files": "landing",
+    "read_delivery": "readers",
+    "read_table": "staging",
+    "stage_partitions": "partition",
+    "write_table": "staging",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"pipelines.ingest.{_EXPORTS[name]}"), name)

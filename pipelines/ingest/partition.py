@@ -229,9 +229,18 @@ class Part:
             return earlier.rows if self.covers(earlier) else earlier.rows.clear()
         dated = pl.col(self.spec.row_date).is_between(*self.period)
         if self.keys_outside.is_empty():
+            first, last = earlier.dated
+            if first is None or last < self.period[0] or self.period[1] < first:
+                return earlier.rows.clear()  # no row of it on a day of this period
             return earlier.rows.filter(dated)
         key = pl.struct(self.spec.staged_key)
         return earlier.rows.filter(dated | key.is_in(self.keys_outside.implode()))
+
+    @cached_property
+    def dated(self) -> tuple[date | None, date | None]:
+        """The first and last day its rows are dated (None, None without rows)."""
+        days = self.rows[self.spec.row_date]
+        return days.min(), days.max()  # type: ignore[return-value]
 
     @cached_property
     def keys_outside(self) -> pl.Series:
