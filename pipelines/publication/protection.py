@@ -569,23 +569,31 @@ def suppress_release(
     (`reuse`: blocks decided before, see `disclosure.protect`). A cell an earlier version
     suppressed stays suppressed while its value is unchanged, and a cell one published is
     never suppressed: a final semester whose values did not change keeps the pattern it
-    was sent with, whatever the night changed around it, so it needs no new revision."""
+    was sent with, whatever the night changed around it, so it needs no new revision. A cell
+    kept so that no suppression can protect (pinned by what a version sent under another
+    rule published) is not kept: it would be hidden in vain."""
     primary = primary_cells(values, release_relations(values), threshold, suppress_zero)
     relations = release_relations(values, possible_rates(values, primary, threshold))
     joint = stacked(values, relations.holding, versions)
     public = primary & joint.fixed
-    suppressed, pinned = protect(
-        joint.values,
-        joint.relations,
-        (primary - public) | joint.hidden_before | joint.kept,
-        threshold,
-        {k: cost(_cell(k), v) for k, v in joint.values.items()},
-        continuous=lessons(joint.values),
-        fixed=joint.fixed,
-        floor=floor(suppress_zero),
-        conditional=relations.guards,
-        reuse=reuse,
-    )
+    needed = (primary - public) | joint.hidden_before
+    kept = joint.kept - needed
+    while True:
+        suppressed, pinned = protect(
+            joint.values,
+            joint.relations,
+            needed | kept,
+            threshold,
+            {k: cost(_cell(k), v) for k, v in joint.values.items()},
+            continuous=lessons(joint.values),
+            fixed=joint.fixed,
+            floor=floor(suppress_zero),
+            conditional=relations.guards,
+            reuse=reuse,
+        )
+        if not pinned & kept:
+            break
+        kept -= pinned
     return Protection({k for k in suppressed if k in values}, public, pinned, relations.broken)
 
 

@@ -35,6 +35,7 @@ REFERENCE_ASSETS = [
     reference.lesson_load,
     reference.subjects,
     reference.activities,
+    reference.project_targets,
     reference.social_statuses,
     reference.indicator_rules,
     reference.score_model,

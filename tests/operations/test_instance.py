@@ -4,6 +4,7 @@ throwaway one, and no community sign-up dialog over the UI."""
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def _dg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def _environment(data: Path, home: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["PMP_DATA_DIR"] = str(data)
+    env["VIRTUAL_ENV"] = sys.prefix  # as `uv run` sets it: else dg warns of another venv
     return env | ({"DAGSTER_HOME": str(home)} if home else {})
 
 
