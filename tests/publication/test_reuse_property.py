@@ -142,7 +142,7 @@ def test_a_final_semester_sent_with_more_suppressed_than_needed_keeps_its_patter
     rng = random.Random(SEED)
     primary = protection.primary_cells
     compared = 0
-    for case in range(40):
+    for case in range(16):
         schools = [f"S{i}" for i in range(rng.randint(1, 3))]
         bands = rng.sample(["1-3", "4-6", "7-9", "10-12"], rng.randint(1, 2))
         final, current = (
@@ -167,4 +167,4 @@ def test_a_final_semester_sent_with_more_suppressed_than_needed_keeps_its_patter
         )
         assert (found["width"] >= THRESHOLD).all(), case
         compared += 1
-    assert compared > 10
+    assert compared > 5
