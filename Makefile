@@ -9,11 +9,11 @@ RUN := $(UV) run --frozen
 # demo: generate the demo deliveries into data/landing/ and materialise every asset:
 # the reference data, every ingest partition (schools first, the municipality last), then
 # the warehouse (a full build, as a fresh demo has no earlier one), then the publication
-# and the dashboard (data/reports/dashboard.html)
+# and both dashboards (data/reports/dashboard.html and dashboard_internal.html)
 demo: dagster-home
 	$(RUN) pmp generate --replace
 	$(RUN) dg launch --job reference_job
-	$(MAKE) --no-print-directory ingest
+	$(MAKE) --no-print-directory ingest PARTITION=$(ALL_PARTITIONS)
 	$(MAKE) --no-print-directory warehouse FULL=1
 	$(RUN) dg launch --job publication_job
 
@@ -43,7 +43,8 @@ dev: dagster-home
 
 # ingest: re-ingest by hand into the project's instance: every partition (schools in parallel
 # processes, the municipality last), or PARTITION=OCP for one, PARTITION="OCP...TIS" for a range
-PARTITION ?= OVG..._municipality
+ALL_PARTITIONS := OVG..._municipality
+PARTITION ?= $(ALL_PARTITIONS)
 ingest: dagster-home
 	$(RUN) dg launch --job ingest_job \
 		$(if $(findstring ...,$(PARTITION)),--partition-range,--partition) "$(PARTITION)"

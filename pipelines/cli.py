@@ -89,6 +89,8 @@ def _publish(args: argparse.Namespace) -> None:
             f"hold overridden: published without {', '.join(override.entry['missing'])} "
             f"(night of {override.entry['night']}); recorded in {override.log}"
         )
+    elif override is not None and override.hold is not None:
+        print("hold not overridden: nothing new to publish without the schools; nothing recorded")
     elif override is not None:
         print("no hold to override: last night's deliveries are complete enough; nothing recorded")
     facts = release_facts(done.release)

@@ -29,5 +29,6 @@ warehouse_job = dg.define_asset_job(
 publication_job = dg.define_asset_job(
     "publication_job",
     selection=dg.AssetSelection.key_prefixes(["publication"], ["reports"]),
-    description="Suppress, check, publish the ministry extracts and draw the dashboard.",
+    description="Suppress, check, publish the ministry extracts and draw both dashboards "
+    "(dashboard.html, dashboard_internal.html).",
 )

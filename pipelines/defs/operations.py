@@ -48,9 +48,10 @@ SEVERITIES: dict[dg.AssetCheckSeverity, Severity] = {
 INGESTED = dg.AssetKey(["ingest", "delivery_log"])
 
 
-def _send(log: logging.Logger, alert: Alert) -> bool:
-    """Raise the alert; False when its key was raised already."""
-    outcome = notify(alert, alerts_file(), webhook_url(), POST_TIMEOUT_SECONDS)
+def _send(log: logging.Logger, alert: Alert, raised: set[str]) -> bool:
+    """Raise the alert; False when its key was raised already (is in `raised`, the keys in the
+    alert log, read once per tick)."""
+    outcome = notify(alert, alerts_file(), raised, webhook_url(), POST_TIMEOUT_SECONDS)
     subject = f"run {alert.run_id}" if alert.run_id else f"asset {alert.asset}"
     log.info(f"{alert.kind} alert for {subject}: {outcome}")
     return not outcome.startswith("not raised")
@@ -95,7 +96,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
         alert = publication_held_alert(
             job=run.job_name, run_id=run.run_id, error=held[0], will_retry=will_retry
         )
-        _send(context.log, alert)
+        _send(context.log, alert, raised_keys(alerts_file()))
         return
     steps = {step: message for step, (_, message) in errors.items()}
     planned = context.instance.get_asset_keys_for_run(
@@ -113,7 +114,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
         partition=_partition(run),
         will_retry=will_retry,
     )
-    _send(context.log, alert)
+    _send(context.log, alert, raised_keys(alerts_file()))
 
 
 def _metadata_text(value: dg.MetadataValue) -> str:
@@ -193,10 +194,11 @@ def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult
         if records:
             seen[kind.value] = records[-1].storage_id
     alerted = 0
+    raised = raised_keys(alerts_file()) if ended else set()
     for record in sorted(ended, key=lambda r: r.storage_id):
         run = instance.get_run_by_id(record.run_id)
         for alert in _failed_checks(instance, run) if run else []:
-            alerted += _send(context.log, alert)
+            alerted += _send(context.log, alert, raised)
     return dg.SensorResult(
         skip_reason=f"{len(ended)} finished runs read, {alerted} failed checks alerted",
         cursor=json.dumps(seen, sort_keys=True),
@@ -239,8 +241,9 @@ def freshness_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     overdue = overdue_assets(NIGHTLY_DEADLINE, now, materialised, due)
     alerted = set(json.loads(context.cursor)) if context.cursor else set()
     new = [o for o in overdue if o.asset not in alerted]
+    raised = raised_keys(alerts_file()) if new else set()
     for found in new:
-        _send(context.log, freshness_alert(found, NIGHTLY_DEADLINE))
+        _send(context.log, freshness_alert(found, NIGHTLY_DEADLINE), raised)
     return dg.SensorResult(
         skip_reason=f"{len(watched)} assets watched, {len(overdue)} overdue, "
         f"{len(new)} newly alerted",
@@ -254,14 +257,30 @@ def freshness_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     description="Raises one alert per delivered file that was rejected, held by the drop guard "
     "or loaded no row, naming the file, its school and the reason from the delivery log, and "
     "what to do; once per file. Written to data/alerts/alerts.jsonl and posted to "
-    "PMP_ALERT_WEBHOOK_URL when set.",
+    "PMP_ALERT_WEBHOOK_URL when set. When first started it alerts only on files refused later.",
 )
-def delivery_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    """The alert log is the memory: a file is alerted when no alert with its key is logged."""
+def delivery_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """The alert log is the memory: a file is alerted when no alert with its key is logged.
+
+    The first tick alerts nothing: the cursor keeps the keys of the files refused before it,
+    which are known without an alert (an existing instance would otherwise raise, and post,
+    every refused file of its history at once).
+    """
     log = read_table(staging_dir(), "delivery_log")
-    if log is None:
-        return dg.SkipReason("no delivery logged yet")
-    alerts = refused_delivery_alerts(log.iter_rows(named=True), raised_keys(alerts_file()))
+    rows = [] if log is None else list(log.iter_rows(named=True))
+    if context.cursor is None:
+        known = sorted(alert.key for alert in refused_delivery_alerts(rows, set()))
+        started = (
+            f"started watching: {len(known)} files refused before now are known and not "
+            "alerted; files refused from now on are"
+        )
+        context.log.info(started)
+        return dg.SensorResult(skip_reason=started, cursor=json.dumps(known))
+    raised = raised_keys(alerts_file()) | set(json.loads(context.cursor))
+    alerts = refused_delivery_alerts(rows, raised)
     for alert in alerts:
-        _send(context.log, alert)
-    return dg.SkipReason(f"{log.height} deliveries read, {len(alerts)} refused files alerted")
+        _send(context.log, alert, raised)
+    return dg.SensorResult(
+        skip_reason=f"{len(rows)} deliveries read, {len(alerts)} refused files alerted",
+        cursor=context.cursor,
+    )

@@ -355,13 +355,18 @@ def _host(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "(no host)"
 
 
-def notify(alert: Alert, log: Path, webhook_url: str | None, timeout: float = 10) -> str:
-    """Log the alert, then post it when a webhook is set; an alert whose key is logged already
-    is neither. A failed post never raises: it is logged as a `webhook_failure` line after the
+def notify(
+    alert: Alert, log: Path, raised: set[str], webhook_url: str | None, timeout: float = 10
+) -> str:
+    """Log the alert, then post it when a webhook is set; an alert whose key is in `raised` (the
+    keys in the log, read once by the caller: `raised_keys`) is neither, and a logged key joins
+    `raised`. A failed post never raises: it is logged as a `webhook_failure` line after the
     alert. Returns what happened, in words."""
-    if alert.key is not None and alert.key in raised_keys(log):
+    if alert.key is not None and alert.key in raised:
         return f"not raised again: {alert.key} is in the log"
     write_alert(log, alert)
+    if alert.key is not None:
+        raised.add(alert.key)
     if not webhook_url:
         return "logged"
     try:

@@ -82,11 +82,12 @@ class PublicationHeld(OperatorError):
 
 def hold_if_incomplete(staging: Path, override: HoldOverride | None = None) -> Completeness:
     """Last night's completeness; raises PublicationHeld, naming the schools, when too many
-    are missing, unless an operator's `override` records that it publishes anyway."""
+    are missing, unless an operator's `override` lets the publication go on (it keeps the
+    hold, to record once a release is published despite it)."""
     log = read_table(staging, "delivery_log")
     found = Completeness(None, [], []) if log is None else completeness(log, reference.schools())
     if found.held and override is not None:
-        override.record(found)
+        override.hold = found
     elif found.held:
         raise PublicationHeld(
             f"publication held: {found.missing_share:.0%} of the schools missed the delivery "
@@ -157,7 +158,7 @@ def prepare(
     override: HoldOverride | None = None,
     progress: Progress = SILENT,
 ) -> Prepared:
-    """Check last night's deliveries are complete enough (or record the `override`), suppress
+    """Check last night's deliveries are complete enough (or let the `override` pass), suppress
     the marts jointly with the earlier `versions` (see `earlier_versions`) and prove the
     protection by attacking the published cells with everything the attacker holds; `reuse`
     (see `load_reuse`) skips the blocks and attacks decided before on the same inputs."""
@@ -511,7 +512,8 @@ def publish(
 ) -> Publication:
     """All three steps: nothing is written unless the protection holds and the gate passes,
     and content equal to the release in force's makes no release and runs no gate. With an
-    `override`, a completeness hold is recorded and publication goes on."""
+    `override`, publication goes on despite a completeness hold, which is recorded once a new
+    release is stored (before its extracts: the release is in force from then on)."""
     ledger = tables_dir / LEDGER
     reuse = load_reuse(tables_dir)
     versions = earlier_versions(exports, ledger)
@@ -531,6 +533,8 @@ def publish(
             )
         progress.stage("store the release")
         release = store(prepared, tables_dir)
+        if override is not None:
+            override.record(release.name)
     progress.stage("write the extracts")
     written = write_extracts(prepared, exports, ledger, release.name)
     return Publication(release, new_release, written, prune_releases(tables_dir, exports))

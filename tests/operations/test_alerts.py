@@ -107,7 +107,7 @@ def test_notify_logs_the_alert_and_posts_the_same_json(tmp_path, receiver):
     log = tmp_path / "alerts" / "alerts.jsonl"
     alert = _alert()
 
-    assert notify(alert, log, receiver.url) == "logged and posted"
+    assert notify(alert, log, set(), receiver.url) == "logged and posted"
 
     assert _lines(log) == [asdict(alert)]
     assert receiver.bodies == [asdict(alert)]
@@ -125,7 +125,7 @@ def test_a_webhook_answering_500_leaves_the_alert_and_the_failure_in_the_log(tmp
     log = tmp_path / "alerts.jsonl"
     alert = _alert()
 
-    outcome = notify(alert, log, receiver.url)
+    outcome = notify(alert, log, set(), receiver.url)
 
     assert outcome == "logged; webhook failed: the webhook answered HTTP 500 Internal Server Error"
     assert receiver.bodies == [asdict(alert)]
@@ -146,7 +146,7 @@ def test_a_webhook_answering_500_leaves_the_alert_and_the_failure_in_the_log(tmp
 def test_an_unreachable_webhook_is_recorded_not_raised(tmp_path, closed_port_url):
     log = tmp_path / "alerts.jsonl"
 
-    outcome = notify(_alert(), log, closed_port_url, timeout=5)
+    outcome = notify(_alert(), log, set(), closed_port_url, timeout=5)
 
     assert outcome.startswith("logged; webhook failed: the webhook could not be reached")
     assert [line["kind"] for line in _lines(log)] == ["check_failure", "webhook_failure"]
@@ -173,9 +173,9 @@ def test_post_alert_refuses_a_url_that_is_not_http(tmp_path):
 def test_without_the_webhook_variable_only_the_log_is_written(tmp_path, receiver, monkeypatch):
     log = tmp_path / "alerts.jsonl"
     monkeypatch.delenv(WEBHOOK_ENV, raising=False)
-    assert notify(_alert(), log, webhook_url()) == "logged"
+    assert notify(_alert(), log, set(), webhook_url()) == "logged"
     monkeypatch.setenv(WEBHOOK_ENV, "  ")
-    assert notify(_alert(), log, webhook_url()) == "logged"
+    assert notify(_alert(), log, set(), webhook_url()) == "logged"
 
     assert len(_lines(log)) == 2
     assert receiver.bodies == []

@@ -1,7 +1,8 @@
 """Alerts about lasting conditions are raised once: a condition of the whole municipality once
 per delivery night, however many partition runs and retries find it again; a refused delivery
-once per file, naming the file and its reason. Seeded sequences of runs, retries and sensor
-ticks over several nights, on a test Dagster instance; the assertions read the alert log."""
+once per file, naming the file and its reason, and only for files refused after the sensor
+started. Seeded sequences of runs, retries and sensor ticks over several nights, on a test
+Dagster instance; the assertions read the alert log."""
 
 import json
 import random
@@ -197,6 +198,43 @@ def _deliveries(rng: random.Random, count: int, start: int) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={k: LOG_SCHEMA[k] for k in rows[0]})
 
 
+def _write_log(deliveries: pl.DataFrame) -> None:
+    write_table(deliveries, staging_dir() / "delivery_log" / "all" / "data.parquet")
+
+
+def _refused(deliveries: pl.DataFrame) -> list[str]:
+    """The alert keys of the refused files among `deliveries`."""
+    refused = deliveries.filter(pl.col("status").is_in(list(REFUSED_STATUSES)))
+    return [f"{r['status']} {r['sha256']}" for r in refused.iter_rows(named=True)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_started_on_an_old_log_it_alerts_only_files_refused_later(data_dir, seed):
+    """An existing instance's history of refused files raises nothing when the sensor starts,
+    nor on later ticks; a file refused later raises one alert."""
+    rng = random.Random(seed)
+    old = _deliveries(rng, 30, 0)
+    while len(_refused(old)) < 3:
+        old = pl.concat([old, _deliveries(rng, 1, old.height)])
+    _write_log(old)
+    started = delivery_alerts(dg.build_sensor_context())
+    assert started.skip_reason.skip_message == (
+        f"started watching: {len(_refused(old))} files refused before now are known and not "
+        "alerted; files refused from now on are"
+    )
+    cursor = delivery_alerts(dg.build_sensor_context(cursor=started.cursor)).cursor
+    assert not alerts_file().exists()
+    later = _deliveries(rng, 1, old.height).with_columns(
+        status=pl.lit("rejected"), reason=pl.lit(REASONS["rejected"])
+    )
+    _write_log(pl.concat([old, later]))
+    for _ in range(rng.randint(1, 3)):
+        cursor = delivery_alerts(dg.build_sensor_context(cursor=cursor)).cursor
+    assert [(a["key"], a["partition"]) for a in _lines()] == [
+        (_refused(later)[0], later["school_id"][0])
+    ]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_each_refused_file_is_alerted_once_naming_it_and_its_reason(data_dir, seed):
     """Ingest runs that add random deliveries to the log, the sensor ticking after each one
@@ -204,11 +242,12 @@ def test_each_refused_file_is_alerted_once_naming_it_and_its_reason(data_dir, se
     reason; none for a file that was applied."""
     rng = random.Random(seed)
     log = pl.DataFrame(schema={k: LOG_SCHEMA[k] for k in _deliveries(rng, 1, 0).columns})
+    cursor = delivery_alerts(dg.build_sensor_context()).cursor  # started before any delivery
     for _ in range(rng.randint(2, 5)):
         log = pl.concat([log, _deliveries(rng, rng.randint(1, 12), log.height)])
-        write_table(log, staging_dir() / "delivery_log" / "all" / "data.parquet")
+        _write_log(log)
         for _ in range(rng.randint(1, 3)):
-            delivery_alerts(dg.build_sensor_context())
+            cursor = delivery_alerts(dg.build_sensor_context(cursor=cursor)).cursor
 
     refused = log.filter(pl.col("status").is_in(list(REFUSED_STATUSES)))
     lines = _lines() if alerts_file().exists() else []

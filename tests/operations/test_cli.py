@@ -2,12 +2,15 @@
 module; a known error is one line on stderr with the next step and exit status 1 (the
 traceback only with --debug); semester ids are read in the forms people type; a backfill of a
 semester no delivery covers changes nothing; a completeness hold is overridden only with a
-reason, into the audit log; and a run without a terminal writes its progress as lines.
+reason, into the audit log once a release is published without the schools (not when the
+publication fails or finds nothing new); and a run without a terminal writes its progress as
+lines.
 
 Each command runs in its own process, as the operator runs it, with its data folder and
 Dagster home under the test's temporary folder."""
 
 import hashlib
+import importlib
 import json
 import os
 import random
@@ -26,8 +29,9 @@ from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.staging import staging_file, write_table
 from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.pseudonym import KEY_VARIABLE, PseudonymKey
+from pipelines.publication.gate import GateResult
 from pipelines.publication.override import HoldOverride
-from pipelines.publication.publish import PublicationHeld, prepare
+from pipelines.publication.publish import GateFailed, Publication, PublicationHeld, prepare, publish
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import normal_semester_id, school_calendar
 
@@ -38,6 +42,7 @@ COMMANDS = ["generate", "publish", "backfill", "release", "train-score", "rotate
 PROGRESS_LINE = re.compile(r"^\[\s*\d+\.\d s\] (.*)$")
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "tolerated"
 KEY = "the-key-in-use"
+publish_module = importlib.import_module("pipelines.publication.publish")
 REASON = "four schools closed for the flu week; agreed with the head of education"
 
 
@@ -321,7 +326,7 @@ def night_log(staging: Path, missing: list[str]) -> None:
 MISSING = ["OVG", "OCP", "OKP", "JOP"]
 
 
-def test_a_held_publication_says_how_to_override_it_and_the_override_is_audited(env):
+def test_a_held_publication_says_how_to_override_it_and_a_failed_override_records_nothing(env):
     data = Path(env["PMP_DATA_DIR"])
     night_log(data / "staging", MISSING)
     missing = ", ".join(s.school_id for s in reference.schools() if s.school_id in MISSING)
@@ -330,29 +335,20 @@ def test_a_held_publication_says_how_to_override_it_and_the_override_is_audited(
         f"night of 20.11.2026: 12 of 16 schools delivered; missing: {missing}. Wait for their "
         'files, or publish anyway: pmp publish --override-hold --reason "..."'
     )
-    audit = data / "audit" / "hold_overrides.jsonl"
-    assert not audit.exists()
     run = pmp("publish", "--override-hold", "--reason", REASON, env=env)
-    # past the hold, the publication goes on to the warehouse (none here)
+    # past the hold, the publication goes on to the warehouse (none here): nothing published
     assert error_line(run).startswith("pmp publish: no warehouse at")
     assert stages(run.stderr[: run.stderr.rindex("pmp publish")]) == [
         "check last night's deliveries",
         "read the warehouse",
     ]
-    (entry,) = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
-    assert entry["night"] == "2026-11-20"
-    assert entry["missing"] == missing.split(", ")
-    assert (entry["expected"], entry["missing_share"]) == (16, 0.25)
-    assert entry["reason"] == REASON
-    assert entry["overridden_by"]
-    assert abs(datetime.fromisoformat(entry["overridden_at"]) - datetime.now(UTC)) < timedelta(
-        minutes=10
-    )
+    assert not (data / "audit" / "hold_overrides.jsonl").exists()
 
 
-def test_an_override_publishes_the_held_night_and_none_is_recorded_without_a_hold(
-    ingested, demo_warehouse, tmp_path
+def test_an_override_is_recorded_once_a_release_is_published_without_the_schools(
+    ingested, demo_warehouse, tmp_path, monkeypatch
 ):
+    """The gate is a stand-in that passes or fails: what is recorded follows the release."""
     staging = tmp_path / "staging"
     shutil.copytree(ingested, staging)
     for school in MISSING:  # their deliveries of the last night (20.11.2026) did not come
@@ -363,13 +359,56 @@ def test_an_override_publishes_the_held_night_and_none_is_recorded_without_a_hol
         )
     with pytest.raises(PublicationHeld):
         prepare(demo_warehouse, staging)
-    override = HoldOverride(REASON, tmp_path / "audit.jsonl")
-    prepared = prepare(demo_warehouse, staging, override=override)
-    assert prepared.tables["school_indicators"].height > 0
-    assert override.entry is not None
-    assert (override.entry["missing"], override.entry["reason"]) == (MISSING, REASON)
-    audit = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in audit] == [override.entry]
+    audit = tmp_path / "audit.jsonl"
+
+    def publish_held(
+        gate_passes: bool,
+        override: HoldOverride,
+        staging: Path = staging,
+        folder: Path = tmp_path / "held",
+    ) -> Publication:
+        failures = [] if gate_passes else ["expect_column_values_to_be_between(value)"]
+        results = [GateResult("school_indicators", gate_passes, failures)]
+        monkeypatch.setattr(publish_module, "gate", lambda *_: results)
+        return publish(
+            demo_warehouse, staging, folder / "publication", folder / "quality",
+            folder / "exports", override,
+        )  # fmt: skip
+
+    failed = HoldOverride(REASON, audit)
+    with pytest.raises(GateFailed):
+        publish_held(False, failed)
+    assert failed.entry is None and not audit.exists()
+    override = HoldOverride(REASON, audit)
+    done = publish_held(True, override)
+    assert done.new_release and done.revisions
+    entry = override.entry
+    assert entry is not None
+    assert (entry["night"], entry["missing"], entry["release"]) == (
+        "2026-11-20",
+        MISSING,
+        done.release.name,
+    )
+    assert (entry["expected"], entry["missing_share"]) == (16, 0.25)
+    assert entry["reason"] == REASON
+    assert entry["overridden_by"]
+    assert abs(datetime.fromisoformat(entry["overridden_at"]) - datetime.now(UTC)) < timedelta(
+        minutes=10
+    )
+    # Published again until the content equals the release in force: the protection, joint
+    # with the revisions the first publication sent, may move a cell once (a new release,
+    # recorded like the first); the publication that stores nothing records nothing.
+    entries = [entry]
+    for _ in range(3):
+        again = HoldOverride(REASON, audit)
+        done = publish_held(True, again)
+        if not done.new_release:
+            break
+        assert again.entry is not None and again.entry["release"] == done.release.name
+        entries.append(again.entry)
+    assert not done.new_release
+    assert again.hold is not None and again.entry is None
+    assert [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()] == entries
     unheld = HoldOverride(REASON, tmp_path / "unheld.jsonl")
-    prepare(demo_warehouse, ingested, override=unheld)
+    assert publish_held(True, unheld, ingested, tmp_path / "unheld").new_release
     assert unheld.entry is None and not (tmp_path / "unheld.jsonl").exists()
