@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 import xlsxwriter
@@ -51,7 +50,7 @@ from pipelines.publication.tables import (
     TABLE_DIMENSIONS,
     Measure,
 )
-from pipelines.reference.calendar import TIMEZONE
+from pipelines.reference.calendar import riga_time
 from pipelines.reference.tables import GRADE_BANDS, Publisher
 
 CSV_SEPARATOR = ";"
@@ -660,7 +659,6 @@ def cover_note(
     p = sources.publisher
     semester = sources.semesters.filter(pl.col("semester_id") == semester_id).row(0, named=True)
     first = min(frame["semester_id"].min() for frame in tables.values())
-    riga = generated.astimezone(ZoneInfo(TIMEZONE))
     n = sources.min_count
     lines = [
         f"LASĪT MANI: {p.name}, projekta “{p.project}” datu izvilkums",
@@ -686,7 +684,7 @@ def cover_note(
             else ""
         ),
         f"Dati līdz: {sources.data_cutoff:%d.%m.%Y}",
-        f"Sagatavots: {riga:%d.%m.%Y %H:%M} (Rīgas laiks)",
+        f"Sagatavots: {riga_time(generated)} (Rīgas laiks)",
         f"Noteikumu versija: {metadata.get('rule_set_version')} (models/rules.toml)",
         "",
         "Faili",
@@ -790,10 +788,9 @@ def changelog(
             "| school | kind | period | received (Riga) | file |",
             "|---|---|---|---|---|",
         ]
-        riga = ZoneInfo(TIMEZONE)
         reasons += [
             f"| {d['school_id']} | {d['kind']} | {_period_text(d)} | "
-            f"{d['received_at'].astimezone(riga):%d.%m.%Y %H:%M} | {d['file']} |"
+            f"{riga_time(d['received_at'])} | {d['file']} |"
             for d in deliveries.iter_rows(named=True)
         ]
     lines += reasons or [

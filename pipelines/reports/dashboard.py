@@ -41,13 +41,18 @@ from pipelines.publication.tables import (
     published_tables,
 )
 from pipelines.reference import tables as reference
-from pipelines.reference.calendar import TIMEZONE, school_calendar
+from pipelines.reference.calendar import (
+    RIGA_TIME_NOTE,
+    TIMEZONE,
+    riga_time,
+    riga_time_column,
+    school_calendar,
+)
 from pipelines.reference.checks import TARGET_MEASURES
 from pipelines.reference.rules import rules
 from pipelines.reports.header import (
     TILES,
     definitions,
-    riga_time,
     tile_caption,
     tiles,
 )
@@ -876,9 +881,7 @@ def flagged_files(deliveries: pl.DataFrame) -> pl.DataFrame:
             "kind",
             "status",
             "reason",
-            received=pl.col("received_at")
-            .dt.convert_time_zone(TIMEZONE)
-            .dt.strftime("%d.%m.%Y %H:%M"),
+            received=riga_time_column("received_at"),
         )
         .sort("school_id", "file")
     )
@@ -1056,10 +1059,11 @@ def change_view(release: Release) -> View:
         xaxis_title="izmaiņas, skolēni / change, pupils", yaxis_autorange="reversed",
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )  # fmt: skip
+    previous = f"{riga_time(release.previous_published_at)} ({RIGA_TIME_NOTE})"
     notes = [
-        f"Salīdzināts ar publikāciju {riga_time(release.previous_published_at)}; mainījušās "
-        f"publicētās vērtības: {shown.height}. / Compared with the publication of "
-        f"{riga_time(release.previous_published_at)}; published values changed: {shown.height}."
+        f"Salīdzināts ar publikāciju {previous}; mainījušās publicētās vērtības: {shown.height}. "
+        f"/ Compared with the publication of {previous}; published values changed: "
+        f"{shown.height}."
     ]
     hidden = changed.filter(~pl.col("compared"))
     if not hidden.is_empty():
@@ -1130,11 +1134,12 @@ def _header(release: Release) -> str:
         for i, ((_, label), v) in enumerate(zip(TILES, shown, strict=True))
     )
     caption = html.escape(tile_caption(cells, release.data_cutoff))
+    at = f"{riga_time(release.published_at)} ({RIGA_TIME_NOTE})"
     if release.internal:
-        when = f"zīmēts no noliktavas / drawn from the warehouse {riga_time(release.published_at)}"
+        when = f"zīmēts no noliktavas / drawn from the warehouse {at}"
         source = "neaizsargāti apkopojumi / unsuppressed aggregates"
     else:
-        when = f"publicēts / published {riga_time(release.published_at)}"
+        when = f"publicēts / published {at}"
         source = "tikai publicētās, aizsargātās tabulas / published, suppressed tables only"
     facts = f"Dati līdz / data to {release.data_cutoff:%d.%m.%Y} · {when} · {source}"
     return (

@@ -3,13 +3,11 @@ the school and grade band chosen in the filter, and the definitions of the risk 
 rules with their thresholds (from `models/rules.toml`)."""
 
 import html
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import polars as pl
 
 from pipelines.publication.tables import ALL_BANDS, NOT_YET_DUE
-from pipelines.reference.calendar import TIMEZONE
 from pipelines.reports.style import RISK_LABELS, partial_label
 
 SUPPRESSED_TEXT = "slēpts / suppressed"
@@ -28,12 +26,6 @@ DOMAINS = {
     "progression": "virzība / progression",
     "context": "konteksts / context",
 }
-
-
-def riga_time(moment: str) -> str:
-    """An ISO 8601 moment with its offset as Riga local time, e.g. `07.12.2026 14:41`."""
-    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(TIMEZONE))
-    return f"{local:%d.%m.%Y %H:%M} (Rīgas laiks / Riga time)"
 
 
 def tile_semester(cells: pl.DataFrame) -> tuple[str, str]:
