@@ -58,6 +58,9 @@ from pipelines.reports.header import (
 )
 from pipelines.reports.style import (
     INTERNAL_BANNER,
+    INTERNAL_BANNER_STYLE,
+    INTERNAL_COLOUR,
+    PARTIAL_PATTERN,
     RISK_COLOURS,
     RISK_LABELS,
     STACK_COLOURS,
@@ -67,13 +70,11 @@ from pipelines.reports.style import (
 
 DASHBOARD_FILE = "dashboard.html"  # in the reports folder: the public dashboard
 INTERNAL_DASHBOARD_FILE = "dashboard_internal.html"  # the internal one
-GRADE_BANDS = ("1-3", "4-6", "7-9", "10-12")
+GRADE_BANDS = tuple(reference.GRADE_BANDS)
 BANDS = (ALL_BANDS, *GRADE_BANDS)
 BAND_LABELS = {ALL_BANDS: "visas klašu grupas / all grade bands"} | {
     band: f"{band}. klase / grades {band}" for band in GRADE_BANDS
 }
-# Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
-# look like a personal code to the internal page's scan, and carries nothing.
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
     "mk89_crossings": "MK 89 sliekšņa pārsniegumi / Cabinet Regulation No. 89 crossings",
@@ -100,7 +101,6 @@ CHANGE_COLOURS = {
 }  # fmt: skip
 SUPPRESSED_COLOUR = STACK_COLOURS["suppressed"]
 SUPPRESSED_PATTERN = "x"  # a suppressed share is hatched across, besides grey
-PARTIAL_PATTERN = "/"  # the semester in progress is hatched
 BREAK_COLOUR = "#dbe9f6"
 NO_DATA_COLOUR = "#ffffff"
 FUTURE_FILL = "rgba(160, 160, 160, 0.15)"
@@ -282,6 +282,8 @@ def _title_annotations(figure: go.Figure) -> None:
         annotation.name = "title"
 
 
+# Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
+# look like a personal code to the internal page's scan, and carries nothing.
 def _share(count: float | None, total: float | None) -> float | None:
     if count is None or not total:
         return None
@@ -1225,9 +1227,9 @@ section {{ margin: 2rem 0; }} .note {{ color: #555; font-size: 0.9rem; margin: 0
 .status {{ font-size: 0.9rem; margin: 0.3rem 0; }}
 #suppression-note {{ background: #eee; border-left: 6px solid {SUPPRESSED_COLOUR};
   padding: 0.5rem 1rem; }}
-#internal-banner {{ position: sticky; top: 0; z-index: 10; background: #6a1b9a; color: #fff;
-  font-weight: bold; font-size: 1.2rem; padding: 0.6rem 1rem; text-align: center; }}
-#internal-note {{ background: #f3e5f5; border-left: 6px solid #6a1b9a; padding: 0.5rem 1rem; }}
+{INTERNAL_BANNER_STYLE}
+#internal-note {{ background: #f3e5f5; border-left: 6px solid {INTERNAL_COLOUR};
+  padding: 0.5rem 1rem; }}
 .controls {{ display: flex; flex-wrap: wrap; gap: 1rem; align-items: center;
   margin: 0.5rem 0; }}
 #tiles {{ display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.8rem 0; }}

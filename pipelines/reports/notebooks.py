@@ -33,7 +33,12 @@ import plotly.offline
 import polars as pl
 
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
-from pipelines.reports.style import INTERNAL_BANNER, partial_label
+from pipelines.reports.style import (
+    INTERNAL_BANNER,
+    INTERNAL_BANNER_STYLE,
+    PARTIAL_PATTERN,
+    partial_label,
+)
 from pipelines.warehouse.build import connect_read_only
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -46,7 +51,6 @@ PAGE_SIZE = 20  # table rows per page
 # Series that are not risk levels (grade bands, school against municipality, predictors):
 # blues, greens, violets and greys, none of the risk levels' yellow, orange and red.
 SERIES_COLOURS = ("#1f5f8b", "#2a9d8f", "#7b5ea7", "#5fa8d3", "#6c757d", "#264653", "#8ab17d")
-PARTIAL_PATTERN = "/"
 PARTIAL_FILL = "rgba(120, 120, 120, 0.12)"
 COUNT_HEADROOM = 1.08  # a count axis ends this far above the largest value
 
@@ -450,8 +454,7 @@ def static_page(title: str, outputs: list[dict]) -> str:
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem;
   color: #222; }}
-#internal-banner {{ background: #fff3cd; border: 2px solid #b58900; padding: 0.6rem 1rem;
-  font-weight: bold; position: sticky; top: 0; z-index: 10; }}
+{INTERNAL_BANNER_STYLE}
 .cell {{ margin: 1.2rem 0; }} .cell-error {{ color: #a00; white-space: pre-wrap; }}
 .notebook-figure {{ width: 100%; min-height: 450px; }}
 table {{ border-collapse: collapse; }} th, td {{ padding: 0.2rem 0.5rem; text-align: left; }}

@@ -548,6 +548,7 @@ def test_the_internal_dashboard_in_chromium(internal_file, internal, offline_pag
     check_partial_drawn(page, internal.data_cutoff)
     banner = page.locator("#internal-banner")
     assert banner.inner_text() == INTERNAL_BANNER and banner.is_visible()
+    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(106, 27, 154)"
     assert page.locator("#suppression-note").count() == 0
     headers = {
         tuple(table.locator("th").all_inner_texts()) for table in page.locator("table").all()
