@@ -44,6 +44,7 @@ from pipelines.publication.tables import (
     CELL_KEY,
     COLUMN_LABELS,
     COUNT,
+    MEASURES,
     MUNICIPALITY,
     RISK_LEVELS,
     SHARE,
@@ -75,7 +76,6 @@ DIMENSION_HEADERS = {
              "nedēļas pirmdienas datums"),
 }  # fmt: skip
 WIDE_KEYS = ("semester_id", "school_id", "school_name")
-MEASURES = {m.name: m for _, measures in TABLE_DIMENSIONS.values() for m in measures}
 
 
 class IdentifierFound(OperatorError):

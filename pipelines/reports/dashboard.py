@@ -35,6 +35,7 @@ from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_
 from pipelines.publication.releases import current_release, load, previous_release, release_facts
 from pipelines.publication.tables import (
     ALL_BANDS,
+    MEASURES,
     MUNICIPALITY,
     MUNICIPALITY_NAME,
     NOT_YET_DUE,
@@ -77,9 +78,7 @@ BAND_LABELS = {ALL_BANDS: "visas klašu grupas / all grade bands"} | {
 }
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
-    "mk89_crossings": "MK 89 sliekšņa pārsniegumi / Cabinet Regulation No. 89 crossings",
-    "chronic_absence": "hroniski kavētāji / chronic absence",
-    "risk_high": "augsts risks / high risk",
+    name: MEASURES[name].label for name in ("mk89_crossings", "chronic_absence", "risk_high")
 }
 Z_95 = 1.959964
 Z_99_8 = 3.090232
@@ -88,11 +87,8 @@ OUTSIDE_99_8, OUTSIDE_95, INSIDE = "#5e3c99", "#b2abd2", "#4f6d7a"
 FUNNEL_GRID = 60  # pupil counts the limits are drawn at
 # Counts compared between this run and the previous one.
 CHANGE_MEASURES = {
-    "pupils": "skolēni / pupils",
-    "risk_medium": "vidējs risks / medium risk",
-    "risk_high": "augsts risks / high risk",
-    "mk89_crossings": "MK 89 pārsniegumi / MK 89 crossings",
-    "chronic_absence": "hroniski kavētāji / chronic absence",
+    name: MEASURES[name].label
+    for name in ("pupils", "risk_medium", "risk_high", "mk89_crossings", "chronic_absence")
 }
 CHANGE_COLOURS = {
     "pupils": "#4f6d7a", "risk_medium": RISK_COLOURS["risk_medium"],
@@ -112,10 +108,10 @@ ACTIVITY_COLOURS = {
     "LAS": "#1f77b4", "R9": "#17becf", "KONS": "#2ca02c", "MENT": "#9467bd",
     "INIC": "#8c564b", "PART": "#e377c2", "PAS": "#7f7f7f",
 }  # fmt: skip
+# The project view's rows: each measure to date.
 PROJECT_ROWS = {
-    "pupils_supported": "atbalstītie skolēni kopā / pupils supported to date",
-    "hours": "atbalsta stundas kopā / hours of support to date",
-    "events": "grupu pasākumi kopā / group events to date",
+    name: f"{MEASURES[name].label_lv} kopā / {MEASURES[name].label_en} to date"
+    for name in ("pupils_supported", "hours", "events")
 }
 FLAGGED_STATUSES = ("held", "rejected")
 SUPPRESSION_NOTE = (
@@ -697,8 +693,8 @@ def heatmap_view(release: Release) -> View:
     )  # fmt: skip
     figure.add_heatmap(
         x=weeks, y=y, z=hidden, colorscale=[[0, SUPPRESSED_COLOUR], [1, SUPPRESSED_COLOUR]],
-        showscale=False, name="slēpts / suppressed",
-        hovertemplate="%{y}, %{x}: slēpts / suppressed<extra></extra>",
+        showscale=False, name=STACK_LABELS["suppressed"],
+        hovertemplate=f"%{{y}}, %{{x}}: {STACK_LABELS['suppressed']}<extra></extra>",
     )  # fmt: skip
     figure.add_heatmap(
         x=weeks, y=y, z=breaks, colorscale=[[0, BREAK_COLOUR], [1, BREAK_COLOUR]],

@@ -7,17 +7,18 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.publication.tables import ALL_BANDS, NOT_YET_DUE
-from pipelines.reports.style import RISK_LABELS, partial_label
+from pipelines.publication.tables import ALL_BANDS, MEASURES, NOT_YET_DUE
+from pipelines.reports.style import RISK_LABELS, STACK_LABELS, partial_label
 
-SUPPRESSED_TEXT = "slēpts / suppressed"
-# The tiles: label, and whether the value is a count (else a rate, shown in percent).
+SUPPRESSED_TEXT = STACK_LABELS["suppressed"]
+# The tiles in order: the measure each shows and its label; `tiles` shows a count whole and a
+# rate in percent. Medium or high risk is no published measure: the tile adds the two.
 TILES = (
-    ("pupils", "skolēni / pupils"),
+    ("pupils", MEASURES["pupils"].label),
     ("at_risk", "vidējs vai augsts risks / medium or high risk"),
-    ("attendance_rate", "apmeklējums / attendance"),
-    ("mk89_crossings", "MK 89 pārsniegumi / MK 89 crossings"),
-    ("support_coverage", "riska skolēni ar atbalstu / at-risk pupils supported"),
+    ("attendance_rate", MEASURES["attendance_rate"].label),
+    ("mk89_crossings", MEASURES["mk89_crossings"].label),
+    ("support_coverage", MEASURES["support_coverage"].label),
 )
 SEVERITIES = {0: "konteksts / context", 1: "brīdinājums / warning", 2: "nopietns / serious"}
 DOMAINS = {

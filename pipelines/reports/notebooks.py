@@ -1,7 +1,8 @@
 """The analyst notebooks in `notebooks/`: marimo files, run headless and exported to HTML.
 
 The notebooks build every chart through the figure functions here (pure: a frame in, a
-figure out), so the charts' data and axes are tested without running marimo. Time charts
+figure out), so the charts' data and axes are tested without running marimo, and name
+columns and axes from one `LABELS`. Time charts
 put the as-of dates (or semesters, or months) on a categorical axis in their order, so a
 label such as "23.12.2025 (sem.)" is one category, never a date Plotly drops; rate axes run
 from 0 to 100%, count axes to just above the largest value; a semester still under way is
@@ -33,6 +34,7 @@ import plotly.offline
 import polars as pl
 
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
+from pipelines.publication.tables import MEASURES
 from pipelines.reports.style import (
     INTERNAL_BANNER,
     INTERNAL_BANNER_STYLE,
@@ -47,6 +49,40 @@ SCHOOL_DEEP_DIVE = NOTEBOOKS_DIR / "school_deep_dive.py"
 INDICATOR_QUALITY = NOTEBOOKS_DIR / "indicator_quality.py"
 NOTEBOOKS: tuple[Path, ...] = (RISK_TRENDS, SCHOOL_DEEP_DIVE, INDICATOR_QUALITY)
 
+# The column and axis labels of the notebooks, one for each name they show.
+LABELS = {
+    "as_of_label": "Datums / As of",
+    "semester_id": "Semestris / Semester",
+    "month": "Mēnesis / Month",
+    "grade_band": "Klašu grupa / Grade band",
+    "school": "Skola / School",
+    "scope": "Kam / For",
+    "level": "Riska līmenis / Risk level",
+    "share": "Skolēnu daļa / Share of pupils",
+    "at_risk_share": "Vidējs vai augsts risks / Medium or high risk",
+    "at_risk": "Vidējs vai augsts / Medium or high",
+    "attendance": "Apmeklējums / Attendance",
+    "mk89_crossings": MEASURES["mk89_crossings"].label,
+    "rule": "Rādītājs / Rule",
+    "pupils_fired": "Skolēni / Pupils",
+    "coverage": "Riska skolēni ar atbalstu / Pupils at risk with support",
+    "count": "Skolēni / Pupils",
+    "pupils": "Visi skolēni / All pupils",
+    "expected_lessons": "Plānotas stundas / Expected lessons",
+    "missed_lessons": "Kavētas / Missed",
+    "pupils_at_risk": "Riska skolēni / Pupils at risk",
+    "pupils_at_risk_supported": "Ar atbalstu / Supported",
+    "kind": "Veids / Kind",
+    "predictor": "Prognozētājs / Predictor",
+    "precision_rate": "Precizitāte / Precision",
+    "recall_rate": "Pārklājums / Recall",
+    "median_lead_weeks": "Brīdinājuma laiks, mediāna nedēļās / Median lead time, weeks",
+    "description": "Apraksts / Description",
+    "flagged": "Atzīmēti / Flagged",
+    "true_positives": "Pareizi / True positives",
+    "capacity": "Atzīmēti pēc kārtas / Flagged in rank order",
+    "auc": "AUC",
+}
 PAGE_SIZE = 20  # table rows per page
 # Series that are not risk levels (grade bands, school against municipality, predictors):
 # blues, greens, violets and greys, none of the risk levels' yellow, orange and red.

@@ -40,6 +40,7 @@ from pipelines.publication.tables import (
     CELL_COLUMNS,
     CELL_KEY,
     COUNT,
+    MEASURES,
     MUNICIPALITY,
     MUNICIPALITY_NAME,
     SHARE,
@@ -52,7 +53,6 @@ from pipelines.reference.rules import rules
 
 SEEDS = range(6)
 PERIOD = "2025/26-S2"  # random_release makes one or two semesters of 2025/26
-MEASURES = {m.name: m for _, measures in TABLE_DIMENSIONS.values() for m in measures}
 NO_SCAN = lambda _text: []  # noqa: E731
 DELIVERY_SCHEMA = {
     "school_id": pl.String,

@@ -24,7 +24,7 @@ from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import PERSONAL_CODE, text_findings
 from pipelines.publication.publish import Prepared, store
 from pipelines.publication.releases import previous_release
-from pipelines.publication.tables import CELL_KEY, MUNICIPALITY, NOT_YET_DUE
+from pipelines.publication.tables import CELL_KEY, MEASURES, MUNICIPALITY, NOT_YET_DUE
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import riga_time
 from pipelines.reference.rules import project_period, rules
@@ -47,6 +47,7 @@ from pipelines.reports.style import (
     INTERNAL_BANNER,
     RISK_COLOURS,
     STACK_COLOURS,
+    STACK_LABELS,
     partial_label,
 )
 from pipelines.warehouse.build import connect_read_only
@@ -304,7 +305,7 @@ def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
     tables = {**release.tables, "school_indicators": cells}
     drawn = {v.anchor: v for v in views(replace(release, tables=tables))}
     composition = drawn["composition"].figure.data
-    suppressed = [t for t in composition if t.name == "slēpts / suppressed"]
+    suppressed = [t for t in composition if t.name == STACK_LABELS["suppressed"]]
     high = [t for t in composition if t.name == "augsts / high"]
     shown_as_suppressed = [
         (trace.xaxis, band)
@@ -341,10 +342,11 @@ def test_the_heatmap_shows_breaks_and_the_winter_wave(drawn):
 def test_the_change_view_shows_what_moved_since_the_previous_run(drawn):
     view = drawn["change"]
     bars = {trace.name: trace for trace in view.figure.data}
-    high = bars["augsts risks / high risk"]
+    high = bars[MEASURES["risk_high"].label]
     assert list(high.y) == [f"2026/27-S1 {CHANGED_SCHOOL}"]
     assert list(high.x) == [3]
-    assert f"2026/27-S1 {CHANGED_SCHOOL} vidējs risks / medium risk" in " ".join(view.notes)
+    medium = MEASURES["risk_medium"].label
+    assert f"2026/27-S1 {CHANGED_SCHOOL} {medium}" in " ".join(view.notes)
     assert all(len(trace.x) == 0 for name, trace in bars.items() if "high" not in name)
 
 
@@ -354,7 +356,7 @@ def test_the_first_publication_shows_its_own_values(prepared, ingested, tmp_path
     release = read_release(tmp_path, read_table(ingested, "delivery_log"), *project_period())
     view = next(v for v in views(release) if v.anchor == "change")
     assert "Pirmā publikācija" in view.notes[0]
-    pupils = next(t for t in view.figure.data if t.name == "skolēni / pupils")
+    pupils = next(t for t in view.figure.data if t.name == MEASURES["pupils"].label)
     cells = prepared.tables["school_indicators"].filter(
         (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == "all")
         & (pl.col("measure") == "pupils") & (pl.col("status") != NOT_YET_DUE)
