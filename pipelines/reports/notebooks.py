@@ -1,12 +1,12 @@
 """The analyst notebooks in `notebooks/`: marimo files, run headless and exported to HTML.
 
 The notebooks build every chart through the figure functions here (pure: a frame in, a
-figure out), so the charts' data and axes are tested without running marimo, and name
-columns and axes from one `LABELS`. Time charts
-put the as-of dates (or semesters, or months) on a categorical axis in their order, so a
-label such as "23.12.2025 (sem.)" is one category, never a date Plotly drops; rate axes run
-from 0 to 100%, count axes to just above the largest value; a semester still under way is
-hatched (bars) or dashed (lines), shaded and labelled `partial_label(until)`.
+figure out), so the charts' data and axes are tested without running marimo, and name their
+columns and axes from one `LABELS`. Time charts put the as-of dates (or semesters, or months)
+on a categorical axis in their order, so a label such as "23.12.2025 (sem.)" is one
+category, never a date Plotly drops; rate axes run from 0 to 100%, count axes to just above
+the largest value; a semester still under way is hatched (bars) or dashed (lines), shaded and
+labelled `partial_label(until)`.
 
 `export_html` runs a notebook headless (`marimo export html`, which runs every cell; when a
 cell raises marimo still writes the page but exits with status 1, and the export raises
