@@ -30,7 +30,6 @@ from pipelines.publication.extracts import (
     Sources,
     extract_text,
     header,
-    number_text,
     write_revision,
 )
 from pipelines.publication.protection import LESSONS
@@ -49,7 +48,7 @@ from pipelines.publication.tables import (
 )
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import school_calendar, semester_table
-from pipelines.reference.rules import rules
+from pipelines.reference.rules import number_text, rules
 
 SEEDS = range(6)
 PERIOD = "2025/26-S2"  # random_release makes one or two semesters of 2025/26

@@ -27,7 +27,7 @@ from pipelines.publication.releases import previous_release
 from pipelines.publication.tables import CELL_KEY, MEASURES, MUNICIPALITY, NOT_YET_DUE
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import riga_time
-from pipelines.reference.rules import project_period, rules
+from pipelines.reference.rules import COMPARISONS_LV, number_text, project_period, rules
 from pipelines.reports.dashboard import (
     FLAGGED_STATUSES,
     OUTSIDE_95,
@@ -608,9 +608,16 @@ def test_the_page_defines_every_rule_and_level_with_its_threshold(dashboard_file
     rows = page.locator("#rules tbody tr").all_inner_texts()
     for rule in rules()["rule"]:
         row = next(r for r in rows if r.startswith(rule["id"]))
-        if "threshold" in rule:
-            threshold = rule["threshold"]
-            shown = f"{100 * threshold:g}%" if 0 < threshold < 1 else f"{threshold:g}"
-            assert shown in row, row
-    levels = page.locator("#risk-levels").inner_text()
-    assert all(label in levels for label in ("none", "low", "medium", "high"))
+        if "threshold" in rule:  # as the data dictionary writes it, e.g. 0,05 / 0.05
+            lv, en = (number_text(rule["threshold"], language) for language in ("lv", "en"))
+            assert f"slieksnis: {COMPARISONS_LV[rule['comparison']]} {lv}" in row, row
+            assert f"threshold: {rule['comparison']} {en}" in row, row
+    levels = page.locator("#risk-levels tbody tr").all_inner_texts()
+    composite = rules()["composite"]
+    assert [level.split("\t")[1] for level in levels] == [
+        f"punkti: mazāk par {composite['low']} / points: fewer than {composite['low']}",
+        *(
+            f"punkti: vismaz {composite[level]} / points: at least {composite[level]}"
+            for level in ("low", "medium", "high")
+        ),
+    ]
