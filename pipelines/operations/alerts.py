@@ -269,7 +269,9 @@ def refused_delivery_alerts(
             continue
         school = row["school_id"]
         received = row["received_at"]
-        when = f"{riga_time(received)} Riga time" if isinstance(received, datetime) else str(received)
+        when = (
+            f"{riga_time(received)} Riga time" if isinstance(received, datetime) else str(received)
+        )
         step = (
             f'To apply it: pmp release {str(row["sha256"])[:12]} --reason "..." '
             "(docs/operations.md, 'A held delivery')"
