@@ -8,6 +8,7 @@ with app.setup:
     import polars as pl
 
     from pipelines.reports.notebooks import (
+        LABELS,
         open_warehouse,
         percent,
         precision_recall_chart,
@@ -19,18 +20,6 @@ with app.setup:
         "rule": "rādītājs / rule",
         "composite": "kopvērtējums / composite",
         "baseline": "bāzes līnija / baseline",
-    }
-    LABELS = {
-        "kind": "Veids / Kind",
-        "predictor": "Prognozētājs / Predictor",
-        "precision_rate": "Precizitāte / Precision",
-        "recall_rate": "Pārklājums / Recall",
-        "median_lead_weeks": "Brīdinājuma laiks, mediāna nedēļās / Median lead time, weeks",
-        "description": "Apraksts / Description",
-        "flagged": "Atzīmēti / Flagged",
-        "true_positives": "Pareizi / True positives",
-        "capacity": "Atzīmēti pēc kārtas / Flagged in rank order",
-        "auc": "AUC",
     }
     # The evaluation's predictors (models/indicators/evaluation.sql), as the page names them.
     EVALUATED = {

@@ -8,6 +8,7 @@ with app.setup:
     import polars as pl
 
     from pipelines.reports.notebooks import (
+        LABELS,
         as_of_label,
         is_partial,
         open_warehouse,
@@ -31,20 +32,6 @@ with app.setup:
         "unjustified_lessons",
         "mk89_crossings",
     ]
-    LABELS = {
-        "as_of_label": "Datums / As of",
-        "semester_id": "Semestris / Semester",
-        "grade_band": "Klašu grupa / Grade band",
-        "level": "Riska līmenis / Risk level",
-        "share": "Skolēnu daļa / Share of pupils",
-        "at_risk_share": "Vidējs vai augsts risks / Medium or high risk",
-        "attendance": "Apmeklējums / Attendance",
-        "mk89_crossings": "MK 89 pārsniegumi / MK 89 crossings",
-        "school": "Skola / School",
-        "count": "Skolēni / Pupils",
-        "pupils": "Visi skolēni / All pupils",
-        "at_risk": "Vidējs vai augsts / Medium or high",
-    }
 
 
 @app.function

@@ -9,6 +9,7 @@ with app.setup:
 
     from pipelines.reference import tables as reference
     from pipelines.reports.notebooks import (
+        LABELS,
         as_of_label,
         is_partial,
         open_warehouse,
@@ -23,26 +24,6 @@ with app.setup:
     from pipelines.reports.style import RISK_LEVEL_COLOURS as LEVEL_COLOURS
 
     MUNICIPALITY = "Pašvaldība / Municipality"
-    LABELS = {
-        "as_of_label": "Datums / As of",
-        "semester_id": "Semestris / Semester",
-        "month": "Mēnesis / Month",
-        "scope": "Kam / For",
-        "level": "Riska līmenis / Risk level",
-        "share": "Skolēnu daļa / Share of pupils",
-        "at_risk_share": "Vidējs vai augsts risks / Medium or high risk",
-        "attendance": "Apmeklējums / Attendance",
-        "rule": "Rādītājs / Rule",
-        "pupils_fired": "Skolēni / Pupils",
-        "coverage": "Riska skolēni ar atbalstu / Pupils at risk with support",
-        "count": "Skolēni / Pupils",
-        "pupils": "Visi skolēni / All pupils",
-        "at_risk": "Vidējs vai augsts / Medium or high",
-        "expected_lessons": "Plānotas stundas / Expected lessons",
-        "missed_lessons": "Kavētas / Missed",
-        "pupils_at_risk": "Riska skolēni / Pupils at risk",
-        "pupils_at_risk_supported": "Ar atbalstu / Supported",
-    }
 
 
 @app.function

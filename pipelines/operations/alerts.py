@@ -24,11 +24,10 @@ from typing import Literal
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
-from zoneinfo import ZoneInfo
 
 from pipelines.ingest.completeness import night_of
 from pipelines.operations.freshness import Deadline, Overdue
-from pipelines.reference.calendar import TIMEZONE
+from pipelines.reference.calendar import riga_time
 
 AlertKind = Literal[
     "run_failure", "check_failure", "freshness_overdue", "refused_delivery", "webhook_failure"
@@ -271,9 +270,7 @@ def refused_delivery_alerts(
         school = row["school_id"]
         received = row["received_at"]
         when = (
-            received.astimezone(ZoneInfo(TIMEZONE)).strftime("%d.%m.%Y %H:%M Riga time")
-            if isinstance(received, datetime)
-            else str(received)
+            f"{riga_time(received)} Riga time" if isinstance(received, datetime) else str(received)
         )
         step = (
             f'To apply it: pmp release {str(row["sha256"])[:12]} --reason "..." '

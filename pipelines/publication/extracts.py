@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 import xlsxwriter
@@ -45,13 +44,15 @@ from pipelines.publication.tables import (
     CELL_KEY,
     COLUMN_LABELS,
     COUNT,
+    MEASURES,
     MUNICIPALITY,
     RISK_LEVELS,
     SHARE,
     TABLE_DIMENSIONS,
     Measure,
 )
-from pipelines.reference.calendar import TIMEZONE
+from pipelines.reference.calendar import riga_time
+from pipelines.reference.rules import COMPOSITE_TEXT, level_points, level_text, rule_text
 from pipelines.reference.tables import GRADE_BANDS, Publisher
 
 CSV_SEPARATOR = ";"
@@ -76,7 +77,6 @@ DIMENSION_HEADERS = {
              "nedēļas pirmdienas datums"),
 }  # fmt: skip
 WIDE_KEYS = ("semester_id", "school_id", "school_name")
-MEASURES = {m.name: m for _, measures in TABLE_DIMENSIONS.values() for m in measures}
 
 
 class IdentifierFound(OperatorError):
@@ -380,12 +380,6 @@ def _write_tables(
     return files
 
 
-COMPARISONS_LV = {
-    "at least": "vismaz",
-    "above": "vairāk nekā",
-    "is": "ir",
-    "above the grade band's allowance": "vairāk nekā klašu grupā pieļaujams",
-}
 STATUS_TEXT = {
     "final": ("datu datumā beidzies", "ended by the data cut-off"),
     "in progress": ("datu datumā notiek", "in progress at the data cut-off"),
@@ -422,11 +416,6 @@ def row(
     return dict(zip(DICTIONARY_SCHEMA, (*values, rule_version), strict=True))
 
 
-def number_text(value: float, language: str) -> str:
-    """A threshold as a definition writes it: `0,05` in Latvian, `0.05` in English."""
-    return Number(value, PLAIN).text("," if language == "lv" else ".")
-
-
 def data_dictionary(semester_id: str, sources: Sources) -> pl.DataFrame:
     """Every column and measure of the extract, in Latvian and English; every rule and
     threshold behind the figures with its value and version; the activity codes; the
@@ -456,8 +445,8 @@ def data_dictionary(semester_id: str, sources: Sources) -> pl.DataFrame:
     )
     rows += [
         row("rule", rule["id"], rule["label_lv"], rule["label_en"],
-            f"{rule['label_lv']} ({_rule_text(rule, 'lv')})",
-            f"{rule['basis']} ({_rule_text(rule, 'en')})",
+            f"{rule['label_lv']} ({rule_text(rule, 'lv')})",
+            f"{rule['basis']} ({rule_text(rule, 'en')})",
             threshold=rule.get("threshold"), rule_id=rule["id"], rule_version=rule["version"])
         for rule in config["rule"]
     ]  # fmt: skip
@@ -485,9 +474,6 @@ def data_dictionary(semester_id: str, sources: Sources) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=DICTIONARY_SCHEMA)
 
 
-COMPOSITE_LEVELS = dict(zip(RISK_LEVELS[1:], ("low", "medium", "high"), strict=True))
-
-
 def _measure_row(table: str, measure: Measure, rules: dict, config: dict) -> dict:
     """A measure's row: its header in the wide sheet, its definition, and the threshold it
     counts against: its rule's, or for a risk level the composite level's."""
@@ -495,51 +481,20 @@ def _measure_row(table: str, measure: Measure, rules: dict, config: dict) -> dic
     if measure.rule_id is not None:
         rule = rules[measure.rule_id]
         threshold, rule_id, version = rule.get("threshold"), rule["id"], rule["version"]
-        lv_text += f" ({_rule_text(rule, 'lv')})"
-        en_text += f" ({_rule_text(rule, 'en')})"
+        lv_text += f" ({rule_text(rule, 'lv')})"
+        en_text += f" ({rule_text(rule, 'en')})"
     elif measure.name in RISK_LEVELS:
-        below = measure.name == RISK_LEVELS[0]  # no risk: below the low level
-        level = "low" if below else COMPOSITE_LEVELS[measure.name]
-        threshold, rule_id = config["composite"][level], f"composite.{level}"
-        version = config["version"]
-        lv_text += f" ({'mazāk par' if below else 'no'} {threshold} punktiem; {rule_id}, "
-        lv_text += f"versija {version})"
-        en_text += f" ({'below' if below else 'from'} {threshold} points; {rule_id}, "
-        en_text += f"version {version})"
+        level = measure.name.removeprefix("risk_")
+        _, threshold = level_points(config, level)
+        rule_id, version = f"composite.{'low' if level == 'none' else level}", config["version"]
+        lv_text += f" ({level_text(config, level, 'lv')}; {rule_id}, versija {version})"
+        en_text += f" ({level_text(config, level, 'en')}; {rule_id}, version {version})"
     else:
         threshold, rule_id, version = None, None, None
     return row(
         "measure", measure.name, header(measure), header(measure, "en"), lv_text, en_text,
         table, threshold, rule_id, version,
     )  # fmt: skip
-
-
-def _rule_text(rule: dict, language: str) -> str:
-    """A rule's threshold (or comparison), the least evidence it needs, its look-back, and its
-    id and version."""
-    lv = language == "lv"
-    comparison = COMPARISONS_LV[rule["comparison"]] if lv else rule["comparison"]
-    parts = []
-    if "threshold" in rule:
-        value = number_text(rule["threshold"], language)
-        parts.append(f"{'slieksnis' if lv else 'threshold'}: {comparison} {value}")
-    elif rule["comparison"] != "is":
-        parts.append(comparison)
-    if "min_count" in rule:
-        parts.append(
-            f"pietiekami dati: vismaz {rule['min_count']} (mācību dienas, vērtējumi vai līmeņi)"
-            if lv
-            else f"evidence: at least {rule['min_count']} (school days, marks or levels)"
-        )
-    if "window_days" in rule:
-        days = rule["window_days"]
-        parts.append(f"pēdējās {days} dienās" if lv else f"in the last {days} days")
-    parts.append(
-        f"noteikums {rule['id']}, versija {rule['version']}"
-        if lv
-        else f"rule {rule['id']}, version {rule['version']}"
-    )
-    return "; ".join(parts)
 
 
 def _thresholds(sources: Sources) -> list[tuple]:
@@ -550,11 +505,9 @@ def _thresholds(sources: Sources) -> list[tuple]:
     found = [
         ("threshold", f"composite.{level}", f"{lv} risks no", f"{en} risk from",
          f"kopējais riska līmenis ir {lv}, ja jomu punktu summa ir vismaz "
-         f"{composite[level]}: katra joma (apmeklējums, sekmes, virzība) dod augstāko smagumu "
-         "(1 vai 2) starp saviem noteikumiem, kas izpildās; konteksta noteikumi punktus nedod",
+         f"{composite[level]}: {COMPOSITE_TEXT['lv']}",
          f"the composite risk level is {en} when the domains' points sum to at least "
-         f"{composite[level]}: each domain (attendance, performance, progression) counts with "
-         "the highest severity (1 or 2) among its rules that fire; context rules give none",
+         f"{composite[level]}: {COMPOSITE_TEXT['en']}",
          composite[level])
         for level, lv, en in levels
     ]  # fmt: skip
@@ -660,7 +613,6 @@ def cover_note(
     p = sources.publisher
     semester = sources.semesters.filter(pl.col("semester_id") == semester_id).row(0, named=True)
     first = min(frame["semester_id"].min() for frame in tables.values())
-    riga = generated.astimezone(ZoneInfo(TIMEZONE))
     n = sources.min_count
     lines = [
         f"LASĪT MANI: {p.name}, projekta “{p.project}” datu izvilkums",
@@ -686,7 +638,7 @@ def cover_note(
             else ""
         ),
         f"Dati līdz: {sources.data_cutoff:%d.%m.%Y}",
-        f"Sagatavots: {riga:%d.%m.%Y %H:%M} (Rīgas laiks)",
+        f"Sagatavots: {riga_time(generated)} (Rīgas laiks)",
         f"Noteikumu versija: {metadata.get('rule_set_version')} (models/rules.toml)",
         "",
         "Faili",
@@ -790,10 +742,9 @@ def changelog(
             "| school | kind | period | received (Riga) | file |",
             "|---|---|---|---|---|",
         ]
-        riga = ZoneInfo(TIMEZONE)
         reasons += [
             f"| {d['school_id']} | {d['kind']} | {_period_text(d)} | "
-            f"{d['received_at'].astimezone(riga):%d.%m.%Y %H:%M} | {d['file']} |"
+            f"{riga_time(d['received_at'])} | {d['file']} |"
             for d in deliveries.iter_rows(named=True)
         ]
     lines += reasons or [

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from pipelines.reference.calendar import TIMEZONE
+from pipelines.reference.calendar import RIGA_SECONDS, RIGA_TIME_NOTE, riga_time
 
 REPORT_FILE = "report.html"
 PASSED = "izturēta / passed"
@@ -62,11 +61,6 @@ class GateRun:
 
 def report_file(quality_dir: Path) -> Path:
     return quality_dir / REPORT_FILE
-
-
-def riga_time(moment: datetime) -> str:
-    """`DD.MM.YYYY HH:MM:SS` in Riga (summer or winter time as that day had it)."""
-    return f"{moment.astimezone(ZoneInfo(TIMEZONE)):%d.%m.%Y %H:%M:%S} (Rīgas laiks / Riga time)"
 
 
 def shown(value: object) -> str:
@@ -186,6 +180,7 @@ def quality_report(run: GateRun) -> str:
     )
     sections = "".join(table_section(t, outcomes) for t, outcomes in run.tables.items())
     semesters = f"{run.semesters[0]} – {run.semesters[-1]}" if run.semesters else ""
+    checked_at = f"{riga_time(run.checked_at, RIGA_SECONDS)} ({RIGA_TIME_NOTE})"
     return f"""<!DOCTYPE html>
 <html lang="lv">
 <head>
@@ -200,7 +195,7 @@ netiek publicēts. / The tables are checked before every publication; if an expe
 nothing is published.</p>
 <dl id="run">
 <dt>Rezultāts / result</dt><dd id="run-result">{result_label(run.success)}</dd>
-<dt>Pārbaudīts / checked at</dt><dd id="checked-at">{riga_time(run.checked_at)}</dd>
+<dt>Pārbaudīts / checked at</dt><dd id="checked-at">{checked_at}</dd>
 <dt>Satura kontrolsumma / content digest</dt>
 <dd><code id="content-digest">{escape(run.content_digest)}</code></dd>
 <dt>Semestri / semesters</dt><dd>{escape(semesters)} ({len(run.semesters)})</dd>

@@ -40,6 +40,11 @@ class Measure:
     scale: str = COUNT  # how a value reads: COUNT, SHARE or AMOUNT
 
     @property
+    def label(self) -> str:
+        """The label as the dashboards show it: Latvian, then English."""
+        return f"{self.label_lv} / {self.label_en}"
+
+    @property
     def is_rate(self) -> bool:
         return bool(self.denominator)
 
@@ -359,6 +364,8 @@ TABLE_DIMENSIONS = {
     "project_to_date": ("activity", SUPPORT_MEASURES),
     "weekly_absence": ("week", WEEKLY_MEASURES),
 }
+# Every published measure by name.
+MEASURES = {m.name: m for _, measures in TABLE_DIMENSIONS.values() for m in measures}
 # The long tables' columns: Latvian and English label, English and Latvian definition.
 COLUMN_LABELS = {
     "semester_id": (

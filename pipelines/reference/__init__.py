@@ -9,6 +9,8 @@ from pipelines.reference.calendar import (
     Semester,
     calendar_table,
     read_calendar,
+    riga_time,
+    riga_time_column,
     school_calendar,
     semester_table,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "read_calendar",
     "read_csv",
     "retention_years",
+    "riga_time",
+    "riga_time_column",
     "rule_problems",
     "rule_table",
     "rules",

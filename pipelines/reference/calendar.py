@@ -8,9 +8,10 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -19,6 +20,24 @@ from pipelines.paths import REFERENCE_DIR
 
 # The municipality's time: school days, delivery nights and the nightly schedule are Riga's.
 TIMEZONE = "Europe/Riga"
+# A moment as people read it, Riga time: to the minute; with seconds where two moments a
+# minute apart must tell apart (the quality gate's runs).
+RIGA_MINUTES = "%d.%m.%Y %H:%M"
+RIGA_SECONDS = "%d.%m.%Y %H:%M:%S"
+RIGA_TIME_NOTE = "Rīgas laiks / Riga time"
+
+
+def riga_time(moment: datetime | str, form: str = RIGA_MINUTES) -> str:
+    """An aware moment (or ISO 8601 text with its offset) in Riga local time, summer or winter
+    as that day had it: `07.12.2026 14:41` (`RIGA_MINUTES`) or `07.12.2026 14:41:05`
+    (`RIGA_SECONDS`)."""
+    aware = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return aware.astimezone(ZoneInfo(TIMEZONE)).strftime(form)
+
+
+def riga_time_column(column: str) -> pl.Expr:
+    """`riga_time` of a column of aware datetimes, to the minute."""
+    return pl.col(column).dt.convert_time_zone(TIMEZONE).dt.strftime(RIGA_MINUTES)
 
 
 SEMESTER_ID = re.compile(r"(\d{4})\s*/\s*(\d{2})\s*[-_ ]?\s*S\s*([12])", re.IGNORECASE)

@@ -35,24 +35,33 @@ from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_
 from pipelines.publication.releases import current_release, load, previous_release, release_facts
 from pipelines.publication.tables import (
     ALL_BANDS,
+    MEASURES,
     MUNICIPALITY,
     MUNICIPALITY_NAME,
     NOT_YET_DUE,
     published_tables,
 )
 from pipelines.reference import tables as reference
-from pipelines.reference.calendar import TIMEZONE, school_calendar
+from pipelines.reference.calendar import (
+    RIGA_TIME_NOTE,
+    TIMEZONE,
+    riga_time,
+    riga_time_column,
+    school_calendar,
+)
 from pipelines.reference.checks import TARGET_MEASURES
 from pipelines.reference.rules import rules
 from pipelines.reports.header import (
     TILES,
     definitions,
-    riga_time,
     tile_caption,
     tiles,
 )
 from pipelines.reports.style import (
     INTERNAL_BANNER,
+    INTERNAL_BANNER_STYLE,
+    INTERNAL_COLOUR,
+    PARTIAL_PATTERN,
     RISK_COLOURS,
     RISK_LABELS,
     STACK_COLOURS,
@@ -62,18 +71,14 @@ from pipelines.reports.style import (
 
 DASHBOARD_FILE = "dashboard.html"  # in the reports folder: the public dashboard
 INTERNAL_DASHBOARD_FILE = "dashboard_internal.html"  # the internal one
-GRADE_BANDS = ("1-3", "4-6", "7-9", "10-12")
+GRADE_BANDS = tuple(reference.GRADE_BANDS)
 BANDS = (ALL_BANDS, *GRADE_BANDS)
 BAND_LABELS = {ALL_BANDS: "visas klašu grupas / all grade bands"} | {
     band: f"{band}. klase / grades {band}" for band in GRADE_BANDS
 }
-# Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
-# look like a personal code to the internal page's scan, and carries nothing.
 # Pupil shares compared between schools in the funnel plot.
 FUNNEL_MEASURES = {
-    "mk89_crossings": "MK 89 sliekšņa pārsniegumi / Cabinet Regulation No. 89 crossings",
-    "chronic_absence": "hroniski kavētāji / chronic absence",
-    "risk_high": "augsts risks / high risk",
+    name: MEASURES[name].label for name in ("mk89_crossings", "chronic_absence", "risk_high")
 }
 Z_95 = 1.959964
 Z_99_8 = 3.090232
@@ -82,11 +87,8 @@ OUTSIDE_99_8, OUTSIDE_95, INSIDE = "#5e3c99", "#b2abd2", "#4f6d7a"
 FUNNEL_GRID = 60  # pupil counts the limits are drawn at
 # Counts compared between this run and the previous one.
 CHANGE_MEASURES = {
-    "pupils": "skolēni / pupils",
-    "risk_medium": "vidējs risks / medium risk",
-    "risk_high": "augsts risks / high risk",
-    "mk89_crossings": "MK 89 pārsniegumi / MK 89 crossings",
-    "chronic_absence": "hroniski kavētāji / chronic absence",
+    name: MEASURES[name].label
+    for name in ("pupils", "risk_medium", "risk_high", "mk89_crossings", "chronic_absence")
 }
 CHANGE_COLOURS = {
     "pupils": "#4f6d7a", "risk_medium": RISK_COLOURS["risk_medium"],
@@ -95,7 +97,6 @@ CHANGE_COLOURS = {
 }  # fmt: skip
 SUPPRESSED_COLOUR = STACK_COLOURS["suppressed"]
 SUPPRESSED_PATTERN = "x"  # a suppressed share is hatched across, besides grey
-PARTIAL_PATTERN = "/"  # the semester in progress is hatched
 BREAK_COLOUR = "#dbe9f6"
 NO_DATA_COLOUR = "#ffffff"
 FUTURE_FILL = "rgba(160, 160, 160, 0.15)"
@@ -107,10 +108,10 @@ ACTIVITY_COLOURS = {
     "LAS": "#1f77b4", "R9": "#17becf", "KONS": "#2ca02c", "MENT": "#9467bd",
     "INIC": "#8c564b", "PART": "#e377c2", "PAS": "#7f7f7f",
 }  # fmt: skip
+# The project view's rows: each measure to date.
 PROJECT_ROWS = {
-    "pupils_supported": "atbalstītie skolēni kopā / pupils supported to date",
-    "hours": "atbalsta stundas kopā / hours of support to date",
-    "events": "grupu pasākumi kopā / group events to date",
+    name: f"{MEASURES[name].label_lv} kopā / {MEASURES[name].label_en} to date"
+    for name in ("pupils_supported", "hours", "events")
 }
 FLAGGED_STATUSES = ("held", "rejected")
 SUPPRESSION_NOTE = (
@@ -277,6 +278,8 @@ def _title_annotations(figure: go.Figure) -> None:
         annotation.name = "title"
 
 
+# Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
+# look like a personal code to the internal page's scan, and carries nothing.
 def _share(count: float | None, total: float | None) -> float | None:
     if count is None or not total:
         return None
@@ -690,8 +693,8 @@ def heatmap_view(release: Release) -> View:
     )  # fmt: skip
     figure.add_heatmap(
         x=weeks, y=y, z=hidden, colorscale=[[0, SUPPRESSED_COLOUR], [1, SUPPRESSED_COLOUR]],
-        showscale=False, name="slēpts / suppressed",
-        hovertemplate="%{y}, %{x}: slēpts / suppressed<extra></extra>",
+        showscale=False, name=STACK_LABELS["suppressed"],
+        hovertemplate=f"%{{y}}, %{{x}}: {STACK_LABELS['suppressed']}<extra></extra>",
     )  # fmt: skip
     figure.add_heatmap(
         x=weeks, y=y, z=breaks, colorscale=[[0, BREAK_COLOUR], [1, BREAK_COLOUR]],
@@ -876,9 +879,7 @@ def flagged_files(deliveries: pl.DataFrame) -> pl.DataFrame:
             "kind",
             "status",
             "reason",
-            received=pl.col("received_at")
-            .dt.convert_time_zone(TIMEZONE)
-            .dt.strftime("%d.%m.%Y %H:%M"),
+            received=riga_time_column("received_at"),
         )
         .sort("school_id", "file")
     )
@@ -1056,10 +1057,11 @@ def change_view(release: Release) -> View:
         xaxis_title="izmaiņas, skolēni / change, pupils", yaxis_autorange="reversed",
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )  # fmt: skip
+    previous = f"{riga_time(release.previous_published_at)} ({RIGA_TIME_NOTE})"
     notes = [
-        f"Salīdzināts ar publikāciju {riga_time(release.previous_published_at)}; mainījušās "
-        f"publicētās vērtības: {shown.height}. / Compared with the publication of "
-        f"{riga_time(release.previous_published_at)}; published values changed: {shown.height}."
+        f"Salīdzināts ar publikāciju {previous}; mainījušās publicētās vērtības: {shown.height}. "
+        f"/ Compared with the publication of {previous}; published values changed: "
+        f"{shown.height}."
     ]
     hidden = changed.filter(~pl.col("compared"))
     if not hidden.is_empty():
@@ -1130,11 +1132,12 @@ def _header(release: Release) -> str:
         for i, ((_, label), v) in enumerate(zip(TILES, shown, strict=True))
     )
     caption = html.escape(tile_caption(cells, release.data_cutoff))
+    at = f"{riga_time(release.published_at)} ({RIGA_TIME_NOTE})"
     if release.internal:
-        when = f"zīmēts no noliktavas / drawn from the warehouse {riga_time(release.published_at)}"
+        when = f"zīmēts no noliktavas / drawn from the warehouse {at}"
         source = "neaizsargāti apkopojumi / unsuppressed aggregates"
     else:
-        when = f"publicēts / published {riga_time(release.published_at)}"
+        when = f"publicēts / published {at}"
         source = "tikai publicētās, aizsargātās tabulas / published, suppressed tables only"
     facts = f"Dati līdz / data to {release.data_cutoff:%d.%m.%Y} · {when} · {source}"
     return (
@@ -1220,9 +1223,9 @@ section {{ margin: 2rem 0; }} .note {{ color: #555; font-size: 0.9rem; margin: 0
 .status {{ font-size: 0.9rem; margin: 0.3rem 0; }}
 #suppression-note {{ background: #eee; border-left: 6px solid {SUPPRESSED_COLOUR};
   padding: 0.5rem 1rem; }}
-#internal-banner {{ position: sticky; top: 0; z-index: 10; background: #6a1b9a; color: #fff;
-  font-weight: bold; font-size: 1.2rem; padding: 0.6rem 1rem; text-align: center; }}
-#internal-note {{ background: #f3e5f5; border-left: 6px solid #6a1b9a; padding: 0.5rem 1rem; }}
+{INTERNAL_BANNER_STYLE}
+#internal-note {{ background: #f3e5f5; border-left: 6px solid {INTERNAL_COLOUR};
+  padding: 0.5rem 1rem; }}
 .controls {{ display: flex; flex-wrap: wrap; gap: 1rem; align-items: center;
   margin: 0.5rem 0; }}
 #tiles {{ display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.8rem 0; }}

@@ -1,25 +1,25 @@
-"""The dashboards' header, what is not a chart: the publication time in Riga, the KPI tiles of
-the school and grade band chosen in the filter, and the definitions of the risk levels and
-rules with their thresholds (from `models/rules.toml`)."""
+"""The dashboards' header, what is not a chart: the KPI tiles of the school and grade band
+chosen in the filter, and the definitions of the risk levels and rules with their thresholds
+(from `models/rules.toml`, in the words of `pipelines.reference.rules`)."""
 
 import html
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import polars as pl
 
-from pipelines.publication.tables import ALL_BANDS, NOT_YET_DUE
-from pipelines.reference.calendar import TIMEZONE
-from pipelines.reports.style import RISK_LABELS, partial_label
+from pipelines.publication.tables import ALL_BANDS, MEASURES, NOT_YET_DUE
+from pipelines.reference.rules import COMPOSITE_LEVELS, COMPOSITE_TEXT, level_text, threshold_text
+from pipelines.reports.style import RISK_LABELS, STACK_LABELS, partial_label
 
-SUPPRESSED_TEXT = "slēpts / suppressed"
-# The tiles: label, and whether the value is a count (else a rate, shown in percent).
+SUPPRESSED_TEXT = STACK_LABELS["suppressed"]
+# The tiles in order: the measure each shows and its label; `tiles` shows a count whole and a
+# rate in percent. Medium or high risk is no published measure: the tile adds the two.
 TILES = (
-    ("pupils", "skolēni / pupils"),
+    ("pupils", MEASURES["pupils"].label),
     ("at_risk", "vidējs vai augsts risks / medium or high risk"),
-    ("attendance_rate", "apmeklējums / attendance"),
-    ("mk89_crossings", "MK 89 pārsniegumi / MK 89 crossings"),
-    ("support_coverage", "riska skolēni ar atbalstu / at-risk pupils supported"),
+    ("attendance_rate", MEASURES["attendance_rate"].label),
+    ("mk89_crossings", MEASURES["mk89_crossings"].label),
+    ("support_coverage", MEASURES["support_coverage"].label),
 )
 SEVERITIES = {0: "konteksts / context", 1: "brīdinājums / warning", 2: "nopietns / serious"}
 DOMAINS = {
@@ -28,12 +28,6 @@ DOMAINS = {
     "progression": "virzība / progression",
     "context": "konteksts / context",
 }
-
-
-def riga_time(moment: str) -> str:
-    """An ISO 8601 moment with its offset as Riga local time, e.g. `07.12.2026 14:41`."""
-    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(TIMEZONE))
-    return f"{local:%d.%m.%Y %H:%M} (Rīgas laiks / Riga time)"
 
 
 def tile_semester(cells: pl.DataFrame) -> tuple[str, str]:
@@ -91,40 +85,27 @@ def tile_caption(cells: pl.DataFrame, cutoff: date) -> str:
     return f"{semester}{partial}"
 
 
-def _threshold(rule: dict) -> str:
-    """A rule's comparison with its threshold: a share in percent, a count as it is."""
-    threshold = rule.get("threshold")
-    if threshold is None:
-        return rule["comparison"]
-    shown = f"{100 * threshold:g}%" if 0 < threshold < 1 else f"{threshold:g}"
-    extra = []
-    if "min_count" in rule:
-        extra.append(f"min. {rule['min_count']}")
-    if "window_days" in rule:
-        extra.append(f"{rule['window_days']} d")
-    return f"{rule['comparison']} {shown}" + (f" ({', '.join(extra)})" if extra else "")
+def _both(lv: str, en: str) -> str:
+    """Latvian and English, escaped; a dash when there is nothing to say (a rule that is a
+    fact, such as repeating the grade, has no threshold)."""
+    return html.escape(f"{lv} / {en}" if lv else "—")
 
 
 def definitions(config: dict) -> str:
-    """The risk levels and every rule, with its threshold, version and basis, as HTML."""
-    composite = config["composite"]
-    levels = [
-        ("risk_none", f"0 – {composite['low'] - 1}"),
-        ("risk_low", f"{composite['low']} – {composite['medium'] - 1}"),
-        ("risk_medium", f"{composite['medium']} – {composite['high'] - 1}"),
-        ("risk_high", f"≥ {composite['high']}"),
-    ]
+    """The risk levels with their points and every rule with its threshold, version and basis,
+    as HTML, in the data dictionary's words (`pipelines.reference.rules`)."""
     level_rows = "".join(
-        f"<tr><td>{html.escape(RISK_LABELS[level])}</td><td>{points}</td></tr>"
-        for level, points in levels
+        f"<tr><td>{html.escape(RISK_LABELS[f'risk_{level}'])}</td>"
+        f"<td>{_both(level_text(config, level, 'lv'), level_text(config, level, 'en'))}</td></tr>"
+        for level in COMPOSITE_LEVELS
     )
     rule_rows = "".join(
         "<tr>"
         f"<td>{html.escape(rule['id'])}</td>"
-        f"<td>{html.escape(rule['label_lv'])} / {html.escape(rule['label_en'])}</td>"
+        f"<td>{_both(rule['label_lv'], rule['label_en'])}</td>"
         f"<td>{html.escape(DOMAINS[rule['domain']])}</td>"
         f"<td>{html.escape(SEVERITIES[rule['severity']])}</td>"
-        f"<td>{html.escape(_threshold(rule))}</td>"
+        f"<td>{_both(threshold_text(rule, 'lv'), threshold_text(rule, 'en'))}</td>"
         f"<td>{html.escape(rule['version'])}</td>"
         f"<td>{html.escape(rule['basis'])}</td>"
         "</tr>"
@@ -132,11 +113,9 @@ def definitions(config: dict) -> str:
     )
     return (
         '<section id="definitions"><h2>Definīcijas / Definitions</h2>'
-        '<p class="note">Riska līmenis: katrā jomā (apmeklējums, sekmes, virzība) skaitās '
-        "augstākā nostrādājušās pazīmes smaguma pakāpe (1 brīdinājums, 2 nopietns); punktu "
-        "summa dod līmeni. Konteksta pazīmes riskam punktus nedod. / Risk level: each domain "
-        "counts the highest severity among its rules that fire; the sum gives the level. "
-        f"Context rules add no points. Noteikumu versija / rule set {config['version']}.</p>"
+        f'<p class="note">Riska līmenis: {html.escape(COMPOSITE_TEXT["lv"])}. / Risk level: '
+        f"{html.escape(COMPOSITE_TEXT['en'])}. Noteikumu versija / rule set "
+        f"{html.escape(config['version'])}.</p>"
         '<table id="risk-levels"><thead><tr><th>līmenis / level</th><th>punkti / points</th>'
         f"</tr></thead><tbody>{level_rows}</tbody></table>"
         '<table id="rules"><thead><tr><th>kods / id</th><th>pazīme / rule</th>'

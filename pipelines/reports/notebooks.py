@@ -1,11 +1,12 @@
 """The analyst notebooks in `notebooks/`: marimo files, run headless and exported to HTML.
 
 The notebooks build every chart through the figure functions here (pure: a frame in, a
-figure out), so the charts' data and axes are tested without running marimo. Time charts
-put the as-of dates (or semesters, or months) on a categorical axis in their order, so a
-label such as "23.12.2025 (sem.)" is one category, never a date Plotly drops; rate axes run
-from 0 to 100%, count axes to just above the largest value; a semester still under way is
-hatched (bars) or dashed (lines), shaded and labelled `partial_label(until)`.
+figure out), so the charts' data and axes are tested without running marimo, and name their
+columns and axes from one `LABELS`. Time charts put the as-of dates (or semesters, or months)
+on a categorical axis in their order, so a label such as "23.12.2025 (sem.)" is one
+category, never a date Plotly drops; rate axes run from 0 to 100%, count axes to just above
+the largest value; a semester still under way is hatched (bars) or dashed (lines), shaded and
+labelled `partial_label(until)`.
 
 `export_html` runs a notebook headless (`marimo export html`, which runs every cell; when a
 cell raises marimo still writes the page but exits with status 1, and the export raises
@@ -33,7 +34,13 @@ import plotly.offline
 import polars as pl
 
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
-from pipelines.reports.style import INTERNAL_BANNER, partial_label
+from pipelines.publication.tables import MEASURES
+from pipelines.reports.style import (
+    INTERNAL_BANNER,
+    INTERNAL_BANNER_STYLE,
+    PARTIAL_PATTERN,
+    partial_label,
+)
 from pipelines.warehouse.build import connect_read_only
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -42,11 +49,44 @@ SCHOOL_DEEP_DIVE = NOTEBOOKS_DIR / "school_deep_dive.py"
 INDICATOR_QUALITY = NOTEBOOKS_DIR / "indicator_quality.py"
 NOTEBOOKS: tuple[Path, ...] = (RISK_TRENDS, SCHOOL_DEEP_DIVE, INDICATOR_QUALITY)
 
+# The column and axis labels of the notebooks, one for each name they show.
+LABELS = {
+    "as_of_label": "Datums / As of",
+    "semester_id": "Semestris / Semester",
+    "month": "Mēnesis / Month",
+    "grade_band": "Klašu grupa / Grade band",
+    "school": "Skola / School",
+    "scope": "Kam / For",
+    "level": "Riska līmenis / Risk level",
+    "share": "Skolēnu daļa / Share of pupils",
+    "at_risk_share": "Vidējs vai augsts risks / Medium or high risk",
+    "at_risk": "Vidējs vai augsts / Medium or high",
+    "attendance": "Apmeklējums / Attendance",
+    "mk89_crossings": MEASURES["mk89_crossings"].label,
+    "rule": "Rādītājs / Rule",
+    "pupils_fired": "Skolēni / Pupils",
+    "coverage": "Riska skolēni ar atbalstu / Pupils at risk with support",
+    "count": "Skolēni / Pupils",
+    "pupils": "Visi skolēni / All pupils",
+    "expected_lessons": "Plānotas stundas / Expected lessons",
+    "missed_lessons": "Kavētas / Missed",
+    "pupils_at_risk": "Riska skolēni / Pupils at risk",
+    "pupils_at_risk_supported": "Ar atbalstu / Supported",
+    "kind": "Veids / Kind",
+    "predictor": "Prognozētājs / Predictor",
+    "precision_rate": "Precizitāte / Precision",
+    "recall_rate": "Pārklājums / Recall",
+    "median_lead_weeks": "Brīdinājuma laiks, mediāna nedēļās / Median lead time, weeks",
+    "description": "Apraksts / Description",
+    "flagged": "Atzīmēti / Flagged",
+    "true_positives": "Pareizi / True positives",
+    "capacity": "Atzīmēti pēc kārtas / Flagged in rank order",
+    "auc": "AUC",
+}
 PAGE_SIZE = 20  # table rows per page
 # Series that are not risk levels (grade bands, school against municipality, predictors):
 # blues, greens, violets and greys, none of the risk levels' yellow, orange and red.
 SERIES_COLOURS = ("#1f5f8b", "#2a9d8f", "#7b5ea7", "#5fa8d3", "#6c757d", "#264653", "#8ab17d")
-PARTIAL_PATTERN = "/"
 PARTIAL_FILL = "rgba(120, 120, 120, 0.12)"
 COUNT_HEADROOM = 1.08  # a count axis ends this far above the largest value
 
@@ -450,8 +490,7 @@ def static_page(title: str, outputs: list[dict]) -> str:
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem;
   color: #222; }}
-#internal-banner {{ background: #fff3cd; border: 2px solid #b58900; padding: 0.6rem 1rem;
-  font-weight: bold; position: sticky; top: 0; z-index: 10; }}
+{INTERNAL_BANNER_STYLE}
 .cell {{ margin: 1.2rem 0; }} .cell-error {{ color: #a00; white-space: pre-wrap; }}
 .notebook-figure {{ width: 100%; min-height: 450px; }}
 table {{ border-collapse: collapse; }} th, td {{ padding: 0.2rem 0.5rem; text-align: left; }}

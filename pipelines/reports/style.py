@@ -18,6 +18,14 @@ RISK_LEVEL_COLOURS = {label: STACK_COLOURS[level] for level, label in RISK_LABEL
 # Every page or export that shows unsuppressed figures (the internal dashboard, the notebooks'
 # exports) carries this banner; the public dashboard, from the release in force, never does.
 INTERNAL_BANNER = "Iekšējai lietošanai / internal, not for publication"
+INTERNAL_COLOUR = "#6a1b9a"  # purple: no risk level's colour
+INTERNAL_BANNER_STYLE = (
+    "#internal-banner { position: sticky; top: 0; z-index: 10; "
+    f"background: {INTERNAL_COLOUR}; color: #fff; font-weight: bold; font-size: 1.2rem; "
+    "padding: 0.6rem 1rem; text-align: center; }"
+)
+# A bar of the semester still under way is hatched, on the dashboard and in the notebooks.
+PARTIAL_PATTERN = "/"
 
 
 def partial_label(until: date) -> str:

@@ -7,11 +7,13 @@ note; the changelog names the deliveries and rule versions behind a revision and
 changed cell, or says where they all are."""
 
 import copy
+import json
 import random
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import polars as pl
@@ -30,7 +32,6 @@ from pipelines.publication.extracts import (
     Sources,
     extract_text,
     header,
-    number_text,
     write_revision,
 )
 from pipelines.publication.protection import LESSONS
@@ -40,6 +41,7 @@ from pipelines.publication.tables import (
     CELL_COLUMNS,
     CELL_KEY,
     COUNT,
+    MEASURES,
     MUNICIPALITY,
     MUNICIPALITY_NAME,
     SHARE,
@@ -48,11 +50,10 @@ from pipelines.publication.tables import (
 )
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import school_calendar, semester_table
-from pipelines.reference.rules import rules
+from pipelines.reference.rules import number_text, rules
 
 SEEDS = range(6)
 PERIOD = "2025/26-S2"  # random_release makes one or two semesters of 2025/26
-MEASURES = {m.name: m for _, measures in TABLE_DIMENSIONS.values() for m in measures}
 NO_SCAN = lambda _text: []  # noqa: E731
 DELIVERY_SCHEMA = {
     "school_id": pl.String,
@@ -403,6 +404,9 @@ def test_the_cover_note_says_what_who_when_the_rule_and_whom_to_ask(seed, tmp_pa
     assert "“Skola – kopienā” Nr. 4.2.3.1/1/24/I/001" in note
     assert f"Sūtītājs: {publisher.name}" in note
     assert f"Pārskata periods: {PERIOD} (05.01.2026–19.06.2026)" in note
+    generated = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["generated_at"]
+    riga = datetime.fromisoformat(generated).astimezone(ZoneInfo("Europe/Riga"))
+    assert f"Sagatavots: {riga:%d.%m.%Y %H:%M} (Rīgas laiks)" in note
     n = source.min_count
     assert f"Skolēnu skaiti no 1 līdz {n - 1} (mazāki par {n}) nav publicēti" in note
     for table, frame in tables.items():

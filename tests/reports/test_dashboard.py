@@ -24,9 +24,10 @@ from pipelines.paths import PROJECT_ROOT
 from pipelines.privacy.scan import PERSONAL_CODE, text_findings
 from pipelines.publication.publish import Prepared, store
 from pipelines.publication.releases import previous_release
-from pipelines.publication.tables import CELL_KEY, MUNICIPALITY, NOT_YET_DUE
+from pipelines.publication.tables import CELL_KEY, MEASURES, MUNICIPALITY, NOT_YET_DUE
 from pipelines.reference import tables as reference
-from pipelines.reference.rules import project_period, rules
+from pipelines.reference.calendar import riga_time
+from pipelines.reference.rules import COMPARISONS_LV, number_text, project_period, rules
 from pipelines.reports.dashboard import (
     FLAGGED_STATUSES,
     OUTSIDE_95,
@@ -42,11 +43,11 @@ from pipelines.reports.dashboard import (
     write_dashboard,
     write_internal_dashboard,
 )
-from pipelines.reports.header import riga_time
 from pipelines.reports.style import (
     INTERNAL_BANNER,
     RISK_COLOURS,
     STACK_COLOURS,
+    STACK_LABELS,
     partial_label,
 )
 from pipelines.warehouse.build import connect_read_only
@@ -304,7 +305,7 @@ def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
     tables = {**release.tables, "school_indicators": cells}
     drawn = {v.anchor: v for v in views(replace(release, tables=tables))}
     composition = drawn["composition"].figure.data
-    suppressed = [t for t in composition if t.name == "slēpts / suppressed"]
+    suppressed = [t for t in composition if t.name == STACK_LABELS["suppressed"]]
     high = [t for t in composition if t.name == "augsts / high"]
     shown_as_suppressed = [
         (trace.xaxis, band)
@@ -341,10 +342,11 @@ def test_the_heatmap_shows_breaks_and_the_winter_wave(drawn):
 def test_the_change_view_shows_what_moved_since_the_previous_run(drawn):
     view = drawn["change"]
     bars = {trace.name: trace for trace in view.figure.data}
-    high = bars["augsts risks / high risk"]
+    high = bars[MEASURES["risk_high"].label]
     assert list(high.y) == [f"2026/27-S1 {CHANGED_SCHOOL}"]
     assert list(high.x) == [3]
-    assert f"2026/27-S1 {CHANGED_SCHOOL} vidējs risks / medium risk" in " ".join(view.notes)
+    medium = MEASURES["risk_medium"].label
+    assert f"2026/27-S1 {CHANGED_SCHOOL} {medium}" in " ".join(view.notes)
     assert all(len(trace.x) == 0 for name, trace in bars.items() if "high" not in name)
 
 
@@ -354,7 +356,7 @@ def test_the_first_publication_shows_its_own_values(prepared, ingested, tmp_path
     release = read_release(tmp_path, read_table(ingested, "delivery_log"), *project_period())
     view = next(v for v in views(release) if v.anchor == "change")
     assert "Pirmā publikācija" in view.notes[0]
-    pupils = next(t for t in view.figure.data if t.name == "skolēni / pupils")
+    pupils = next(t for t in view.figure.data if t.name == MEASURES["pupils"].label)
     cells = prepared.tables["school_indicators"].filter(
         (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == "all")
         & (pl.col("measure") == "pupils") & (pl.col("status") != NOT_YET_DUE)
@@ -418,8 +420,8 @@ def test_none_and_suppressed_are_distinct_and_the_risk_palette_is_for_risk_only(
 
 
 def test_publication_time_is_shown_in_riga_time():
-    assert riga_time("2026-01-15T12:00:00+00:00").startswith("15.01.2026 14:00")
-    assert riga_time("2026-07-01T22:30:00+00:00").startswith("02.07.2026 01:30")
+    assert riga_time("2026-01-15T12:00:00+00:00") == "15.01.2026 14:00"  # winter: UTC+2
+    assert riga_time("2026-07-01T22:30:00+00:00") == "02.07.2026 01:30"  # summer: UTC+3
 
 
 def test_the_assets_write_both_dashboards_with_their_metadata(
@@ -548,6 +550,7 @@ def test_the_internal_dashboard_in_chromium(internal_file, internal, offline_pag
     check_partial_drawn(page, internal.data_cutoff)
     banner = page.locator("#internal-banner")
     assert banner.inner_text() == INTERNAL_BANNER and banner.is_visible()
+    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(106, 27, 154)"
     assert page.locator("#suppression-note").count() == 0
     headers = {
         tuple(table.locator("th").all_inner_texts()) for table in page.locator("table").all()
@@ -605,9 +608,16 @@ def test_the_page_defines_every_rule_and_level_with_its_threshold(dashboard_file
     rows = page.locator("#rules tbody tr").all_inner_texts()
     for rule in rules()["rule"]:
         row = next(r for r in rows if r.startswith(rule["id"]))
-        if "threshold" in rule:
-            threshold = rule["threshold"]
-            shown = f"{100 * threshold:g}%" if 0 < threshold < 1 else f"{threshold:g}"
-            assert shown in row, row
-    levels = page.locator("#risk-levels").inner_text()
-    assert all(label in levels for label in ("none", "low", "medium", "high"))
+        if "threshold" in rule:  # as the data dictionary writes it, e.g. 0,05 / 0.05
+            lv, en = (number_text(rule["threshold"], language) for language in ("lv", "en"))
+            assert f"slieksnis: {COMPARISONS_LV[rule['comparison']]} {lv}" in row, row
+            assert f"threshold: {rule['comparison']} {en}" in row, row
+    levels = page.locator("#risk-levels tbody tr").all_inner_texts()
+    composite = rules()["composite"]
+    assert [level.split("\t")[1] for level in levels] == [
+        f"punkti: mazāk par {composite['low']} / points: fewer than {composite['low']}",
+        *(
+            f"punkti: vismaz {composite[level]} / points: at least {composite[level]}"
+            for level in ("low", "medium", "high")
+        ),
+    ]

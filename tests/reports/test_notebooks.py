@@ -20,7 +20,6 @@ from pipelines.reports.notebooks import (
     COUNT_HEADROOM,
     INDICATOR_QUALITY,
     PAGE_SIZE,
-    PARTIAL_PATTERN,
     RISK_TRENDS,
     SCHOOL_DEEP_DIVE,
     Partial,
@@ -35,6 +34,7 @@ from pipelines.reports.notebooks import (
 )
 from pipelines.reports.style import (
     INTERNAL_BANNER,
+    PARTIAL_PATTERN,
     RISK_LABELS,
     RISK_LEVEL_COLOURS,
     STACK_COLOURS,
@@ -615,6 +615,8 @@ def test_the_risk_trends_export_works_offline_in_chromium(
     assert sum(c["dashed"] for c in charts) > 0 and sum(c["hatched"] for c in charts) > 0
     banner = page.locator("#internal-banner")
     assert banner.is_visible() and banner.inner_text() == INTERNAL_BANNER
+    # The internal dashboard's purple banner, one look for every internal page.
+    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(106, 27, 154)"
     visible = page.locator("body").inner_text()
     assert "con.sql" not in visible and "def _(" not in visible and "mo.md" not in visible
     assert page.locator(".paged-table nav label").count() > 1
