@@ -47,8 +47,7 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from psycopg2 import sql
 
 from pipelines.definitions import defs
-from pipelines.defs import reference as reference_assets
-from pipelines.defs.jobs import reference_job
+from pipelines.defs.jobs import REFERENCE_ASSETS, reference_job
 from pipelines.paths import PROJECT_ROOT, landing_dir
 from pipelines.privacy.pseudonym import MissingKey
 from pipelines.reference import tables as reference
@@ -70,16 +69,6 @@ RUN_SECONDS = 90
 # loads the whole code location again
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 NIGHTLY_SCHEDULE = "nightly_schedule"
-REFERENCE_ASSETS = [
-    reference_assets.schools,
-    reference_assets.school_calendar,
-    reference_assets.lesson_load,
-    reference_assets.subjects,
-    reference_assets.activities,
-    reference_assets.social_statuses,
-    reference_assets.indicator_rules,
-    reference_assets.score_model,
-]
 
 
 @dataclass(frozen=True)
@@ -466,7 +455,9 @@ def test_reference_job_runs_through_the_queue(
         "PIPELINE_SUCCESS",
     ]
     materialised = [key for kind, key in events if kind == "ASSET_MATERIALIZATION"]
-    assert sorted(materialised) == sorted(asset.key.to_string() for asset in REFERENCE_ASSETS)
+    assert sorted(materialised) == sorted(
+        dg.AssetKey(name).to_string() for name in REFERENCE_ASSETS
+    )
 
 
 def test_the_production_code_location_does_not_start_without_a_key(monkeypatch):
