@@ -662,6 +662,20 @@ def _mark_weeks(figure: go.Figure, weeks: list[str], cutoff: date, semester_star
     )  # fmt: skip
 
 
+def _week_grid(figure: go.Figure, release: Release, weeks: list[str], rows_height: int) -> None:
+    """Lay out a heatmap of weeks (Monday, as categories) by row: the semester's weeks marked,
+    the legend above, white where there is nothing."""
+    start = _semester_start(semesters(release.tables["school_indicators"]))
+    if start is not None:
+        _mark_weeks(figure, weeks, release.data_cutoff, start)
+    figure.update_layout(
+        height=200 + rows_height, xaxis_title="nedēļa (pirmdiena) / week (Monday)",
+        xaxis_type="category", yaxis_type="category", plot_bgcolor=NO_DATA_COLOUR,
+        legend=LEGEND_ABOVE,
+    )  # fmt: skip
+    figure.update_xaxes(nticks=24)
+
+
 def _semester_start(periods: pl.DataFrame) -> date | None:
     partial = in_progress(periods)
     starts = {s.semester_id: s.start for s in school_calendar().semesters}
@@ -707,15 +721,7 @@ def heatmap_view(release: Release) -> View:
         figure, "balts: skola nedarbojās vai nav skolēnu / white: school not open or no pupils",
         NO_DATA_COLOUR,
     )  # fmt: skip
-    start = _semester_start(semesters(release.tables["school_indicators"]))
-    if start is not None:
-        _mark_weeks(figure, weeks, release.data_cutoff, start)
-    figure.update_layout(
-        height=200 + 26 * len(rows), xaxis_title="nedēļa (pirmdiena) / week (Monday)",
-        xaxis_type="category", yaxis_type="category", plot_bgcolor=NO_DATA_COLOUR,
-        legend=LEGEND_ABOVE,
-    )  # fmt: skip
-    figure.update_xaxes(nticks=24)
+    _week_grid(figure, release, weeks, 26 * len(rows))
     notes = [
         "Kavēto stundu īpatsvars nedēļā (bez kavējumiem, kas nav mācību dienā). Gaiši zils: "
         "brīvdienas; pelēks: slēpts; balts: skola nedarbojās vai tai nebija skolēnu. / Share of "
@@ -921,15 +927,7 @@ def completeness_view(release: Release) -> View:
         "<extra></extra>",
     )  # fmt: skip
     _legend_square(figure, "balts: nav faila / white: no file", NO_DATA_COLOUR)
-    start = _semester_start(semesters(release.tables["school_indicators"]))
-    if start is not None:
-        _mark_weeks(figure, x, release.data_cutoff, start)
-    figure.update_layout(
-        height=200 + 24 * len(rows), xaxis_title="nedēļa (pirmdiena) / week (Monday)",
-        xaxis_type="category", yaxis_type="category", plot_bgcolor=NO_DATA_COLOUR,
-        legend=LEGEND_ABOVE,
-    )  # fmt: skip
-    figure.update_xaxes(nticks=24)
+    _week_grid(figure, release, x, 24 * len(rows))
     counts = flagged_files(release.deliveries).group_by("status").len().sort("status")
     summary = ", ".join(f"{status} {n}" for status, n in counts.iter_rows()) or "nav / none"
     notes = [
