@@ -14,6 +14,7 @@ with app.setup:
         open_warehouse,
         paged_table,
         partial_semester,
+        percent_column,
         semester_heatmap,
         semester_label,
         series_colours,
@@ -192,12 +193,8 @@ def _(groups, mk89_threshold):
                         pl.col("as_of").dt.strftime("%d.%m.%Y").alias("Datums / As of"),
                         pl.col("pupils").alias("Skolēni / Pupils"),
                         *[pl.col(column).alias(label) for column, label in LEVELS.items()],
-                        (100 * pl.col("at_risk_share"))
-                        .round(1)
-                        .alias("Vidējs+augsts, % / Medium+high, %"),
-                        (100 * pl.col("attendance"))
-                        .round(1)
-                        .alias("Apmeklējums, % / Attendance, %"),
+                        percent_column("at_risk_share", "Vidējs+augsts, % / Medium+high, %"),
+                        percent_column("attendance", "Apmeklējums, % / Attendance, %"),
                         pl.col("unjustified_per_pupil")
                         .round(1)
                         .alias("Neattaisnotas stundas uz skolēnu / Unjustified lessons per pupil"),
@@ -305,12 +302,8 @@ def _(groups, partial, semester_order):
                         pl.col("school_id").alias("Skola / School"),
                         pl.col("school_name").alias("Nosaukums / Name"),
                         pl.col("pupils").alias("Skolēni / Pupils"),
-                        (100 * pl.col("at_risk_share"))
-                        .round(1)
-                        .alias("Vidējs+augsts, % / Medium+high, %"),
-                        (100 * pl.col("attendance"))
-                        .round(1)
-                        .alias("Apmeklējums, % / Attendance, %"),
+                        percent_column("at_risk_share", "Vidējs+augsts, % / Medium+high, %"),
+                        percent_column("attendance", "Apmeklējums, % / Attendance, %"),
                         pl.col("mk89_crossings").alias(LABELS["mk89_crossings"]),
                     ),
                     "schools",

@@ -16,6 +16,7 @@ with app.setup:
         paged_table,
         partial_semester,
         percent,
+        percent_column,
         semester_label,
         series_colours,
         time_chart,
@@ -370,9 +371,7 @@ def _(attendance, partial, school_label, scope_colours):
                         pl.col("expected_lessons").round(0).alias("Plānotas / Expected"),
                         pl.col("missed_lessons").alias("Kavētas / Missed"),
                         pl.col("unjustified_lessons").alias("Neattaisnotas / Unjustified"),
-                        (100 * pl.col("attendance"))
-                        .round(1)
-                        .alias("Apmeklējums, % / Attendance, %"),
+                        percent_column("attendance", "Apmeklējums, % / Attendance, %"),
                     ),
                     "attendance",
                 )

@@ -376,6 +376,11 @@ def semester_heatmap(
     return figure
 
 
+def percent_column(column: str, header: str) -> pl.Expr:
+    """A share (0 to 1) as a table's percentage column, one decimal, under `header`."""
+    return (100 * pl.col(column)).round(1).alias(header)
+
+
 def paged_table(frame: pl.DataFrame, table_id: str) -> str:
     """`frame` as an HTML table; past `PAGE_SIZE` rows in pages, one shown at a time, chosen
     by page numbers that need no script (radio buttons and CSS), so it pages in marimo and in
