@@ -18,9 +18,10 @@ demo: dagster-home
 	$(RUN) dg launch --job publication_job
 
 # test: run the test suite in one process per core (pytest-xdist; the browser tests need
-# chromium, the production instance tests a PostgreSQL server of their own)
+# chromium, the production instance tests a PostgreSQL server of their own), each module whole
+# on one worker, the modules marked slow first (tests/conftest.py)
 test: dagster-home browser postgres
-	$(RUN) pytest -q -n auto --dist loadscope
+	$(RUN) pytest -q -n auto --dist loadscope --no-loadscope-reorder
 
 # browser: install Debian's chromium for the browser tests when it is missing (with sudo
 # unless root); Playwright drives it, no browser is ever downloaded

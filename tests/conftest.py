@@ -1,6 +1,7 @@
 """Shared fixtures: the scale-1 demo with defects, generated, ingested, built and published once
 per test run (the first xdist worker to need one builds it, the others reuse it), and the
-system Chromium for the browser tests (tests/browser.py)."""
+system Chromium for the browser tests (tests/browser.py); and the order in which the workers
+take the modules, the slowest first."""
 
 import json
 import pickle
@@ -23,6 +24,20 @@ from pipelines.warehouse.build import build
 
 TEST_KEY = PseudonymKey(b"test-key", "the test key")
 PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules marked `slow(seconds)` first, the slowest first, then the others in their
+    order. `make test` runs `--dist loadscope --no-loadscope-reorder`: each module goes whole
+    to one worker, in this order, so the long ones start at once and none is left for the end
+    while the other worker idles (xdist's own order, most tests first, started the 3-test
+    nightly module last)."""
+
+    def seconds(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        return slow.args[0] if slow else 0
+
+    items.sort(key=lambda item: -seconds(item))
 
 
 @pytest.fixture(scope="session")

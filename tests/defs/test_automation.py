@@ -21,6 +21,8 @@ from pipelines.demo.generate import generate, manifest_path
 from pipelines.ingest.staging import read_table
 from pipelines.publication.releases import CURRENT, RELEASES
 
+pytestmark = pytest.mark.slow(70)
+
 RIGA = ZoneInfo("Europe/Riga")
 # The demo's last night: the last Thursday of the first semester, a night publication can
 # protect (mid-month nights are the disclosure issue's).

@@ -35,6 +35,8 @@ from pipelines.publication.publish import GateFailed, Publication, PublicationHe
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import normal_semester_id, school_calendar
 
+pytestmark = pytest.mark.slow(60)
+
 HEAVY = (
     "dagster", "great_expectations", "pandera", "pandas", "scipy", "plotly", "polars", "duckdb",
 )  # fmt: skip

@@ -26,6 +26,8 @@ from pipelines.publication.publish import Publication, publish
 from pipelines.publication.releases import LEDGER, current_release
 from pipelines.warehouse.build import build
 
+pytestmark = pytest.mark.slow(180)
+
 NIGHTS = 2
 CORRECTION = "OVG/kavejumi_20251201-20251219_labots.csv"  # 2025/26-S1, delivered 19.12.2025
 

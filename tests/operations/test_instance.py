@@ -9,10 +9,13 @@ import sysconfig
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
 from pipelines.definitions import NO_INSTANCE
 from pipelines.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow(55)
 
 DG = Path(sysconfig.get_path("scripts")) / "dg"
 TEMPORARY = ".tmp_dagster_home_"

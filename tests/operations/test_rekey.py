@@ -35,6 +35,8 @@ from pipelines.privacy.pseudonym import (
 )
 from pipelines.warehouse.build import build
 
+pytestmark = pytest.mark.slow(90)
+
 OLD_KEY = b"test-key"  # the key the `ingested` fixture pseudonymises with
 NEW_KEY = b"a-new-test-key"
 # Digests of the pupil key the warehouse computes: a rotation recomputes them.

@@ -15,6 +15,8 @@ from pipelines.publication.publish import MARTS, Protected, protect_marts
 from pipelines.publication.tables import NOT_YET_DUE, for_period
 from pipelines.warehouse.as_of import publication_as_of
 
+pytestmark = pytest.mark.slow(30)
+
 CUTS = (
     date(2025, 10, 31),
     date(2025, 11, 20),

@@ -17,6 +17,8 @@ from pipelines.publication import protection
 from pipelines.publication.disclosure import Reuse
 from pipelines.publication.protection import LESSONS, Version, attack_release, suppress_release
 
+pytestmark = pytest.mark.slow(110)
+
 SEED = 17
 SEQUENCES = 8
 NIGHTS = 5

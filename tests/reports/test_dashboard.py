@@ -52,6 +52,8 @@ from pipelines.reports.style import (
 )
 from pipelines.warehouse.build import connect_read_only
 
+pytestmark = pytest.mark.slow(40)
+
 CHANGED_SCHOOL = "OKP"
 # `PMP_SCREENSHOTS` moves the screenshots (e.g. to hand them over).
 SCREENSHOTS = Path(os.environ.get("PMP_SCREENSHOTS", PROJECT_ROOT / ".artifacts" / "screenshots"))

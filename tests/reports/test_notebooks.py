@@ -42,6 +42,8 @@ from pipelines.reports.style import (
 )
 from pipelines.warehouse.build import connect_read_only
 
+pytestmark = pytest.mark.slow(60)
+
 FIRST_SCHOOL, SECOND_SCHOOL = (s.school_id for s in reference.schools()[:2])
 SCREENSHOTS = PROJECT_ROOT / ".artifacts" / "screenshots"
 RISK_PALETTE = set(STACK_COLOURS.values())
