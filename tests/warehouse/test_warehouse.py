@@ -19,7 +19,7 @@ from pipelines.reference.rules import rules as rule_set
 from pipelines.warehouse.build import build, connect_read_only, run_check
 from pipelines.warehouse.models import ModelError, discover_checks, discover_models
 
-pytestmark = pytest.mark.slow(50)
+pytestmark = pytest.mark.slow(35)
 
 
 @pytest.fixture(scope="module")
