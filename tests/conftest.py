@@ -30,8 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules marked `slow(seconds)` first, the slowest first, then the others in their
     order. `make test` runs `--dist loadscope --no-loadscope-reorder`: each module goes whole
     to one worker, in this order, so the long ones start at once and none is left for the end
-    while the other worker idles (xdist's own order, most tests first, started the 3-test
-    nightly module last)."""
+    while the other worker idles (xdist's own order, most tests first, puts the 3-test nightly
+    module among the last)."""
 
     def seconds(item: pytest.Item) -> float:
         slow = item.get_closest_marker("slow")
