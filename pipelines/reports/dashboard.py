@@ -198,10 +198,16 @@ def values(cells: pl.DataFrame, measure: str) -> dict[tuple[str, str, str], floa
 
 def lookup(cells: pl.DataFrame) -> dict[tuple[str, str, str, str], float | None]:
     """(semester, school, dimension, measure) → value; None where not published."""
-    return {
-        (r["semester_id"], r["school_id"], r["dimension"], r["measure"]): r["value"]
-        for r in cells.iter_rows(named=True)
-    }
+    key = ("semester_id", "school_id", "dimension", "measure")
+    return dict(zip(cells.select(key).iter_rows(), cells["value"], strict=True))
+
+
+def by_school(cells: pl.DataFrame) -> dict[tuple[str, str, str], dict[str, float | None]]:
+    """(semester, dimension, measure) → school → value; None where not published."""
+    grouped: dict[tuple[str, str, str], dict[str, float | None]] = {}
+    for (semester, school, dimension, measure), value in lookup(cells).items():
+        grouped.setdefault((semester, dimension, measure), {})[school] = value
+    return grouped
 
 
 def suppressed_cells(cells: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
@@ -436,7 +442,8 @@ def label_places(
     y_range: tuple[float, float],
 ) -> list[str]:  # fmt: skip
     """A text position per point so that labels overlap no other label and no point where a
-    place allows: each label, from the left, takes the first place that collides least."""
+    place allows: each label, from the left, takes the first place that collides least (the
+    first that collides not at all ends the search: no later place can do better)."""
     width, height = PLOT_SIZE
     pixels = [
         ((x - x_range[0]) / (x_range[1] - x_range[0]) * width,
@@ -448,16 +455,19 @@ def label_places(
     for i in sorted(range(len(points)), key=lambda i: pixels[i]):
         px, py = pixels[i]
         box_w, box_h = CHAR_WIDTH * len(points[i][2]), TEXT_HEIGHT
+        own = (px - MARKER, py - MARKER, px + MARKER, py + MARKER)
+        others = [other for other in taken if other != own]
         best = None
-        for place, (dx, dy) in LABEL_PLACES.items():
+        for rank, (place, (dx, dy)) in enumerate(LABEL_PLACES.items()):
             left, bottom = px + dx * box_w, py + dy * box_h
             box = (left, bottom, left + box_w, bottom + box_h)
-            own = (px - MARKER, py - MARKER, px + MARKER, py + MARKER)
-            clash = sum(_overlap(box, other) for other in taken if other != own)
+            clash = sum(_overlap(box, other) for other in others)
             outside = (left < 0) + (left + box_w > width) + (bottom < 0) + (bottom + box_h > height)
-            score = (clash + 1e6 * outside, list(LABEL_PLACES).index(place))
+            score = (clash + 1e6 * outside, rank)
             if best is None or score < best[0]:
                 best = (score, place, box)
+            if score[0] == 0:
+                break
         places[i] = best[1]
         taken.append(best[2])
     return places
@@ -475,15 +485,13 @@ def _scatter_figure(
     )  # fmt: skip
 
 
-def funnel_series(value: dict, semester: str, band: str, measure: str, label: str) -> dict:
+def funnel_series(
+    pupils: dict[str, float | None], counts: dict[str, float | None], semester: str, band: str,
+    label: str,
+) -> dict:  # fmt: skip
     """The funnel's four traces (schools, 95% and 99.8% limits, the municipality), the axes'
-    ranges and a status line, for one measure, semester and grade band."""
-    pupils = {
-        k[1]: v for k, v in value.items() if k[0] == semester and k[2] == band and k[3] == "pupils"
-    }
-    counts = {
-        k[1]: v for k, v in value.items() if k[0] == semester and k[2] == band and k[3] == measure
-    }
+    ranges and a status line, for one measure, semester and grade band: `pupils` and `counts`
+    (of the measure) per school, the municipality's among them."""
     total, count = pupils.get(MUNICIPALITY), counts.get(MUNICIPALITY)
     empty = {"x": [], "y": []}
     if count is None or not total:
@@ -543,9 +551,15 @@ def funnel_view(release: Release) -> View:
     cells = release.tables["school_indicators"]
     periods = semesters(cells).filter(pl.col("status") != NOT_YET_DUE)
     partial = in_progress(periods)
-    value = lookup(cells)
+    per_school = by_school(cells)
     variants = {
-        f"{measure}|{semester}|{band}": funnel_series(value, semester, band, measure, label)
+        f"{measure}|{semester}|{band}": funnel_series(
+            per_school.get((semester, band, "pupils"), {}),
+            per_school.get((semester, band, measure), {}),
+            semester,
+            band,
+            label,
+        )
         for measure, label in FUNNEL_MEASURES.items()
         for semester in periods["semester_id"]
         for band in BANDS

@@ -140,15 +140,10 @@ def test_the_funnel_draws_rounded_numbers_that_no_scan_mistakes_for_a_code(seed)
     """Shares, limits and ranges with at most two decimals: an 11-digit float tail would read
     as a personal code to the internal page's scan (it did, on a small demo)."""
     rng = random.Random(seed)
-    value = {}
-    for school in "ABCDEFGHIJ":
-        pupils = rng.randint(20, 1200)
-        value[("S", school, "all", "pupils")] = pupils
-        value[("S", school, "all", "mk89_crossings")] = rng.randint(0, pupils // 4)
-    for measure in ("pupils", "mk89_crossings"):
-        total = sum(v for k, v in value.items() if k[3] == measure)
-        value[("S", MUNICIPALITY, "all", measure)] = total
-    text = json.dumps(funnel_series(value, "S", "all", "mk89_crossings", "MK 89"))
+    pupils = {school: rng.randint(20, 1200) for school in "ABCDEFGHIJ"}
+    counts = {school: rng.randint(0, n // 4) for school, n in pupils.items()}
+    pupils[MUNICIPALITY], counts[MUNICIPALITY] = sum(pupils.values()), sum(counts.values())
+    text = json.dumps(funnel_series(pupils, counts, "S", "all", "MK 89"))
     assert re.findall(r"\d\.\d{3,}", text) == []
     assert re.findall(PERSONAL_CODE, text) == []
 
