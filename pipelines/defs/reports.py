@@ -35,7 +35,7 @@ def view_table(drawn: list[View]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "view": [v.title for v in drawn],
-            "traces": [len(v.figure.data) for v in drawn],
+            "traces": [len(v.figure["data"]) for v in drawn],
             "notes": [" ".join(v.notes) for v in drawn],
         }
     )

@@ -1,38 +1,34 @@
 """Reports for analysts: the offline dashboards (public and internal), the notebooks' helpers,
 and the risk palette both use.
+
+The public names load on first use (PEP 562): importing any module of the wing runs this file,
+and loading `notebooks` here would import plotly.py's figure objects (and narwhals with them)
+into each dashboard's process, which writes its figures without them.
 """
 
-from pipelines.reports.dashboard import (
-    drawn_release,
-    read_release,
-    read_warehouse,
-    refresh_dashboard,
-    write_dashboard,
-    write_internal_dashboard,
-)
-from pipelines.reports.notebooks import (
-    INDICATOR_QUALITY,
-    RISK_TRENDS,
-    SCHOOL_DEEP_DIVE,
-    export_html,
-    open_warehouse,
-    percent,
-)
-from pipelines.reports.style import RISK_LABELS, RISK_LEVEL_COLOURS
+from importlib import import_module
 
-__all__ = [
-    "INDICATOR_QUALITY",
-    "RISK_LABELS",
-    "RISK_LEVEL_COLOURS",
-    "RISK_TRENDS",
-    "SCHOOL_DEEP_DIVE",
-    "drawn_release",
-    "export_html",
-    "open_warehouse",
-    "percent",
-    "read_release",
-    "read_warehouse",
-    "refresh_dashboard",
-    "write_dashboard",
-    "write_internal_dashboard",
-]
+_EXPORTS = {
+    "INDICATOR_QUALITY": "notebooks",
+    "RISK_LABELS": "style",
+    "RISK_LEVEL_COLOURS": "style",
+    "RISK_TRENDS": "notebooks",
+    "SCHOOL_DEEP_DIVE": "notebooks",
+    "drawn_release": "dashboard",
+    "export_html": "notebooks",
+    "open_warehouse": "notebooks",
+    "percent": "notebooks",
+    "read_release": "dashboard",
+    "read_warehouse": "dashboard",
+    "refresh_dashboard": "dashboard",
+    "write_dashboard": "dashboard",
+    "write_internal_dashboard": "dashboard",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"pipelines.reports.{_EXPORTS[name]}"), name)

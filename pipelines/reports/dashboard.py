@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import plotly.graph_objects as go
-import plotly.offline
 import polars as pl
-from plotly.subplots import make_subplots
 
 from pipelines.privacy.scan import text_findings
 from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_facts
@@ -51,6 +48,19 @@ from pipelines.reference.calendar import (
 )
 from pipelines.reference.checks import TARGET_MEASURES
 from pipelines.reference.rules import rules
+from pipelines.reports.figures import (
+    YL_OR_RD,
+    Figure,
+    add_annotation,
+    add_shape,
+    new_figure,
+    plotly_js,
+    side_by_side,
+    stacked,
+    subplot_axes,
+    to_html,
+    update_axes,
+)
 from pipelines.reports.header import (
     TILES,
     definitions,
@@ -166,7 +176,7 @@ class Control:
 class View:
     anchor: str
     title: str
-    figure: go.Figure
+    figure: Figure  # Plotly's figure JSON (`pipelines.reports.figures`)
     notes: tuple[str, ...]
     # What the dropdowns named in `keys` (the header's `school` and `band`, or the view's own
     # `controls`) select: for each key (their values joined by "|"), an update per trace and
@@ -188,10 +198,16 @@ def values(cells: pl.DataFrame, measure: str) -> dict[tuple[str, str, str], floa
 
 def lookup(cells: pl.DataFrame) -> dict[tuple[str, str, str, str], float | None]:
     """(semester, school, dimension, measure) → value; None where not published."""
-    return {
-        (r["semester_id"], r["school_id"], r["dimension"], r["measure"]): r["value"]
-        for r in cells.iter_rows(named=True)
-    }
+    key = ("semester_id", "school_id", "dimension", "measure")
+    return dict(zip(cells.select(key).iter_rows(), cells["value"], strict=True))
+
+
+def by_school(cells: pl.DataFrame) -> dict[tuple[str, str, str], dict[str, float | None]]:
+    """(semester, dimension, measure) → school → value; None where not published."""
+    grouped: dict[tuple[str, str, str], dict[str, float | None]] = {}
+    for (semester, school, dimension, measure), value in lookup(cells).items():
+        grouped.setdefault((semester, dimension, measure), {})[school] = value
+    return grouped
 
 
 def suppressed_cells(cells: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
@@ -232,6 +248,11 @@ def _patterns(x: list[str], partial: str | None, default: str = "") -> list[str]
     return [PARTIAL_PATTERN if s == partial else default for s in x]
 
 
+def _bar_marker(colour: str, pattern: str | list[str]) -> dict:
+    """A bar's colour and hatching, one for all its bars or one per bar ("" for none)."""
+    return {"color": colour, "pattern": {"shape": pattern}}
+
+
 def _split_partial(y: list, x: list[str], partial: str | None) -> tuple[list, list]:
     """A line's values as two traces: solid to the last ended semester, dashed from it to the
     semester in progress."""
@@ -243,25 +264,27 @@ def _split_partial(y: list, x: list[str], partial: str | None) -> tuple[list, li
     return solid, dashed
 
 
-def _label(figure: go.Figure, x: float, text: str, xref: str, yref: str) -> None:
+def _label(figure: Figure, x: float, text: str, xref: str, yref: str) -> None:
     """A label inside the top of a plot area, under any title above it."""
-    figure.add_annotation(
-        x=x, y=0.98, xref=xref, yref=yref, yanchor="top", text=text, showarrow=False,
-        bgcolor="rgba(255, 255, 255, 0.85)", name="label",
+    add_annotation(
+        figure, bgcolor="rgba(255, 255, 255, 0.85)", name="label", showarrow=False, text=text,
+        x=x, xref=xref, y=0.98, yanchor="top", yref=yref,
     )  # fmt: skip
 
 
 def _mark_periods(
-    figure: go.Figure, x: list[str], periods: pl.DataFrame, cutoff: date, rows: int
+    figure: Figure, x: list[str], periods: pl.DataFrame, cutoff: date, rows: int
 ) -> None:
     """Grey band over the semesters not yet due and a label on the one in progress, on a
     categorical semester axis; the labels sit inside the top row's plot area."""
     due = periods.filter(pl.col("status") != NOT_YET_DUE).height
     if due < periods.height:
         for row in range(1, rows + 1):
-            figure.add_vrect(
-                x0=due - 0.5, x1=periods.height - 0.5, fillcolor=FUTURE_FILL, line_width=0,
-                row=row, col=1,
+            axes = subplot_axes(row)
+            add_shape(
+                figure, fillcolor=FUTURE_FILL, line={"width": 0}, type="rect", x0=due - 0.5,
+                x1=periods.height - 0.5, xref=axes["xaxis"], y0=0, y1=1,
+                yref=f"{axes['yaxis']} domain",
             )  # fmt: skip
         _label(
             figure, (due - 0.5 + periods.height - 0.5) / 2, "vēl nav pienācis / not yet due",
@@ -270,12 +293,6 @@ def _mark_periods(
     partial = in_progress(periods)
     if partial is not None:
         _label(figure, x.index(partial), partial_label(cutoff), "x", "y domain")
-
-
-def _title_annotations(figure: go.Figure) -> None:
-    """Name the subplot titles, so that a page can tell them from labels."""
-    for annotation in figure.layout.annotations:
-        annotation.name = "title"
 
 
 # Every number drawn is rounded (percentages to 2 decimals): a float's tail of 11 digits would
@@ -339,40 +356,39 @@ def trend_view(release: Release) -> View:
         for band in BANDS
     }
     shown = variants[f"{MUNICIPALITY}|{ALL_BANDS}"]["traces"]
-    figure = make_subplots(
-        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-        subplot_titles=(
+    figure = stacked(
+        (
             "Riska līmenis, % skolēnu / Risk level, % of pupils",
             "Apmeklējums, % / Attendance, %",
             "MK 89 sliekšņa pārsniegumi, skolēni / Cabinet Regulation No. 89 crossings, pupils",
         ),
-    )  # fmt: skip
-    _title_annotations(figure)
-    for level, series in zip(RISK_COLOURS, shown, strict=False):
-        figure.add_bar(
-            x=x, y=series["y"], name=RISK_LABELS[level], marker_color=RISK_COLOURS[level],
-            marker_pattern_shape=_patterns(x, partial), row=1, col=1,
-        )  # fmt: skip
-    figure.add_bar(
-        x=x, y=shown[3]["y"], name=STACK_LABELS["suppressed"], marker_color=SUPPRESSED_COLOUR,
-        marker_pattern_shape=[SUPPRESSED_PATTERN] * len(x), row=1, col=1,
-    )  # fmt: skip
-    figure.add_scatter(
-        x=x, y=shown[4]["y"], mode="lines+markers", name="apmeklējums / attendance",
-        line={"color": "#4f6d7a"}, row=2, col=1,
-    )  # fmt: skip
-    figure.add_scatter(
-        x=x, y=shown[5]["y"], mode="lines+markers", line={"color": "#4f6d7a", "dash": "dash"},
-        name=f"apmeklējums, {partial_label(release.data_cutoff)}", showlegend=False,
-        row=2, col=1,
-    )  # fmt: skip
-    figure.add_bar(
-        x=x, y=shown[6]["y"], name="MK 89", marker_color="#5b5f97",
-        marker_pattern_shape=_patterns(x, partial), row=3, col=1,
-    )  # fmt: skip
-    figure.update_layout(barmode="stack", height=760, legend={"orientation": "h", "y": -0.08})
-    figure.update_xaxes(categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
-    figure.update_yaxes(rangemode="tozero")
+        vertical_spacing=0.1,
+    )
+    figure["data"] = [
+        *(
+            {"type": "bar", "x": x, "y": series["y"], "name": RISK_LABELS[level],
+             "marker": _bar_marker(RISK_COLOURS[level], _patterns(x, partial)),
+             **subplot_axes(1)}
+            for level, series in zip(RISK_COLOURS, shown, strict=False)
+        ),
+        {"type": "bar", "x": x, "y": shown[3]["y"], "name": STACK_LABELS["suppressed"],
+         "marker": _bar_marker(SUPPRESSED_COLOUR, [SUPPRESSED_PATTERN] * len(x)),
+         **subplot_axes(1)},
+        {"type": "scatter", "x": x, "y": shown[4]["y"], "mode": "lines+markers",
+         "name": "apmeklējums / attendance", "line": {"color": "#4f6d7a"}, **subplot_axes(2)},
+        {"type": "scatter", "x": x, "y": shown[5]["y"], "mode": "lines+markers",
+         "line": {"color": "#4f6d7a", "dash": "dash"},
+         "name": f"apmeklējums, {partial_label(release.data_cutoff)}", "showlegend": False,
+         **subplot_axes(2)},
+        {"type": "bar", "x": x, "y": shown[6]["y"], "name": "MK 89",
+         "marker": _bar_marker("#5b5f97", _patterns(x, partial)),
+         **subplot_axes(3)},
+    ]  # fmt: skip
+    figure["layout"] |= {
+        "barmode": "stack", "height": 760, "legend": {"orientation": "h", "y": -0.08}
+    }  # fmt: skip
+    update_axes(figure, "x", categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
+    update_axes(figure, "y", rangemode="tozero")
     _mark_periods(figure, x, periods, release.data_cutoff, rows=3)
     notes = [
         "Izvēlētā skola un klašu grupa (filtrs augšā); sākumā Ogres novads, visas klašu grupas. "
@@ -426,7 +442,8 @@ def label_places(
     y_range: tuple[float, float],
 ) -> list[str]:  # fmt: skip
     """A text position per point so that labels overlap no other label and no point where a
-    place allows: each label, from the left, takes the first place that collides least."""
+    place allows: each label, from the left, takes the first place that collides least (the
+    first that collides not at all ends the search: no later place can do better)."""
     width, height = PLOT_SIZE
     pixels = [
         ((x - x_range[0]) / (x_range[1] - x_range[0]) * width,
@@ -438,30 +455,43 @@ def label_places(
     for i in sorted(range(len(points)), key=lambda i: pixels[i]):
         px, py = pixels[i]
         box_w, box_h = CHAR_WIDTH * len(points[i][2]), TEXT_HEIGHT
+        own = (px - MARKER, py - MARKER, px + MARKER, py + MARKER)
+        others = [other for other in taken if other != own]
         best = None
-        for place, (dx, dy) in LABEL_PLACES.items():
+        for rank, (place, (dx, dy)) in enumerate(LABEL_PLACES.items()):
             left, bottom = px + dx * box_w, py + dy * box_h
             box = (left, bottom, left + box_w, bottom + box_h)
-            own = (px - MARKER, py - MARKER, px + MARKER, py + MARKER)
-            clash = sum(_overlap(box, other) for other in taken if other != own)
+            clash = sum(_overlap(box, other) for other in others)
             outside = (left < 0) + (left + box_w > width) + (bottom < 0) + (bottom + box_h > height)
-            score = (clash + 1e6 * outside, list(LABEL_PLACES).index(place))
+            score = (clash + 1e6 * outside, rank)
             if best is None or score < best[0]:
                 best = (score, place, box)
+            if score[0] == 0:
+                break
         places[i] = best[1]
         taken.append(best[2])
     return places
 
 
-def funnel_series(value: dict, semester: str, band: str, measure: str, label: str) -> dict:
+def _scatter_figure(
+    height: int, x_title: str, y_title: str, x_range: tuple | None, y_range: tuple | None
+) -> Figure:
+    """A figure of points on two numeric axes, each titled and spanning its range (Plotly's
+    own without one), the legend below."""
+    return new_figure(
+        xaxis={"title": {"text": x_title}} | ({} if x_range is None else {"range": list(x_range)}),
+        yaxis={"title": {"text": y_title}} | ({} if y_range is None else {"range": list(y_range)}),
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top"}, height=height,
+    )  # fmt: skip
+
+
+def funnel_series(
+    pupils: dict[str, float | None], counts: dict[str, float | None], semester: str, band: str,
+    label: str,
+) -> dict:  # fmt: skip
     """The funnel's four traces (schools, 95% and 99.8% limits, the municipality), the axes'
-    ranges and a status line, for one measure, semester and grade band."""
-    pupils = {
-        k[1]: v for k, v in value.items() if k[0] == semester and k[2] == band and k[3] == "pupils"
-    }
-    counts = {
-        k[1]: v for k, v in value.items() if k[0] == semester and k[2] == band and k[3] == measure
-    }
+    ranges and a status line, for one measure, semester and grade band: `pupils` and `counts`
+    (of the measure) per school, the municipality's among them."""
     total, count = pupils.get(MUNICIPALITY), counts.get(MUNICIPALITY)
     empty = {"x": [], "y": []}
     if count is None or not total:
@@ -521,38 +551,40 @@ def funnel_view(release: Release) -> View:
     cells = release.tables["school_indicators"]
     periods = semesters(cells).filter(pl.col("status") != NOT_YET_DUE)
     partial = in_progress(periods)
-    value = lookup(cells)
+    per_school = by_school(cells)
     variants = {
-        f"{measure}|{semester}|{band}": funnel_series(value, semester, band, measure, label)
+        f"{measure}|{semester}|{band}": funnel_series(
+            per_school.get((semester, band, "pupils"), {}),
+            per_school.get((semester, band, measure), {}),
+            semester,
+            band,
+            label,
+        )
         for measure, label in FUNNEL_MEASURES.items()
         for semester in periods["semester_id"]
         for band in BANDS
     }
     default = f"{next(iter(FUNNEL_MEASURES))}|{latest(cells)}|{ALL_BANDS}"
     schools, limit_95, limit_99_8, municipality = variants[default]["traces"]
-    figure = go.Figure()
-    figure.add_scatter(
-        x=schools.get("x"), y=schools.get("y"), text=schools.get("text"),
-        textposition=schools.get("textposition"), mode="markers+text",
-        marker={"color": schools.get("marker.color"), "size": 10}, name="skolas / schools",
-        hovertemplate="%{text}: %{y:.1f}% no %{x} skolēniem / of %{x} pupils<extra></extra>",
-    )  # fmt: skip
-    for limits, name, dash in ((limit_95, "95% robežas / limits", "dash"),
-                               (limit_99_8, "99,8% robežas / limits", "dot")):  # fmt: skip
-        figure.add_scatter(
-            x=limits["x"], y=limits["y"], mode="lines", line={"dash": dash, "color": "#777"},
-            name=name, hoverinfo="skip",
-        )  # fmt: skip
-    figure.add_scatter(
-        x=municipality["x"], y=municipality["y"], mode="lines", line={"color": "#333"},
-        name="novadā / municipality", hoverinfo="skip",
-    )  # fmt: skip
     layout = variants[default].get("layout", {})
-    figure.update_layout(
-        height=560, xaxis_title="skolēni / pupils", yaxis_title="% skolēnu / % of pupils",
-        xaxis_range=layout.get("xaxis.range"), yaxis_range=layout.get("yaxis.range"),
-        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
+    figure = _scatter_figure(
+        560, "skolēni / pupils", "% skolēnu / % of pupils", layout.get("xaxis.range"),
+        layout.get("yaxis.range"),
     )  # fmt: skip
+    figure["data"] = [
+        {"type": "scatter", "x": schools["x"], "y": schools["y"], "text": schools["text"],
+         "textposition": schools["textposition"], "mode": "markers+text",
+         "marker": {"color": schools["marker.color"], "size": 10}, "name": "skolas / schools",
+         "hovertemplate": "%{text}: %{y:.1f}% no %{x} skolēniem / of %{x} pupils<extra></extra>"},
+        *(
+            {"type": "scatter", "x": limits["x"], "y": limits["y"], "mode": "lines",
+             "line": {"dash": dash, "color": "#777"}, "name": name, "hoverinfo": "skip"}
+            for limits, name, dash in ((limit_95, "95% robežas / limits", "dash"),
+                                       (limit_99_8, "99,8% robežas / limits", "dot"))
+        ),
+        {"type": "scatter", "x": municipality["x"], "y": municipality["y"], "mode": "lines",
+         "line": {"color": "#333"}, "name": "novadā / municipality", "hoverinfo": "skip"},
+    ]  # fmt: skip
     semester_labels = tuple(
         (s, f"{s} ({partial_label(release.data_cutoff)})" if s == partial else s)
         for s in periods["semester_id"]
@@ -608,8 +640,7 @@ def composition_view(release: Release) -> View:
         school: {"traces": composition_series(value, due, school)} for school, _ in units(cells)
     }
     titles = [f"{s} ({partial_label(release.data_cutoff)})" if s == partial else s for s in due]
-    figure = make_subplots(rows=1, cols=len(due), shared_yaxes=True, subplot_titles=titles)
-    _title_annotations(figure)
+    figure = side_by_side(tuple(titles))
     shown = iter(variants[MUNICIPALITY]["traces"])
     for column, semester in enumerate(due, start=1):
         for level in STACK_LABELS:
@@ -617,16 +648,18 @@ def composition_view(release: Release) -> View:
                 SUPPRESSED_PATTERN if level == "suppressed"
                 else PARTIAL_PATTERN if semester == partial else ""
             )  # fmt: skip
-            figure.add_bar(
-                x=list(GRADE_BANDS), y=next(shown)["y"], name=STACK_LABELS[level],
-                legendgroup=level, showlegend=column == 1, marker_color=STACK_COLOURS[level],
-                marker_pattern_shape=pattern, row=1, col=column,
+            figure["data"].append(
+                {"type": "bar", "x": list(GRADE_BANDS), "y": next(shown)["y"],
+                 "name": STACK_LABELS[level], "legendgroup": level, "showlegend": column == 1,
+                 "marker": _bar_marker(STACK_COLOURS[level], pattern),
+                 **subplot_axes(column)}
             )  # fmt: skip
-    figure.update_layout(
-        barmode="stack", height=520, legend={"orientation": "h", "y": -0.3, "yanchor": "top"}
-    )  # fmt: skip
-    figure.update_yaxes(title_text="% skolēnu / % of pupils", row=1, col=1)
-    figure.update_xaxes(title_text="klašu grupa / grade band", type="category")
+    figure["layout"] |= {
+        "barmode": "stack", "height": 520,
+        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
+    }  # fmt: skip
+    figure["layout"]["yaxis"]["title"] = {"text": "% skolēnu / % of pupils"}
+    update_axes(figure, "x", title={"text": "klašu grupa / grade band"}, type="category")
     notes = [
         "Izvēlētā skola (filtrs augšā); sākumā Ogres novads. / The school chosen in the filter "
         "above; at first Ogre municipality."
@@ -641,39 +674,44 @@ def composition_view(release: Release) -> View:
     )  # fmt: skip
 
 
-def _legend_square(figure: go.Figure, name: str, colour: str, pattern: str = "") -> None:
+def _legend_square(name: str, colour: str) -> dict:
     """A legend entry for a colour drawn by a heatmap (heatmaps have no legend)."""
-    figure.add_bar(
-        x=[None], y=[None], name=name, marker_color=colour, marker_pattern_shape=pattern,
-        marker_line={"color": "#888", "width": 1}, showlegend=True, hoverinfo="skip",
-    )  # fmt: skip
+    return {
+        "type": "bar", "x": [None], "y": [None], "name": name, "showlegend": True,
+        "marker": _bar_marker(colour, "") | {"line": {"color": "#888", "width": 1}},
+        "hoverinfo": "skip",
+    }  # fmt: skip
 
 
-def _mark_weeks(figure: go.Figure, weeks: list[str], cutoff: date, semester_start: date) -> None:
+def _mark_weeks(figure: Figure, weeks: list[str], cutoff: date, semester_start: date) -> None:
     """A dashed line at the first week of the semester in progress, labelled with its cut-off."""
     later = [i for i, week in enumerate(weeks) if week >= semester_start.isoformat()]
     if not later:
         return
-    figure.add_vline(x=later[0] - 0.5, line_dash="dash", line_color="#333")
-    figure.add_annotation(
-        x=later[0] - 0.5, y=1, xref="x", yref="paper", yanchor="top", xanchor="left",
-        text=f"semestris turpinās / under way, {partial_label(cutoff)}", showarrow=False,
-        bgcolor="rgba(255, 255, 255, 0.85)", name="label",
+    add_shape(
+        figure, line={"color": "#333", "dash": "dash"}, type="line", x0=later[0] - 0.5,
+        x1=later[0] - 0.5, xref="x", y0=0, y1=1, yref="y domain",
+    )  # fmt: skip
+    add_annotation(
+        figure, bgcolor="rgba(255, 255, 255, 0.85)", name="label", showarrow=False,
+        text=f"semestris turpinās / under way, {partial_label(cutoff)}", x=later[0] - 0.5,
+        xanchor="left", xref="x", y=1, yanchor="top", yref="paper",
     )  # fmt: skip
 
 
-def _week_grid(figure: go.Figure, release: Release, weeks: list[str], rows_height: int) -> None:
-    """Lay out a heatmap of weeks (Monday, as categories) by row: the semester's weeks marked,
-    the legend above, white where there is nothing."""
+def _week_grid(release: Release, weeks: list[str], rows_height: int) -> Figure:
+    """A figure for a heatmap of weeks (Monday, as categories) by row: the semester's weeks
+    marked, the legend above, white where there is nothing."""
+    figure = new_figure(
+        height=200 + rows_height, plot_bgcolor=NO_DATA_COLOUR, legend=LEGEND_ABOVE,
+        xaxis={"title": {"text": "nedēļa (pirmdiena) / week (Monday)"}, "type": "category",
+               "nticks": 24},
+        yaxis={"type": "category"},
+    )  # fmt: skip
     start = _semester_start(semesters(release.tables["school_indicators"]))
     if start is not None:
         _mark_weeks(figure, weeks, release.data_cutoff, start)
-    figure.update_layout(
-        height=200 + rows_height, xaxis_title="nedēļa (pirmdiena) / week (Monday)",
-        xaxis_type="category", yaxis_type="category", plot_bgcolor=NO_DATA_COLOUR,
-        legend=LEGEND_ABOVE,
-    )  # fmt: skip
-    figure.update_xaxes(nticks=24)
+    return figure
 
 
 def _semester_start(periods: pl.DataFrame) -> date | None:
@@ -699,29 +737,27 @@ def heatmap_view(release: Release) -> View:
     hidden = [[1 if rates[(s, w)]["suppressed"] else None for w in weeks] for s in rows]
     breaks = [[1 if day_of[(s, w)] == 0 else None for w in weeks] for s in rows]
     y = [names[s] for s in rows]
-    figure = go.Figure()
-    figure.add_heatmap(
-        x=weeks, y=y, z=absence, colorscale="YlOrRd", zmin=0,
-        colorbar={"title": {"text": "% kavēts<br>% missed"}}, name="kavējumi / absence",
-        hovertemplate="%{y}, %{x}: %{z:.1f}% stundu kavētas / of lessons missed<extra></extra>",
-    )  # fmt: skip
-    figure.add_heatmap(
-        x=weeks, y=y, z=hidden, colorscale=[[0, SUPPRESSED_COLOUR], [1, SUPPRESSED_COLOUR]],
-        showscale=False, name=STACK_LABELS["suppressed"],
-        hovertemplate=f"%{{y}}, %{{x}}: {STACK_LABELS['suppressed']}<extra></extra>",
-    )  # fmt: skip
-    figure.add_heatmap(
-        x=weeks, y=y, z=breaks, colorscale=[[0, BREAK_COLOUR], [1, BREAK_COLOUR]],
-        showscale=False, name="brīvdienas / break",
-        hovertemplate="%{y}, %{x}: brīvdienas / break<extra></extra>",
-    )  # fmt: skip
-    _legend_square(figure, "brīvdienas / break", BREAK_COLOUR)
-    _legend_square(figure, STACK_LABELS["suppressed"], SUPPRESSED_COLOUR)
-    _legend_square(
-        figure, "balts: skola nedarbojās vai nav skolēnu / white: school not open or no pupils",
-        NO_DATA_COLOUR,
-    )  # fmt: skip
-    _week_grid(figure, release, weeks, 26 * len(rows))
+    figure = _week_grid(release, weeks, 26 * len(rows))
+    figure["data"] = [
+        {"type": "heatmap", "x": weeks, "y": y, "z": absence, "colorscale": YL_OR_RD, "zmin": 0,
+         "colorbar": {"title": {"text": "% kavēts<br>% missed"}}, "name": "kavējumi / absence",
+         "hovertemplate": "%{y}, %{x}: %{z:.1f}% stundu kavētas / of lessons missed"
+                          "<extra></extra>"},
+        {"type": "heatmap", "x": weeks, "y": y, "z": hidden,
+         "colorscale": [[0, SUPPRESSED_COLOUR], [1, SUPPRESSED_COLOUR]], "showscale": False,
+         "name": STACK_LABELS["suppressed"],
+         "hovertemplate": f"%{{y}}, %{{x}}: {STACK_LABELS['suppressed']}<extra></extra>"},
+        {"type": "heatmap", "x": weeks, "y": y, "z": breaks,
+         "colorscale": [[0, BREAK_COLOUR], [1, BREAK_COLOUR]], "showscale": False,
+         "name": "brīvdienas / break",
+         "hovertemplate": "%{y}, %{x}: brīvdienas / break<extra></extra>"},
+        _legend_square("brīvdienas / break", BREAK_COLOUR),
+        _legend_square(STACK_LABELS["suppressed"], SUPPRESSED_COLOUR),
+        _legend_square(
+            "balts: skola nedarbojās vai nav skolēnu / white: school not open or no pupils",
+            NO_DATA_COLOUR,
+        ),
+    ]  # fmt: skip
     notes = [
         "Kavēto stundu īpatsvars nedēļā (bez kavējumiem, kas nav mācību dienā). Gaiši zils: "
         "brīvdienas; pelēks: slēpts; balts: skola nedarbojās vai tai nebija skolēnu. / Share of "
@@ -752,27 +788,25 @@ def coverage_view(release: Release) -> View:
     top = max((100 * c for _, _, c in shown), default=50) * 1.3 + 5
     y_range = (0.0, round(min(100.0, top), 1))
     places = label_places([(n, 100 * c, s) for s, n, c in shown], x_range, y_range)
-    figure = go.Figure()
-    figure.add_scatter(
-        x=[n for _, n, _ in shown], y=[round(100 * c, 2) for _, _, c in shown],
-        text=[s for s, _, _ in shown], mode="markers+text", textposition=places,
-        marker={"size": 11, "color": "#4f6d7a"}, name="skolas / schools",
-        hovertemplate="%{text}: %{y:.1f}% no %{x} riska skolēniem atbalstīti / of %{x} "
-        "at-risk pupils supported<extra></extra>",
+    figure = _scatter_figure(
+        480, "skolēni ar vidēju vai augstu risku / pupils at medium or high risk",
+        "no tiem ar projekta atbalstu, % / of them supported, %", x_range, y_range,
+    )  # fmt: skip
+    figure["data"].append(
+        {"type": "scatter", "x": [n for _, n, _ in shown],
+         "y": [round(100 * c, 2) for _, _, c in shown], "text": [s for s, _, _ in shown],
+         "mode": "markers+text", "textposition": places,
+         "marker": {"size": 11, "color": "#4f6d7a"}, "name": "skolas / schools",
+         "hovertemplate": "%{text}: %{y:.1f}% no %{x} riska skolēniem atbalstīti / of %{x} "
+                          "at-risk pupils supported<extra></extra>"}
     )  # fmt: skip
     municipality = coverage[(semester, MUNICIPALITY, ALL_BANDS)]
     if municipality is not None:
-        figure.add_scatter(
-            x=list(x_range), y=[round(100 * municipality, 2)] * 2, mode="lines",
-            line={"dash": "dash", "color": "#333"},
-            name=f"novadā / municipality {100 * municipality:.1f}%", hoverinfo="skip",
+        figure["data"].append(
+            {"type": "scatter", "x": list(x_range), "y": [round(100 * municipality, 2)] * 2,
+             "mode": "lines", "line": {"dash": "dash", "color": "#333"},
+             "name": f"novadā / municipality {100 * municipality:.1f}%", "hoverinfo": "skip"}
         )  # fmt: skip
-    figure.update_layout(
-        height=480, xaxis_range=list(x_range), yaxis_range=list(y_range),
-        xaxis_title="skolēni ar vidēju vai augstu risku / pupils at medium or high risk",
-        yaxis_title="no tiem ar projekta atbalstu, % / of them supported, %",
-        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
-    )  # fmt: skip
     notes = [f"{semester}. Atbalsts: jebkura projekta aktivitāte semestrī. / Support: any "
              "project activity in the semester."]  # fmt: skip
     if hidden:
@@ -807,44 +841,41 @@ def project_view(release: Release) -> View:
     targets = reference.project_targets()
     value = lookup(cells)
     units_of = dict(reference.activities().select("activity", "unit").unique().iter_rows())
-    figure = make_subplots(
-        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
-        subplot_titles=tuple(PROJECT_ROWS.values()),
-    )  # fmt: skip
-    _title_annotations(figure)
+    figure = stacked(tuple(PROJECT_ROWS.values()), vertical_spacing=0.09)
     for activity, colour in ACTIVITY_COLOURS.items():
         for measure in TARGET_MEASURES[units_of[activity]]:
-            row = list(PROJECT_ROWS).index(measure) + 1
+            axes = subplot_axes(list(PROJECT_ROWS).index(measure) + 1)
             actual = [value.get((s, MUNICIPALITY, activity, measure)) for s in semester_ids]
             solid, dashed = _split_partial(actual, semester_ids, partial)
             first = measure == TARGET_MEASURES[units_of[activity]][0]
-            figure.add_scatter(
-                x=semester_ids, y=solid, mode="lines+markers", name=activity,
-                legendgroup=activity, showlegend=first, line={"color": colour}, row=row, col=1,
-            )  # fmt: skip
-            figure.add_scatter(
-                x=semester_ids, y=dashed, mode="lines+markers", name=activity,
-                legendgroup=activity, showlegend=False, line={"color": colour, "dash": "dash"},
-                row=row, col=1,
-            )  # fmt: skip
             target = targets.filter(
                 (pl.col("activity") == activity) & (pl.col("measure") == measure)
             ).row(0, named=True)
             path = target_path(target["target"], first_start, target["due"],
                                [*reached, target["due"]])  # fmt: skip
-            figure.add_scatter(
-                x=x, y=path, mode="lines", name=f"{activity} mērķis / target",
-                legendgroup=activity, showlegend=False,
-                line={"color": colour, "dash": "dot", "width": 1.5}, row=row, col=1,
-                hovertemplate=f"{activity} mērķis / target %{{x}}: %{{y:,.0f}}<extra></extra>",
-            )  # fmt: skip
-    for name, dash in (("faktiski / actual", "solid"), ("mērķis / target", "dot"),
-                       (f"{partial_label(release.data_cutoff)}", "dash")):  # fmt: skip
-        figure.add_scatter(
-            x=[None], y=[None], mode="lines", name=name, line={"color": "#333", "dash": dash}
-        )
-    figure.update_layout(height=900, legend={"orientation": "h", "y": -0.06, "yanchor": "top"})
-    figure.update_xaxes(categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
+            figure["data"] += [
+                {"type": "scatter", "x": semester_ids, "y": solid, "mode": "lines+markers",
+                 "name": activity, "legendgroup": activity, "showlegend": first,
+                 "line": {"color": colour}, **axes},
+                {"type": "scatter", "x": semester_ids, "y": dashed, "mode": "lines+markers",
+                 "name": activity, "legendgroup": activity, "showlegend": False,
+                 "line": {"color": colour, "dash": "dash"}, **axes},
+                {"type": "scatter", "x": x, "y": path, "mode": "lines",
+                 "name": f"{activity} mērķis / target", "legendgroup": activity,
+                 "showlegend": False, "line": {"color": colour, "dash": "dot", "width": 1.5},
+                 "hovertemplate": f"{activity} mērķis / target %{{x}}: %{{y:,.0f}}"
+                                  "<extra></extra>", **axes},
+            ]  # fmt: skip
+    figure["data"] += [
+        {"type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": name,
+         "line": {"color": "#333", "dash": dash}}
+        for name, dash in (("faktiski / actual", "solid"), ("mērķis / target", "dot"),
+                           (f"{partial_label(release.data_cutoff)}", "dash"))
+    ]  # fmt: skip
+    figure["layout"] |= {
+        "height": 900, "legend": {"orientation": "h", "y": -0.06, "yanchor": "top"}
+    }  # fmt: skip
+    update_axes(figure, "x", categoryorder="array", categoryarray=x, range=[-0.5, len(x) - 0.5])
     periods_to_due = pl.concat(
         [periods, pl.DataFrame({"semester_id": [due_label], "status": [NOT_YET_DUE]})]
     )
@@ -894,10 +925,11 @@ def flagged_files(deliveries: pl.DataFrame) -> pl.DataFrame:
 def completeness_view(release: Release) -> View:
     title = "Datu pilnīgums / Data completeness"
     if release.deliveries is None or release.deliveries.is_empty():
-        figure = go.Figure()
-        figure.add_annotation(
-            text="Nav reģistrētu piegāžu / no delivery logged", showarrow=False, x=0.5, y=0.5,
-            xref="paper", yref="paper", name="label",
+        figure = new_figure()
+        add_annotation(
+            figure, name="label", showarrow=False,
+            text="Nav reģistrētu piegāžu / no delivery logged", x=0.5, xref="paper", y=0.5,
+            yref="paper",
         )  # fmt: skip
         notes = ("Piegāžu žurnāls ir tukšs. / The delivery log is empty.",)
         return View("completeness", title, figure, notes)
@@ -912,22 +944,20 @@ def completeness_view(release: Release) -> View:
     y = [names.get(s, s) for s in rows]
     z = [[files[(s, w)]["files"] if (s, w) in files else None for w in weeks] for s in rows]
     flagged = [(s, w, files[(s, w)]["flagged"]) for s, w in files if files[(s, w)]["flagged"]]
-    figure = go.Figure()
-    figure.add_heatmap(
-        x=x, y=y, z=z, colorscale=FILE_COLOURS, zmin=1, name="faili / files",
-        colorbar={"title": {"text": "faili<br>files"}},
-        hovertemplate="%{y}, %{x}: %{z} faili / files<extra></extra>",
-    )  # fmt: skip
-    figure.add_scatter(
-        x=[w.isoformat() for _, w, _ in flagged], y=[names.get(s, s) for s, _, _ in flagged],
-        text=[str(n) for _, _, n in flagged], mode="markers+text", textposition="middle right",
-        marker={"symbol": "x", "size": 11, "color": "#000"},
-        name="aizturēti vai noraidīti faili / held or rejected files",
-        hovertemplate="%{y}, %{x}: %{text} aizturēti vai noraidīti / held or rejected"
-        "<extra></extra>",
-    )  # fmt: skip
-    _legend_square(figure, "balts: nav faila / white: no file", NO_DATA_COLOUR)
-    _week_grid(figure, release, x, 24 * len(rows))
+    figure = _week_grid(release, x, 24 * len(rows))
+    figure["data"] = [
+        {"type": "heatmap", "x": x, "y": y, "z": z, "colorscale": FILE_COLOURS, "zmin": 1,
+         "name": "faili / files", "colorbar": {"title": {"text": "faili<br>files"}},
+         "hovertemplate": "%{y}, %{x}: %{z} faili / files<extra></extra>"},
+        {"type": "scatter", "x": [w.isoformat() for _, w, _ in flagged],
+         "y": [names.get(s, s) for s, _, _ in flagged], "text": [str(n) for _, _, n in flagged],
+         "mode": "markers+text", "textposition": "middle right",
+         "marker": {"symbol": "x", "size": 11, "color": "#000"},
+         "name": "aizturēti vai noraidīti faili / held or rejected files",
+         "hovertemplate": "%{y}, %{x}: %{text} aizturēti vai noraidīti / held or rejected"
+                          "<extra></extra>"},
+        _legend_square("balts: nav faila / white: no file", NO_DATA_COLOUR),
+    ]  # fmt: skip
     counts = flagged_files(release.deliveries).group_by("status").len().sort("status")
     summary = ", ".join(f"{status} {n}" for status, n in counts.iter_rows()) or "nav / none"
     notes = [
@@ -1013,19 +1043,18 @@ def first_publication_view(release: Release) -> View:
     due = semesters(cells)["semester_id"].to_list()
     partial = in_progress(semesters(cells))
     shown = [f"{s} ({partial_label(release.data_cutoff)})" if s == partial else s for s in due]
-    figure = go.Figure()
-    for measure, label in CHANGE_MEASURES.items():
-        counts = values(cells, measure)
-        figure.add_bar(
-            y=shown, x=[counts[(s, MUNICIPALITY, ALL_BANDS)] for s in due], orientation="h",
-            name=label, marker_color=CHANGE_COLOURS[measure],
-            marker_pattern_shape=_patterns(due, partial),
-        )  # fmt: skip
-    figure.update_layout(
-        barmode="group", height=200 + 60 * len(due), xaxis_title="skolēni / pupils",
-        yaxis_autorange="reversed", yaxis_type="category",
+    figure = new_figure(
+        barmode="group", height=200 + 60 * len(due), xaxis={"title": {"text": "skolēni / pupils"}},
+        yaxis={"autorange": "reversed", "type": "category"},
         legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
     )  # fmt: skip
+    for measure, label in CHANGE_MEASURES.items():
+        counts = values(cells, measure)
+        figure["data"].append(
+            {"type": "bar", "y": shown, "x": [counts[(s, MUNICIPALITY, ALL_BANDS)] for s in due],
+             "orientation": "h", "name": label,
+             "marker": _bar_marker(CHANGE_COLOURS[measure], _patterns(due, partial))}
+        )  # fmt: skip
     notes = (
         "Pirmā publikācija: nav ar ko salīdzināt; attēlotas šīs publikācijas vērtības Ogres "
         "novadā, pret kurām nākamā rādīs izmaiņas. / First publication: nothing to compare "
@@ -1038,23 +1067,25 @@ def first_publication_view(release: Release) -> View:
 def change_view(release: Release) -> View:
     if release.previous is None:
         return first_publication_view(release)
-    figure = go.Figure()
     changed = changes(release.tables["school_indicators"], release.previous["school_indicators"])
     shown = changed.filter(pl.col("compared"))
-    for measure, label in CHANGE_MEASURES.items():
-        rows = shown.filter(pl.col("measure") == measure)
-        figure.add_bar(
-            y=[f"{s} {school}" for s, school in rows.select("semester_id", "school_id").rows()],
-            x=rows["change"].to_list(), orientation="h", name=label,
-            marker_color=CHANGE_COLOURS[measure], customdata=rows.select("before", "now").rows(),
-            hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]}<extra>" + label + "</extra>",
-        )  # fmt: skip
-    figure.update_layout(
+    figure = new_figure(
         barmode="group", height=200 + 22 * max(1, shown.select("semester_id", "school_id")
                                                 .n_unique()),
-        xaxis_title="izmaiņas, skolēni / change, pupils", yaxis_autorange="reversed",
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        xaxis={"title": {"text": "izmaiņas, skolēni / change, pupils"}},
+        yaxis={"autorange": "reversed"}, legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )  # fmt: skip
+    for measure, label in CHANGE_MEASURES.items():
+        rows = shown.filter(pl.col("measure") == measure)
+        figure["data"].append(
+            {"type": "bar",
+             "y": [f"{s} {school}" for s, school in rows.select("semester_id", "school_id").rows()],
+             "x": rows["change"].to_list(), "orientation": "h", "name": label,
+             "marker": {"color": CHANGE_COLOURS[measure]},
+             "customdata": rows.select("before", "now").rows(),
+             "hovertemplate": "%{y}: %{customdata[0]} → %{customdata[1]}<extra>" + label
+                              + "</extra>"}
+        )  # fmt: skip
     previous = f"{riga_time(release.previous_published_at)} ({RIGA_TIME_NOTE})"
     notes = [
         f"Salīdzināts ar publikāciju {previous}; mainījušās publicētās vērtības: {shown.height}. "
@@ -1070,9 +1101,9 @@ def change_view(release: Release) -> View:
         notes.append(f"Slēpts vienā no abām, nav salīdzināts / suppressed in one of the two, "
                      f"not compared: {listed}")  # fmt: skip
     if shown.is_empty():
-        figure.add_annotation(
-            text="Nekas nav mainījies / nothing changed", showarrow=False, x=0.5, y=0.5,
-            xref="paper", yref="paper", name="label",
+        add_annotation(
+            figure, name="label", showarrow=False, text="Nekas nav mainījies / nothing changed",
+            x=0.5, xref="paper", y=0.5, yref="paper",
         )  # fmt: skip
         notes.append("Nekas nav mainījies. / Nothing changed.")
     return View("change", CHANGE_TITLE, figure, tuple(notes))
@@ -1099,11 +1130,10 @@ def _select(name: str, label: str, options: tuple[tuple[str, str], ...]) -> str:
 
 
 def _section(view: View) -> str:
-    view.figure.update_layout(margin={"t": 60})
-    chart = view.figure.to_html(
-        full_html=False, include_plotlyjs=False, div_id=f"chart-{view.anchor}",
-        config={"displaylogo": False, "responsive": True},
-    )  # fmt: skip
+    shown = {**view.figure, "layout": {**view.figure["layout"], "margin": {"t": 60}}}
+    chart = to_html(
+        shown, f"chart-{view.anchor}", config={"displaylogo": False, "responsive": True}
+    )
     controls = "".join(_select(c.name, c.label, c.options) for c in view.controls)
     controls = f'<div class="controls">{controls}</div>' if controls else ""
     status = f'<p class="status" id="status-{view.anchor}"></p>' if view.variants else ""
@@ -1235,7 +1265,7 @@ table {{ border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }}
 td, th {{ border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left;
   vertical-align: top; }}
 </style>
-<script>{plotly.offline.get_plotlyjs()}</script>
+<script>{plotly_js()}</script>
 </head><body>
 {banner}
 <h1>Skola – kopienā: agrīnas mācību pārtraukšanas riska pārskats<br>
@@ -1334,7 +1364,7 @@ def write_internal_dashboard(
     drawn = views(release)
     page = render(release, drawn)
     allowed = [s.name for s in reference.schools()] + [MUNICIPALITY_NAME]
-    findings = text_findings(page.replace(plotly.offline.get_plotlyjs(), ""), keys, allowed)
+    findings = text_findings(page.replace(plotly_js(), ""), keys, allowed)
     if findings:
         raise PupilLevelData(f"internal dashboard not written: {'; '.join(findings)}")
     _write(page, output)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import plotly.graph_objects as go
 import plotly.offline
 import polars as pl
 import pytest
@@ -34,6 +35,7 @@ from pipelines.reports.dashboard import (
     OUTSIDE_99_8,
     PupilLevelData,
     Release,
+    View,
     changes,
     control_limits,
     funnel_series,
@@ -43,6 +45,7 @@ from pipelines.reports.dashboard import (
     write_dashboard,
     write_internal_dashboard,
 )
+from pipelines.reports.figures import to_json
 from pipelines.reports.style import (
     INTERNAL_BANNER,
     RISK_COLOURS,
@@ -61,6 +64,11 @@ PUBLIC_CHARTS = (
     "completeness", "trend", "funnel", "composition", "heatmap", "coverage", "project", "change"
 )  # fmt: skip
 INTERNAL_CHARTS = PUBLIC_CHARTS[:-1]
+
+
+def plotted(view: View) -> go.Figure:
+    """The view's figure as plotly.py reads it: validated, its traces' properties by name."""
+    return go.Figure(view.figure)
 
 
 def earlier_run(prepared: Prepared) -> Prepared:
@@ -134,15 +142,10 @@ def test_the_funnel_draws_rounded_numbers_that_no_scan_mistakes_for_a_code(seed)
     """Shares, limits and ranges with at most two decimals: an 11-digit float tail would read
     as a personal code to the internal page's scan (it did, on a small demo)."""
     rng = random.Random(seed)
-    value = {}
-    for school in "ABCDEFGHIJ":
-        pupils = rng.randint(20, 1200)
-        value[("S", school, "all", "pupils")] = pupils
-        value[("S", school, "all", "mk89_crossings")] = rng.randint(0, pupils // 4)
-    for measure in ("pupils", "mk89_crossings"):
-        total = sum(v for k, v in value.items() if k[3] == measure)
-        value[("S", MUNICIPALITY, "all", measure)] = total
-    text = json.dumps(funnel_series(value, "S", "all", "mk89_crossings", "MK 89"))
+    pupils = {school: rng.randint(20, 1200) for school in "ABCDEFGHIJ"}
+    counts = {school: rng.randint(0, n // 4) for school, n in pupils.items()}
+    pupils[MUNICIPALITY], counts[MUNICIPALITY] = sum(pupils.values()), sum(counts.values())
+    text = json.dumps(funnel_series(pupils, counts, "S", "all", "MK 89"))
     assert re.findall(r"\d\.\d{3,}", text) == []
     assert re.findall(PERSONAL_CODE, text) == []
 
@@ -180,6 +183,14 @@ def test_changes_compare_only_cells_published_in_both_runs():
         ("2026/27-S1", "BBB", "risk_high", None, None, None, False),
         ("2026/27-S1", "CCC", "risk_high", None, None, None, False),
     ]
+
+
+def test_every_figure_is_one_plotly_accepts_unchanged(drawn, internal):
+    """The figures are Plotly's JSON, written without plotly.py's figure objects: plotly.py
+    finds nothing in any of them to reject (a misspelt property) or to change."""
+    for view in [*drawn.values(), *views(internal)]:
+        validated = go.Figure(view.figure).to_plotly_json()
+        assert json.loads(to_json(validated)) == json.loads(to_json(view.figure)), view.anchor
 
 
 def test_the_page_is_one_file_that_needs_no_network(dashboard_file):
@@ -236,7 +247,7 @@ def test_a_pupil_key_in_the_internal_page_stops_it_being_written(
 
 
 def test_the_trend_runs_to_2028_29_with_future_semesters_empty(drawn, prepared):
-    trend = drawn["trend"].figure
+    trend = plotted(drawn["trend"])
     crossings = next(t for t in trend.data if t.name == "MK 89")
     assert list(crossings.x)[-1] == "2028/29-S2" and len(crossings.x) == 8
     cells = prepared.tables["school_indicators"].filter(
@@ -255,7 +266,7 @@ def test_the_funnel_marks_schools_against_independent_limits(drawn, prepared):
     )
     value = {(r["school_id"], r["measure"]): r["value"] for r in cells.iter_rows(named=True)}
     base = value[(MUNICIPALITY, "mk89_crossings")] / value[(MUNICIPALITY, "pupils")]
-    schools = drawn["funnel"].figure.data[0]
+    schools = plotted(drawn["funnel"]).data[0]
     outside = {
         school
         for school, pupils, share, colour in zip(
@@ -281,7 +292,7 @@ def test_suppressed_cells_are_drawn_as_suppressed_never_as_zero(drawn, prepared)
         pl.col("suppressed") & (pl.col("measure") == "absence_rate")
     )
     assert weekly.height > 0
-    heatmap = drawn["heatmap"].figure.data
+    heatmap = plotted(drawn["heatmap"]).data
     absence, hidden = heatmap[0], heatmap[1]
     names = list(absence.y)
     weeks = list(absence.x)
@@ -306,7 +317,7 @@ def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
     )
     tables = {**release.tables, "school_indicators": cells}
     drawn = {v.anchor: v for v in views(replace(release, tables=tables))}
-    composition = drawn["composition"].figure.data
+    composition = plotted(drawn["composition"]).data
     suppressed = [t for t in composition if t.name == STACK_LABELS["suppressed"]]
     high = [t for t in composition if t.name == "augsts / high"]
     shown_as_suppressed = [
@@ -329,7 +340,7 @@ def test_a_suppressed_municipality_risk_cell_is_drawn_as_suppressed(release):
 
 
 def test_the_heatmap_shows_breaks_and_the_winter_wave(drawn):
-    absence, _, breaks = drawn["heatmap"].figure.data[:3]
+    absence, _, breaks = plotted(drawn["heatmap"]).data[:3]
     weeks = list(absence.x)
     municipality = list(absence.y).index("Ogres novads")
     for week in ("2025-10-20", "2025-12-22", "2025-12-29", "2026-07-13"):
@@ -343,7 +354,7 @@ def test_the_heatmap_shows_breaks_and_the_winter_wave(drawn):
 
 def test_the_change_view_shows_what_moved_since_the_previous_run(drawn):
     view = drawn["change"]
-    bars = {trace.name: trace for trace in view.figure.data}
+    bars = {trace.name: trace for trace in plotted(view).data}
     high = bars[MEASURES["risk_high"].label]
     assert list(high.y) == [f"2026/27-S1 {CHANGED_SCHOOL}"]
     assert list(high.x) == [3]
@@ -358,7 +369,7 @@ def test_the_first_publication_shows_its_own_values(prepared, ingested, tmp_path
     release = read_release(tmp_path, read_table(ingested, "delivery_log"), *project_period())
     view = next(v for v in views(release) if v.anchor == "change")
     assert "Pirmā publikācija" in view.notes[0]
-    pupils = next(t for t in view.figure.data if t.name == MEASURES["pupils"].label)
+    pupils = next(t for t in plotted(view).data if t.name == MEASURES["pupils"].label)
     cells = prepared.tables["school_indicators"].filter(
         (pl.col("school_id") == MUNICIPALITY) & (pl.col("dimension") == "all")
         & (pl.col("measure") == "pupils") & (pl.col("status") != NOT_YET_DUE)
@@ -368,7 +379,7 @@ def test_the_first_publication_shows_its_own_values(prepared, ingested, tmp_path
 
 
 def test_the_project_is_drawn_against_its_targets(drawn, prepared):
-    figure = drawn["project"].figure
+    figure = plotted(drawn["project"])
     targets = reference.project_targets()
     legend = {t.name for t in figure.data if t.showlegend is not False}
     assert {"LAS", "R9", "KONS", "MENT", "INIC"} <= legend
@@ -390,7 +401,7 @@ def test_the_project_is_drawn_against_its_targets(drawn, prepared):
 def test_the_completeness_panel_counts_every_file_and_names_them_only_internally(
     drawn, release, internal
 ):
-    figure = drawn["completeness"].figure
+    figure = plotted(drawn["completeness"])
     files, flagged = figure.data[0], figure.data[1]
     assert sum(v for row in files.z for v in row if v is not None) == release.deliveries.height
     held_or_rejected = release.deliveries.filter(pl.col("status").is_in(FLAGGED_STATUSES))
