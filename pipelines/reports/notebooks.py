@@ -17,8 +17,8 @@ the internal banner on top, since the notebooks read the unsuppressed warehouse.
 
 import html
 import json
-import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -519,24 +519,20 @@ def export_html(notebook: Path, output: Path, arguments: dict[str, str]) -> Path
     """Run `notebook` headless with `arguments` and write its outputs to `output` as one
     self-contained page (`static_page`).
 
-    marimo keeps a session snapshot in a `__marimo__` folder beside the notebook (or under
-    `PYTHONPYCACHEPREFIX` when set); the export points that at a temporary folder, so it
-    leaves the notebooks folder as it was.
+    marimo keeps a session snapshot in a `__marimo__` folder beside the notebook; the export
+    runs a copy of the notebook in a temporary folder, so it leaves the notebooks folder as it
+    was. (Moving the snapshot with `PYTHONPYCACHEPREFIX` would also move Python's bytecode
+    cache, and every export would compile its imports again: 3.5 s of CPU instead of 1.2 s.)
     """
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="marimo-export-") as scratch:
+        copy = Path(shutil.copy2(notebook, scratch))
         marimo_page = Path(scratch) / "marimo.html"
         command = [
-            sys.executable, "-m", "marimo", "export", "html", str(notebook.resolve()),
+            sys.executable, "-m", "marimo", "export", "html", str(copy),
             "--output", str(marimo_page), "--force", *cli_arguments(arguments),
         ]  # fmt: skip
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPYCACHEPREFIX": scratch},
-            check=False,
-        )
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
         outputs = (
             cell_outputs(marimo_page.read_text(encoding="utf-8")) if marimo_page.exists() else []
         )
