@@ -117,9 +117,10 @@ def run_duckdb(data: Path) -> dict:
 
 
 def run_warehouse(data: Path, incremental: bool) -> dict:
-    """A build of the warehouse from staging: in full (a new file), or incrementally over the
-    previous build, as the nightly run does. With the models' share of the build, each
-    layer's and the slowest models'."""
+    """A build of the warehouse from staging: every model in full (a new file), or the nightly
+    build over the previous one, incrementally and without the `@analysis` models (built
+    weekly), as the nightly run does. With the models' share of the build, each layer's and the
+    slowest models'."""
     parts: dict[str, float] = {}
     warehouse = _timed(
         parts, "imports", lambda: importlib.import_module("pipelines.warehouse.build")
@@ -129,7 +130,10 @@ def run_warehouse(data: Path, incremental: bool) -> dict:
         database.unlink(missing_ok=True)
     runs = _timed(
         parts, "build",
-        lambda: warehouse.build(database, data / "staging", full_refresh=not incremental),
+        lambda: warehouse.build(
+            database, data / "staging", full_refresh=not incremental,
+            scope=warehouse.Scope.NIGHTLY if incremental else warehouse.Scope.ALL,
+        ),
     )  # fmt: skip
     parts["models"] = sum(r.seconds for r in runs)
     layer = {
