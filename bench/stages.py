@@ -140,11 +140,19 @@ def run_warehouse(data: Path, incremental: bool) -> dict:
         name: sum(r.seconds for r in runs if r.relation.startswith(f"{name}."))
         for name in ("core", "indicators", "programme", "publication")
     }
+    # The indicators models split: those that compute the per-pupil measures, risk and score
+    # (what the night builds, and what the engine query is the yardstick for) and the
+    # `@analysis` ones (the evaluation, the backtest, the outcomes: built weekly).
+    indicators = [r for r in runs if r.relation.startswith("indicators.")]
+    measures = {r.relation: r.seconds for r in indicators if not r.analysis}
     slowest = sorted(runs, key=lambda r: r.seconds, reverse=True)[:SLOWEST_MODELS]
     rebuilt = {r.rebuilt_from for r in runs if r.materialized == "incremental"}
     return {
         "rows_read": sum(r.rows or 0 for r in runs if r.relation.startswith("core.")),
         **layer,
+        "indicator_measures": sum(measures.values()),
+        "indicator_analysis": sum(r.seconds for r in indicators if r.analysis),
+        "measure_models": measures,
         "parts": parts,
         "slowest": {r.relation: r.seconds for r in slowest},
         "rebuilt_from": sorted(str(r) for r in rebuilt),

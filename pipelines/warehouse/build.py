@@ -69,6 +69,7 @@ class ModelRun:
     rows: int | None  # None for views: counting would compute them
     seconds: float
     columns: tuple[tuple[str, str], ...]
+    analysis: bool  # an `@analysis` model
 
 
 def prepare(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
@@ -343,7 +344,7 @@ def _run_model(
     done = rebuild_from if model.materialized == "incremental" else FULL
     counted = "a view" if rows is None else f"{rows} rows"
     log(f"{relation}: {counted} in {seconds:.2f} s" + (f" (from {done})" if done else ""))
-    return ModelRun(relation, model.materialized, done, rows, seconds, columns)
+    return ModelRun(relation, model.materialized, done, rows, seconds, columns, model.analysis)
 
 
 @dataclass(frozen=True)
