@@ -7,6 +7,7 @@
 -- within the horizon before it, and its median is reported. The baselines flag whole groups:
 -- every pupil of the grades in `baseline_grades`, and every pupil of the schools with the most
 -- unjustified lessons per pupil so far in the semester.
+-- @analysis
 WITH settings AS (
     SELECT
         (SELECT number FROM reference.parameters WHERE name = 'backtest.horizon_days')::INTEGER

@@ -1,6 +1,7 @@
 -- The bootstrap of the evaluation: per replicate (rules.toml: evaluation.bootstrap_replicates),
 -- a Poisson(1) weight for every pupil of `evaluation_pupils`, from a uniform hash of the pupil
 -- and the replicate, so that resampling is reproducible and a pupil weighs alike on every date.
+-- @analysis
 WITH replicates AS (
     SELECT replicate
     FROM range((

@@ -12,6 +12,7 @@
 -- reasons other than illness), BASELINE_GRADE_BAND (each pupil's grade band's rate of the
 -- outcome on that date, known only afterwards: the best a band rule could do),
 -- BASELINE_SCHOOL (the schools with the most unjustified lessons per pupil so far) and RANDOM.
+-- @analysis
 WITH model AS (
     SELECT model, trained_until FROM reference.score_model
 ),

@@ -3,6 +3,7 @@
 -- pupils in tenths by score (pupils with equal scores in the same tenth): the mean score
 -- against the share that had any outcome by the school year's end (what the score
 -- estimates).
+-- @analysis
 WITH scored AS (
     SELECT as_of, pupil_key, score, happened, score_model
     FROM indicators.evaluation_pupils

@@ -5,6 +5,7 @@
 -- composite level, the measures the single-measure baselines rank by, and the groups the
 -- subgroup table splits by; whether the project supported the pupil that day; and, per outcome
 -- and horizon (the semester's end, the school year's end), whether it happened after the day.
+-- @analysis
 WITH cutoff AS (
     SELECT max(as_of) AS cutoff FROM indicators.as_of_dates
 ),

@@ -6,6 +6,7 @@
 -- per as-of date of `evaluation_pupils`, and pooled over the dates after the score's training
 -- data (`as_of` empty; models/score.toml [trained] until). Internal: small groups are not
 -- suppressed here.
+-- @analysis
 WITH settings AS (
     SELECT (SELECT texts[1] FROM reference.parameters
         WHERE name = 'evaluation.capacities')::INTEGER AS capacity

@@ -9,6 +9,7 @@
 -- `not_promoted`: repeating the grade in the next school year, on the end of the year before
 --   (the school year's end, when promotion is decided after the supplementary exams, not the
 --   grade's last lesson). A repeater who changes school within the year is one outcome.
+-- @analysis
 WITH spells AS (
     SELECT s.*, y.last_day AS year_last_day, y.next_year_start,
         lead(s.start_date) OVER (PARTITION BY s.pupil_key ORDER BY s.start_date, s.school_id)

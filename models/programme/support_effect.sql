@@ -11,6 +11,7 @@
 -- share of a handful of pupils, and its bootstrap, say nothing (no outcome among 16 pupils
 -- gives an interval of 0 to 0). What the score does not see still differs between the groups:
 -- the project chooses whom to support, so this is a comparison, not an experiment.
+-- @analysis
 WITH settings AS (
     SELECT
         (SELECT number FROM reference.parameters

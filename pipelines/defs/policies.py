@@ -1,6 +1,7 @@
 """What the unattended night relies on: retries for transient IO, the automation that carries a
 change in staging down to the warehouse, the publication and the dashboard, and the deadline
-by which the night's data must have reached them."""
+by which the night's data must have reached them; and the weekly cadence of the warehouse's
+analysis models, which the night leaves out."""
 
 from datetime import time, timedelta
 
@@ -43,4 +44,21 @@ NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron=NIGHTLY_DEADLINE.cron,
     lower_bound_delta=timedelta(hours=24),
     timezone=NIGHTLY_DEADLINE.timezone,
+)
+
+# The warehouse's analysis models (`-- @analysis` in models/: the evaluation, the backtest, the
+# support effect) are rebuilt weekly, on Saturday at 08:00 Riga time: after the week's last
+# delivery night has reached everything (the Saturday 06:00 deadline), outside the nights.
+# Nothing published or drawn reads them (notebooks and `pmp train-score` do), and their
+# pupil-dates come from school years whose outcomes are known, so a week's delay changes no
+# figure anyone is sent. Requested once per tick, when nothing upstream is running.
+WEEKLY_CRON = "0 8 * * 6"
+ON_WEEKLY_TICK = (
+    dg.AutomationCondition.cron_tick_passed(WEEKLY_CRON, TIMEZONE).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+).with_label(f"weekly ({WEEKLY_CRON}, {TIMEZONE})")
+
+# Fresh when rebuilt in the two hours after the weekly tick (or later, by a warehouse_job run).
+WEEKLY_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron="0 10 * * 6", lower_bound_delta=timedelta(hours=2), timezone=TIMEZONE
 )

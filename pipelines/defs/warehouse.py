@@ -1,17 +1,35 @@
 """The warehouse: one Dagster asset per SQL model in `models/`, built by one DuckDB writer.
 
 The models run together in one step (one transaction, in dependency order) in the `duckdb`
-pool, so the warehouse file only ever has one writer. The checks in `models/checks/` run
-afterwards on a read-only connection, in the same pool so that they never meet a writer.
+pool, so the warehouse file only ever has one writer: `warehouse_build`, after every ingest,
+runs every model but the analysis ones (`-- @analysis`), and `warehouse_analysis` rebuilds
+those weekly (`pipelines/defs/policies.py`, `ON_WEEKLY_TICK`), or after the build in a
+`warehouse_job` run. The checks in `models/checks/` run afterwards on a read-only
+connection, in the same pool so that they never meet a writer.
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
 from pipelines.defs.metadata import markdown_table
-from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, ON_UPSTREAM_CHANGE
+from pipelines.defs.policies import (
+    IO_RETRY,
+    NIGHTLY_FRESHNESS,
+    ON_UPSTREAM_CHANGE,
+    ON_WEEKLY_TICK,
+    WEEKLY_FRESHNESS,
+)
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
-from pipelines.warehouse.build import build, connect_read_only, head, run_check
+from pipelines.warehouse.build import (
+    ModelRun,
+    Scope,
+    build,
+    connect_read_only,
+    head,
+    run_check,
+)
 from pipelines.warehouse.models import REFERENCE_TABLES, Model, discover_checks, discover_models
 
 OWNERS = ["team:education-analytics"]
@@ -49,23 +67,23 @@ def _deps(model: Model) -> list[dg.AssetKey]:
     return sorted(set(keys), key=lambda k: k.to_user_string())
 
 
-_MODEL_SPECS = tuple(
-    dg.AssetSpec(
+def _spec(model: Model) -> dg.AssetSpec:
+    return dg.AssetSpec(
         key=model_key(model.relation),
         description=model.description,
         group_name=GROUPS[model.schema],
         owners=OWNERS,
         kinds={"duckdb", "sql"},
         deps=_deps(model),
-        automation_condition=ON_UPSTREAM_CHANGE,
-        freshness_policy=NIGHTLY_FRESHNESS,
+        automation_condition=ON_WEEKLY_TICK if model.analysis else ON_UPSTREAM_CHANGE,
+        freshness_policy=WEEKLY_FRESHNESS if model.analysis else NIGHTLY_FRESHNESS,
         metadata={
             "model_file": dg.MetadataValue.path(str(model.path.relative_to(PROJECT_ROOT))),
             "materialized": model.materialized,
         },
     )
-    for model in _MODELS
-)
+
+
 _CHECK_SPECS = tuple(
     dg.AssetCheckSpec(
         check.name,
@@ -85,18 +103,40 @@ class WarehouseConfig(dg.Config):
 
 
 @dg.multi_asset(
-    specs=_MODEL_SPECS,
+    specs=[_spec(m) for m in _MODELS if not m.analysis],
     name="warehouse_build",
     pool=POOL,
     retry_policy=IO_RETRY,
-    description="Run the SQL models of models/ against data/warehouse.duckdb in one "
-    "transaction: staging views, core tables, indicators and programme views.",
+    description="Run the SQL models of models/ but the analysis ones against "
+    "data/warehouse.duckdb in one transaction: staging views, core tables, indicators, "
+    "programme and publication marts.",
 )
 def warehouse_build(context: dg.AssetExecutionContext, config: WarehouseConfig):
     runs = build(
-        warehouse_file(), staging_dir(), full_refresh=config.full_refresh, log=context.log.info,
-        rebuild_from=config.rebuild_from,
+        warehouse_file(), staging_dir(), full_refresh=config.full_refresh, models=list(_MODELS),
+        log=context.log.info, rebuild_from=config.rebuild_from, scope=Scope.NIGHTLY,
     )  # fmt: skip
+    yield from _materialized(runs)
+
+
+@dg.multi_asset(
+    specs=[_spec(m) for m in _MODELS if m.analysis],
+    name="warehouse_analysis",
+    pool=POOL,
+    retry_policy=IO_RETRY,
+    description="Rebuild the analysis models of models/ (the evaluation, the backtest, the "
+    "support effect) over the warehouse as the last build left it, in one transaction.",
+)
+def warehouse_analysis(context: dg.AssetExecutionContext):
+    runs = build(
+        warehouse_file(), staging_dir(), models=list(_MODELS), log=context.log.info,
+        scope=Scope.ANALYSIS,
+    )  # fmt: skip
+    yield from _materialized(runs)
+
+
+def _materialized(runs: list[ModelRun]) -> Iterator[dg.MaterializeResult]:
+    """Each model's materialisation: its columns, time, what was rebuilt and its first rows."""
     con = connect_read_only(warehouse_file(), staging_dir())
     try:
         shown = {

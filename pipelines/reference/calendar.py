@@ -40,6 +40,9 @@ def riga_time_column(column: str) -> pl.Expr:
     return pl.col(column).dt.convert_time_zone(TIMEZONE).dt.strftime(RIGA_MINUTES)
 
 
+# The grades the calendar has a row for.
+GRADES = range(1, 13)
+
 SEMESTER_ID = re.compile(r"(\d{4})\s*/\s*(\d{2})\s*[-_ ]?\s*S\s*([12])", re.IGNORECASE)
 
 
@@ -156,33 +159,59 @@ class SchoolCalendar:
 def calendar_table(calendar: SchoolCalendar) -> pl.DataFrame:
     """One row per day and grade from the first semester to the end of the last school year's
     summer: school year, the semester the day reports to (the latest begun), whether the day is
-    inside that semester for the grade, a school day, a holiday or in a break (named)."""
+    inside that semester for the grade, a school day, a holiday or in a break (named).
+
+    What depends on the day alone is worked out once per day; the twelve grades differ only in
+    the semester's end (`end_by_grade`) and grade 1's extra break, which are columns."""
     semesters = calendar.semesters
     first = semesters[0].start
     last = date(semesters[-1].start.year, 8, 31)
-    rows = []
+    days = []
     for day in DateRange(first, last).days():
         semester = max((s for s in semesters if s.start <= day), key=lambda s: s.start)
         year = next(y for y in calendar.years if semester in y.semesters)
-        break_name = next((b.name for b in year.breaks if day in b), None)
-        for grade in range(1, 13):
-            extra = year.grade_1_extra_break
-            rows.append(
-                {
-                    "day": day,
-                    "grade": grade,
-                    "school_year": year.year_id,
-                    "semester_id": semester.semester_id,
-                    "in_semester": day in semester.span(grade),
-                    "is_school_day": calendar.is_school_day(day, grade),
-                    "is_holiday": day in year.holidays,
-                    "break_name": "1. klases papildu brīvdienas"
-                    if grade == 1 and extra is not None and day in extra
-                    else break_name,
-                    "projected": year.projected,
-                }
-            )
-    return pl.DataFrame(rows, infer_schema_length=None).cast({"grade": pl.Int32})
+        extra = year.grade_1_extra_break
+        days.append(
+            {
+                "day": day,
+                "school_year": year.year_id,
+                "semester_id": semester.semester_id,
+                "end_by_grade": [semester.end_for(grade) for grade in GRADES],
+                "weekday": day.weekday() < 5,
+                "is_holiday": day in year.holidays,
+                "break_name": next((b.name for b in year.breaks if day in b), None),
+                "grade_1_extra": extra is not None and day in extra,
+                "projected": year.projected,
+            }
+        )
+    in_extra = (pl.col("grade") == 1) & pl.col("grade_1_extra")
+    in_semester = pl.col("day") <= pl.col("end_for_grade")
+    return (
+        pl.DataFrame(days, infer_schema_length=None)
+        .with_columns(grade=pl.lit(list(GRADES), pl.List(pl.Int32)))
+        .explode("grade", "end_by_grade")
+        .rename({"end_by_grade": "end_for_grade"})
+        .select(
+            "day",
+            "grade",
+            "school_year",
+            "semester_id",
+            in_semester.alias("in_semester"),
+            (
+                in_semester
+                & pl.col("weekday")
+                & ~pl.col("is_holiday")
+                & pl.col("break_name").is_null()
+                & ~in_extra
+            ).alias("is_school_day"),
+            "is_holiday",
+            pl.when(in_extra)
+            .then(pl.lit("1. klases papildu brīvdienas"))
+            .otherwise(pl.col("break_name"))
+            .alias("break_name"),
+            "projected",
+        )
+    )
 
 
 def semester_table(calendar: SchoolCalendar) -> pl.DataFrame:

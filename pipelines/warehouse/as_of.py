@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.warehouse.build import prepare
+from pipelines.warehouse.build import kept_parses, prepare
 from pipelines.warehouse.models import Model, discover_models
 
 AS_OF_MODELS = (
@@ -61,7 +61,10 @@ def _in_memory(
 ) -> dict[str, pl.DataFrame]:
     """`relations` computed in memory, in order, over the warehouse opened read-only, with
     `indicators.as_of_dates` from the `as_of_dates` query for `day`."""
-    models = {m.relation: m for m in (discover_models() if models is None else models)}
+    models = {
+        m.relation: m
+        for m in (discover_models(parsed=kept_parses(database)) if models is None else models)
+    }
     con = duckdb.connect()
     try:
         prepare(con, staging)

@@ -8,7 +8,11 @@ Two markers in a model's leading comment change how it is materialised:
 - `-- @keeps-previous`: before the model is replaced, its rows are kept in
   `meta.<schema>_<name>_previous` for models that compare two runs (on the first build
   they are the build's own rows);
-- `-- @view`: the relation is a view, computed when read (every staging model is one).
+- `-- @view`: the relation is a view, computed when read (every staging model is one);
+- `-- @analysis`: the relation is for analysis only (the evaluation, the backtest, the support
+  effect: notebooks and `pmp train-score` read them, nothing published or drawn does), so the
+  nightly build leaves it as it is and the analysis build (weekly, `Scope.ANALYSIS`) rebuilds
+  it from what the last build left. No other model may read one.
 
 Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`,
 `publication` (the aggregates publication suppresses).
@@ -20,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -34,13 +39,26 @@ from pipelines.warehouse.models import (
     Check,
     Model,
     ModelError,
+    Parse,
     definition_digest,
     discover_models,
+    parse_key,
 )
 
 FULL = ""
 
 DELIVERY_COLUMNS = ["sha256", "school_id", "kind", "period_start", "period_end"]
+
+
+class Scope(StrEnum):
+    """Which models a build runs."""
+
+    ALL = "all"
+    """Every model (a full refresh, a backfill, a key rotation)."""
+    NIGHTLY = "nightly"
+    """Every model but the `@analysis` ones, which keep their rows (the nightly build)."""
+    ANALYSIS = "analysis"
+    """The `@analysis` models alone, over what the last build left (weekly)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,7 @@ class ModelRun:
     rows: int | None  # None for views: counting would compute them
     seconds: float
     columns: tuple[tuple[str, str], ...]
+    analysis: bool  # an `@analysis` model
 
 
 def prepare(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
@@ -131,6 +150,32 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TABLE reference.{name} AS SELECT * FROM frame")
 
 
+def kept_parses(database: Path) -> dict[str, Parse]:
+    """The parses the last build kept in the warehouse, by `parse_key` (none before one)."""
+    if not database.exists():
+        return {}
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        if not _exists(con, "meta.model_parses"):
+            return {}
+        rows = con.execute("SELECT key, depends_on, staged FROM meta.model_parses").fetchall()
+    finally:
+        con.close()
+    return {key: (tuple(depends_on), tuple(staged)) for key, depends_on, staged in rows}
+
+
+def _keep_parses(con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
+    parses = pl.DataFrame(  # noqa: F841 - read by DuckDB below
+        {
+            "key": [parse_key(m.sql) for m in models],
+            "depends_on": [list(m.depends_on) for m in models],
+            "staged": [list(m.staged) for m in models],
+        },
+        schema={"key": pl.String, "depends_on": pl.List(pl.String), "staged": pl.List(pl.String)},
+    )
+    con.execute("CREATE OR REPLACE TABLE meta.model_parses AS SELECT * FROM parses")
+
+
 def _previous_state(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame | None, dict[str, str]]:
     if not _exists(con, "meta.deliveries") or not _exists(con, "meta.models"):
         return None, {}
@@ -169,11 +214,14 @@ def build(
     models: list[Model] | None = None,
     log: Callable[[str], None] = lambda _: None,
     rebuild_from: str | None = None,
+    scope: Scope = Scope.ALL,
 ) -> list[ModelRun]:
-    """Run every model against the warehouse file, incrementally unless `full_refresh`; with
-    `rebuild_from` (a semester id), the incremental tables are rebuilt from that semester at
-    the latest, whatever the deliveries say (a backfill)."""
-    models = discover_models() if models is None else models
+    """Run the models of `scope` against the warehouse file, incrementally unless
+    `full_refresh`; with `rebuild_from` (a semester id), the incremental tables are rebuilt
+    from that semester at the latest, whatever the deliveries say (a backfill)."""
+    if scope == Scope.ANALYSIS:
+        return _build_analysis(database, staging, models, log)
+    models = discover_models(parsed=kept_parses(database)) if models is None else models
     known = [s.semester_id for s in school_calendar().semesters]
     if rebuild_from is not None and rebuild_from not in known:
         raise ModelError(f"unknown semester {rebuild_from!r}: one of {', '.join(known)}")
@@ -208,13 +256,43 @@ def build(
         if rebuild_from is not None:
             touched = min(p for p in (touched, rebuild_from) if p is not None)
         points = rebuild_points(models, digests, previous_digests, touched)
-        runs = [_run_model(con, model, points[model.relation], log) for model in models]
+        runs = [
+            _run_model(con, model, points[model.relation], log)
+            for model in models
+            if scope == Scope.ALL or not model.analysis
+        ]
         _drop_stale(con, models)
         con.execute("CREATE OR REPLACE TABLE meta.deliveries AS SELECT * FROM deliveries")
         model_digests = pl.DataFrame(  # noqa: F841 - read by DuckDB below
             {"relation": list(digests), "digest": list(digests.values())}
         )
         con.execute("CREATE OR REPLACE TABLE meta.models AS SELECT * FROM model_digests")
+        _keep_parses(con, models)
+        con.execute("COMMIT")
+        return runs
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def _build_analysis(
+    database: Path, staging: Path, models: list[Model] | None, log: Callable[[str], None]
+) -> list[ModelRun]:
+    """Rebuild the `@analysis` models in full over the warehouse as the last build left it:
+    its reference data, its tables and its record of the deliveries stay as they are, so
+    that the next nightly build still sees every delivery it has not built."""
+    if not database.exists():
+        raise OperatorError(
+            f"no warehouse at {database}: build it first (make demo, or launch warehouse_job)"
+        )
+    models = discover_models(parsed=kept_parses(database)) if models is None else models
+    con = duckdb.connect(str(database))
+    try:
+        prepare(con, staging)
+        con.execute("BEGIN TRANSACTION")
+        runs = [_run_model(con, m, FULL, log) for m in models if m.analysis]
         con.execute("COMMIT")
         return runs
     except BaseException:
@@ -266,7 +344,7 @@ def _run_model(
     done = rebuild_from if model.materialized == "incremental" else FULL
     counted = "a view" if rows is None else f"{rows} rows"
     log(f"{relation}: {counted} in {seconds:.2f} s" + (f" (from {done})" if done else ""))
-    return ModelRun(relation, model.materialized, done, rows, seconds, columns)
+    return ModelRun(relation, model.materialized, done, rows, seconds, columns, model.analysis)
 
 
 @dataclass(frozen=True)

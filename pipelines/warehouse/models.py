@@ -5,18 +5,21 @@ A model is one `.sql` file, `models/<schema>/<name>.sql`, holding one SELECT tha
 relation `<schema>.<name>`. Its dependencies are the relations the SELECT reads, found by
 parsing it (sqlglot); `staged('<table>')` reads a staging Parquet table. The leading comment
 is the model's description, and markers change how it is materialised (see `build`).
+Parsing every model takes about a second, so a build keeps what each parse found in the
+warehouse, keyed by `parse_key` (the SQL, this module and sqlglot's version), and parses only
+a file it has not seen.
 A check is `models/checks/<name>.sql`, selecting the rows that break it.
 """
 
 import graphlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 
 import polars as pl
-import sqlglot
-from sqlglot import exp
 
 from pipelines.paths import PROJECT_ROOT, REFERENCE_DIR
 from pipelines.reference import tables as reference
@@ -53,6 +56,13 @@ KEEPS_PREVIOUS = "@keeps-previous"
 VIEW = "@view"
 
 
+ANALYSIS = "@analysis"
+
+
+# What parsing a model found: the relations it reads and the staging tables.
+Parse = tuple[tuple[str, ...], tuple[str, ...]]
+
+
 # Reference tables loaded before the models, with the reference asset each comes from.
 REFERENCE_TABLES: dict[str, tuple[str, Callable[[], pl.DataFrame]]] = {
     "schools": ("schools", lambda: reference.read_csv("schools.csv")),
@@ -85,6 +95,7 @@ class Model:
     incremental: bool
     keeps_previous: bool
     view: bool
+    analysis: bool
     depends_on: tuple[str, ...]
     staged: tuple[str, ...]
 
@@ -103,9 +114,22 @@ class Model:
         return "incremental" if self.incremental else "table"
 
 
-def parse_model(path: Path, models_dir: Path = MODELS_DIR) -> Model:
-    sql = path.read_text(encoding="utf-8")
-    header = _header(sql)
+@cache
+def _parser_digest() -> bytes:
+    """This module's code and sqlglot's version: what a parse follows from besides the SQL."""
+    return hashlib.sha256(Path(__file__).read_bytes() + version("sqlglot").encode()).digest()
+
+
+def parse_key(sql: str) -> str:
+    """The key of a model's parse: a change of its SQL, of this module or of sqlglot parses it
+    again."""
+    return hashlib.sha256(_parser_digest() + sql.encode()).hexdigest()
+
+
+def _parse(sql: str, path: Path, models_dir: Path) -> Parse:
+    import sqlglot  # imported only when a model is parsed: most builds find every parse kept
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as error:
@@ -117,6 +141,17 @@ def parse_model(path: Path, models_dir: Path = MODELS_DIR) -> Model:
             staged.add(table.this.expressions[0].name)
         elif table.db and table.name not in ctes:
             depends_on.add(f"{table.db}.{table.name}")
+    return tuple(sorted(depends_on)), tuple(sorted(staged))
+
+
+def parse_model(
+    path: Path, models_dir: Path = MODELS_DIR, parsed: Mapping[str, Parse] = {}
+) -> Model:
+    """The model of a file; its dependencies from `parsed` (by `parse_key`) when there."""
+    sql = path.read_text(encoding="utf-8")
+    header = _header(sql)
+    found = parsed.get(parse_key(sql))
+    depends_on, staged = _parse(sql, path, models_dir) if found is None else found
     return Model(
         schema=path.parent.name,
         name=path.stem,
@@ -126,17 +161,21 @@ def parse_model(path: Path, models_dir: Path = MODELS_DIR) -> Model:
         incremental=INCREMENTAL in header,
         keeps_previous=KEEPS_PREVIOUS in header,
         view=VIEW in header,
-        depends_on=tuple(sorted(depends_on)),
-        staged=tuple(sorted(staged)),
+        analysis=ANALYSIS in header,
+        depends_on=depends_on,
+        staged=staged,
     )
 
 
-def discover_models(models_dir: Path = MODELS_DIR) -> list[Model]:
-    """Every model of the layers, in an order that runs each after what it reads."""
+def discover_models(models_dir: Path = MODELS_DIR, parsed: Mapping[str, Parse] = {}) -> list[Model]:
+    """Every model of the layers, in an order that runs each after what it reads (`parsed`:
+    parses kept by an earlier build, by `parse_key`)."""
     models = {
         m.relation: m
         for layer in LAYERS
-        for m in (parse_model(p, models_dir) for p in sorted((models_dir / layer).glob("*.sql")))
+        for m in (
+            parse_model(p, models_dir, parsed) for p in sorted((models_dir / layer).glob("*.sql"))
+        )
     }
     known = set(models) | {f"reference.{name}" for name in REFERENCE_TABLES}
     for model in models.values():
@@ -145,6 +184,12 @@ def discover_models(models_dir: Path = MODELS_DIR) -> list[Model]:
             raise ModelError(
                 f"{model.path.relative_to(models_dir)} reads {', '.join(unknown)}, "
                 "which is neither a model nor a reference table"
+            )
+        analysed = [d for d in model.depends_on if d in models and models[d].analysis]
+        if analysed and not model.analysis:
+            raise ModelError(
+                f"{model.path.relative_to(models_dir)} reads {', '.join(analysed)}, which the "
+                f"nightly build does not refresh: mark it {ANALYSIS} too, or read something else"
             )
     graph = {r: [d for d in m.depends_on if d in models] for r, m in models.items()}
     try:

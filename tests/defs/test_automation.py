@@ -15,11 +15,13 @@ from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
 
 from pipelines.definitions import defs
 from pipelines.defs.automation import automation
-from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS
+from pipelines.defs.policies import IO_RETRY, NIGHTLY_FRESHNESS, WEEKLY_FRESHNESS
 from pipelines.defs.schedules import nightly_schedule
+from pipelines.defs.warehouse import model_key
 from pipelines.demo.generate import generate, manifest_path
 from pipelines.ingest.staging import read_table
 from pipelines.publication.releases import CURRENT, RELEASES
+from pipelines.warehouse.models import discover_models
 
 pytestmark = pytest.mark.slow(70)
 
@@ -34,6 +36,11 @@ MAX_TICKS = 5
 def _downstream(definitions: dg.Definitions) -> set[dg.AssetKey]:
     graph = definitions.resolve_asset_graph()
     return {key for key in graph.get_all_asset_keys() if key.path[0] in CHAIN}
+
+
+def _analysis() -> set[dg.AssetKey]:
+    """The warehouse's analysis models, rebuilt weekly rather than after every ingest."""
+    return {model_key(m.relation) for m in discover_models() if m.analysis}
 
 
 def test_the_nightly_schedule_ingests_only_partitions_with_new_files(small_landing, monkeypatch):
@@ -82,14 +89,34 @@ def test_a_staging_update_carries_down_to_the_dashboard_by_automation():
             cursor=first.cursor,
         )
         requested = {k for k in graph.get_all_asset_keys() if second.get_num_requested(k)}
-    assert requested == _downstream(definitions)
+    assert requested == _downstream(definitions) - _analysis()
+
+
+def test_the_analysis_models_are_rebuilt_on_the_weekly_tick_and_not_before():
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    friday = datetime(2026, 11, 20, 12, 0, tzinfo=RIGA)
+    with dg.instance_for_test() as instance:
+        cursor = None
+        requested = []
+        for moment in (friday, friday + timedelta(hours=19), friday + timedelta(hours=21)):
+            result = dg.evaluate_automation_conditions(
+                defs=definitions, instance=instance, asset_selection=automation.asset_selection,
+                cursor=cursor, evaluation_time=moment,
+            )  # fmt: skip
+            cursor = result.cursor
+            requested.append({k for k in graph.get_all_asset_keys() if result.get_num_requested(k)})
+    # Friday noon and Saturday 07:00: nothing; Saturday 09:00, after the 08:00 tick: them.
+    assert requested[1] == set() and requested[2] == _analysis()
 
 
 def test_the_warehouse_the_publication_and_the_dashboard_carry_the_nightly_policy():
     graph = defs().resolve_asset_graph()
     policies = {key: graph.get(key).freshness_policy for key in graph.get_all_asset_keys()}
     nightly = {key for key, policy in policies.items() if policy == NIGHTLY_FRESHNESS}
-    assert nightly == {key for key in policies if key.path[0] in CHAIN}
+    assert nightly == {key for key in policies if key.path[0] in CHAIN} - _analysis()
+    weekly = {key for key, policy in policies.items() if policy == WEEKLY_FRESHNESS}
+    assert weekly == _analysis() and len(weekly) == 8
     assert NIGHTLY_FRESHNESS.deadline_cron == "0 6 * * 2,3,4,5,6"
     assert NIGHTLY_FRESHNESS.timezone == "Europe/Riga"
 
@@ -101,7 +128,8 @@ def test_every_step_after_the_reference_data_retries_transient_io_with_backoff()
         if isinstance(assets, dg.AssetsDefinition) and any(len(k.path) > 1 for k in assets.keys)
     }
     assert set(steps) == {
-        "ingest_partition", "warehouse_build", "publication__published_tables",
+        "ingest_partition", "warehouse_build", "warehouse_analysis",
+        "publication__published_tables",
         "publication__ministry_extracts", "reports__dashboard", "reports__dashboard_internal",
     }  # fmt: skip
     assert all(policy == IO_RETRY for policy in steps.values())
@@ -177,7 +205,7 @@ def test_a_night_of_deliveries_flows_to_a_new_release_and_dashboard_with_no_clic
     )
     _land(source, data / "landing", sorted({f["file"] for f in files} - set(tonight)))
     definitions = defs()
-    downstream = _downstream(definitions)
+    downstream = _downstream(definitions) - _analysis()  # the analysis models wait for Saturday
     with dg.instance_for_test() as instance:
         assert (
             definitions.resolve_job_def("reference_job")

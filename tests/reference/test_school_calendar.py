@@ -1,9 +1,10 @@
 from datetime import date
 from itertools import pairwise
 
+import polars as pl
 import pytest
 
-from pipelines.reference.calendar import SchoolCalendar, school_calendar
+from pipelines.reference.calendar import SchoolCalendar, calendar_table, school_calendar
 
 GRADES = range(1, 13)
 
@@ -87,3 +88,19 @@ def test_reporting_periods_run_through_2028_29(calendar: SchoolCalendar) -> None
         for year in ("2025/26", "2026/27", "2027/28", "2028/29")
         for number in (1, 2)
     ]
+
+
+def test_the_calendar_table_says_what_the_calendar_says_for_every_day_and_grade(
+    calendar: SchoolCalendar,
+) -> None:
+    table = calendar_table(calendar)
+    assert table.height == 12 * table["day"].n_unique()
+    for row in table.iter_rows(named=True):
+        day, grade = row["day"], row["grade"]
+        semester = calendar.semester(row["semester_id"])
+        assert row["is_school_day"] == calendar.is_school_day(day, grade), row
+        assert row["in_semester"] == (day in semester.span(grade)), row
+        year = next(y for y in calendar.years if semester in y.semesters)
+        assert row["is_holiday"] == (day in year.holidays), row
+    extra = table.filter(pl.col("break_name") == "1. klases papildu brīvdienas")
+    assert set(extra["grade"]) == {1} and extra.height == 5 * len(calendar.years)

@@ -13,10 +13,16 @@ import polars as pl
 import pytest
 from warehouse_scenario import Scenario, checksums
 
-from pipelines.defs.warehouse import model_key, warehouse_build, warehouse_checks
+from pipelines.defs.warehouse import (
+    model_key,
+    warehouse_analysis,
+    warehouse_build,
+    warehouse_checks,
+)
 from pipelines.ingest.staging import write_table
 from pipelines.reference.rules import rules as rule_set
-from pipelines.warehouse.build import build, connect_read_only, run_check
+from pipelines.warehouse import models as models_module
+from pipelines.warehouse.build import Scope, build, connect_read_only, kept_parses, run_check
 from pipelines.warehouse.models import ModelError, discover_checks, discover_models
 
 pytestmark = pytest.mark.slow(35)
@@ -182,11 +188,13 @@ def test_the_dagster_build_reports_each_model_and_runs_the_checks(small_landing,
     schools there are, and the full build of the demo is `demo_warehouse`'s."""
     _, _, staging = small_landing
     monkeypatch.setenv("PMP_DATA_DIR", str(staging.parent))
-    result = dg.materialize([warehouse_build, warehouse_checks])
+    result = dg.materialize([warehouse_build, warehouse_analysis, warehouse_checks])
     assert result.success
     materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
     assert materialized == {model_key(m.relation) for m in discover_models()}
-    backtest = result.asset_materializations_for_node("warehouse_build")
+    nightly = {e.asset_key for e in result.asset_materializations_for_node("warehouse_build")}
+    assert nightly == {model_key(m.relation) for m in discover_models() if not m.analysis}
+    backtest = result.asset_materializations_for_node("warehouse_analysis")
     by_key = {m.asset_key: m.metadata for m in backtest}
     backtest_rows = len(rule_set()["rule"]) + 4
     assert by_key[model_key("indicators.backtest")]["dagster/row_count"].value == backtest_rows
@@ -263,3 +271,94 @@ def test_a_school_whose_export_lost_weeks_is_named_by_the_volume_check(ingested,
     weeks = [date(2025, 10, 27), date(2025, 11, 3), date(2025, 11, 10), date(2025, 11, 17)]
     assert sorted(new["week"]) == weeks
     assert not after.passed
+
+
+def _leaver_and_returner(received: date) -> Scenario:
+    """N finishes grade 8 in 2025/26; whether N is in a register of 2026/27 (delivered on
+    `received`) decides the outcome `not_reenrolled` the evaluation counts."""
+    s = Scenario(cutoff=date(2026, 10, 30))
+    s.pupil("N", "OCP", 8, period=(date(2025, 9, 1), date(2026, 6, 19)))
+    s.pupil("K", "OCP", 9, period=(date(2026, 9, 1), date(2026, 10, 30)))
+    s.absent("K", "OCP", 9, [date(2026, 10, 5)], lessons=2)
+    if received > date(2025, 9, 1):
+        s.rows["pupils"].clear()
+        s.received = received
+        s.pupil("N", "OCP", 8, period=(date(2025, 9, 1), date(2026, 6, 19)))
+        s.pupil("K", "OCP", 9, period=(date(2026, 9, 1), date(2026, 10, 30)))
+        s.pupil("N", "OCP", 9, period=(date(2026, 10, 1), date(2026, 10, 30)),
+                admitted=date(2026, 10, 1))  # fmt: skip
+    return s
+
+
+def test_the_nightly_build_leaves_the_analysis_models_to_the_analysis_build(tmp_path):
+    """The nightly build (Scope.NIGHTLY) rebuilds every model but the `@analysis` ones, which
+    keep the last build's rows even when what they read changed; the analysis build then
+    gives exactly what a build of everything from scratch gives."""
+    nightly, scratch = tmp_path / "nightly", tmp_path / "scratch"
+    _leaver_and_returner(date(2025, 9, 1)).build(nightly).close()
+    database = nightly / "warehouse.duckdb"
+    outcomes = "SELECT pupil_key, outcome FROM indicators.outcomes ORDER BY ALL"
+    con = connect_read_only(database, nightly / "staging")
+    assert con.sql(outcomes).fetchall() == [("N", "not_reenrolled")]
+    before = checksums(database, nightly / "staging")
+    con.close()
+    later = _leaver_and_returner(date(2026, 10, 30))
+    later.write(nightly / "staging")
+    runs = build(database, nightly / "staging", scope=Scope.NIGHTLY)
+    analysis = {m.relation for m in discover_models() if m.analysis}
+    assert {r.relation for r in runs} == {m.relation for m in discover_models()} - analysis
+    after = checksums(database, nightly / "staging")
+    assert {t for t in after if after[t] != before[t]} - analysis
+    assert all(after[t] == before[t] for t in analysis)
+    con = connect_read_only(database, nightly / "staging")
+    assert con.sql(outcomes).fetchall() == [("N", "not_reenrolled")]  # not refreshed yet
+    con.close()
+    runs = build(database, nightly / "staging", scope=Scope.ANALYSIS)
+    assert {r.relation for r in runs} == analysis
+    later.build(scratch).close()
+    assert checksums(database, nightly / "staging") == checksums(
+        scratch / "warehouse.duckdb", scratch / "staging"
+    )
+    con = connect_read_only(database, nightly / "staging")
+    assert con.sql(outcomes).fetchall() == []
+    con.close()
+
+
+def test_a_nightly_model_may_not_read_an_analysis_model(tmp_path):
+    models_dir = tmp_path / "models"
+    shutil.copytree(models_module.MODELS_DIR, models_dir)
+    (models_dir / "programme" / "effect_list.sql").write_text(
+        "-- Reads the support effect.\nSELECT * FROM programme.support_effect\n", encoding="utf-8"
+    )
+    with pytest.raises(ModelError, match=r"programme/effect_list\.sql reads programme\.support_"):
+        discover_models(models_dir)
+    (models_dir / "programme" / "effect_list.sql").write_text(
+        "-- Reads the support effect.\n-- @analysis\nSELECT * FROM programme.support_effect\n",
+        encoding="utf-8",
+    )
+    assert any(m.relation == "programme.effect_list" for m in discover_models(models_dir))
+
+
+def test_a_build_parses_only_the_models_it_has_not_seen(tmp_path, monkeypatch):
+    """The parses are kept in the warehouse by the SQL's digest: the next build parses nothing,
+    and a changed model file is parsed again."""
+    s = Scenario(cutoff=date(2025, 12, 19))
+    s.pupil("P", "OCP", 5)
+    s.build(tmp_path).close()
+    parsed = []
+    original = models_module._parse
+    monkeypatch.setattr(
+        models_module, "_parse", lambda sql, *args: parsed.append(sql) or original(sql, *args)
+    )
+    build(tmp_path / "warehouse.duckdb", tmp_path / "staging")
+    assert parsed == []
+    models_dir = tmp_path / "models"
+    shutil.copytree(models_module.MODELS_DIR, models_dir)
+    changed = models_dir / "programme" / "mk89_list.sql"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    kept = kept_parses(tmp_path / "warehouse.duckdb")
+    found = discover_models(models_dir, kept)
+    assert [sql.strip() for sql in parsed] == [changed.read_text(encoding="utf-8").strip()]
+    original_model = next(m for m in discover_models() if m.relation == "programme.mk89_list")
+    model = next(m for m in found if m.relation == "programme.mk89_list")
+    assert model.depends_on == original_model.depends_on == ("indicators.pupil_indicators",)
