@@ -15,6 +15,12 @@ delivery. Everything is keyed by a fingerprint of the key, the ingest, privacy a
 code and the reference data: a change of any of them, a key rotation
 (the rotated staging has no cache), a backfill (`reuse=False`) or the retention purge (it
 deletes staging) leaves the next ingest to read every file again.
+
+Beside the reads it keeps what the checks against the school's register found in each table
+at the last ingest (`Judged`), with the register deliveries they were judged against. Those
+checks pass a row when some register row has its pupil on its date, or its class, so a row
+they passed passes against every larger register: while every register delivery judged
+against is still there, only the rows they failed are judged again.
 """
 
 import hashlib
@@ -22,7 +28,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +39,7 @@ from pipelines.privacy.pseudonym import key_fingerprint
 
 CACHE_FOLDER = "ingest_cache"
 MANIFEST = "manifest.json"
+JUDGED = "judged.parquet"
 # What a file's own checks depend on besides its bytes: this code and the reference data.
 SOURCES = ("pipelines/ingest", "pipelines/privacy", "pipelines/reference")
 Period = tuple[date, date]
@@ -63,6 +70,24 @@ class Read:
     tolerated: dict[str, int] = field(default_factory=dict)
     declared: dict[int, tuple[Period, str]] = field(default_factory=dict)  # per table
     tables: list[Table] = field(default_factory=list)
+
+
+@dataclass
+class Judged:
+    """What the checks against the school's register found (quarantine rows with `entry` and
+    `table`), in every table of the entries `registers` were judged with: the register
+    deliveries (by entry) whose rows formed that register."""
+
+    registers: set[str]
+    found: pl.DataFrame
+
+    @cached_property
+    def _tables(self) -> dict[tuple[str, int], pl.DataFrame]:
+        return self.found.partition_by("entry", "table", as_dict=True, include_key=False)
+
+    def of(self, name: str, table: int) -> pl.DataFrame:
+        """What they found in one table (no row when they found nothing)."""
+        return self._tables.get((name, table), self.found.clear().drop("entry", "table"))
 
 
 @cache
@@ -117,6 +142,7 @@ class IngestCache:
         self.fingerprint = fingerprint(key)
         self.reads: dict[str, Read] = {}
         self.segments: list[Segment] = []
+        self.judged: Judged | None = None
         manifest = self.folder / MANIFEST
         if not reuse:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -125,7 +151,16 @@ class IngestCache:
             if stored["fingerprint"] == self.fingerprint:
                 self.segments = [Segment(**segment) for segment in stored["segments"]]
                 self.reads = self._load(stored["reads"])
+                found = pl.read_parquet(self.folder / JUDGED)
+                self.judged = Judged(set(stored["registers"]), found)
         self.stored = set(self.reads)
+
+    def judged_before(self, registers: set[str]) -> Judged | None:
+        """What the register checks found last time, if the register has only grown since:
+        every register delivery judged against then is among `registers`."""
+        if self.judged is None or not self.judged.registers <= registers:
+            return None
+        return self.judged
 
     def _frames(self, segment: Segment) -> dict[str, pl.DataFrame]:
         """A segment's frames by `<frame>_<kind>`."""
@@ -173,9 +208,10 @@ class IngestCache:
             )  # fmt: skip
         return loaded
 
-    def save(self, reads: dict[str, Read]) -> None:
-        """Keep exactly these reads (those of the landing as it is now): the new ones written
-        as a segment, the newest segments merged; nothing is written when nothing changed."""
+    def save(self, reads: dict[str, Read], judged: Judged) -> None:
+        """Keep exactly these reads (those of the landing as it is now) and what the register
+        checks found in them: the new reads written as a segment, the newest segments merged;
+        nothing is written when no read changed (then neither did the register)."""
         if set(reads) == self.stored:
             return
         if not self.segments:
@@ -189,9 +225,11 @@ class IngestCache:
             number += 1
             live = [name for s in segments[-2:] for name in s.entries if name in reads]
             segments = [*segments[:-2], self._write(number, live, reads)]
+        write_table(judged.found, self.folder / JUDGED)
         manifest = {
             "fingerprint": self.fingerprint,
             "segments": [vars(s) for s in segments],
+            "registers": sorted(judged.registers),
             "reads": {
                 name: {
                     "status": read.status,
@@ -214,11 +252,11 @@ class IngestCache:
             },
         }
         write_text(self.folder / MANIFEST, json.dumps(manifest, sort_keys=True))
-        kept = {path for s in segments for path in s.files(self.folder)}
+        kept = {path for s in segments for path in s.files(self.folder)} | {self.folder / JUDGED}
         for path in self.folder.glob("*.parquet"):
             if path not in kept:
                 path.unlink()
-        self.segments, self.stored = segments, set(reads)
+        self.segments, self.stored, self.judged = segments, set(reads), judged
 
     def _write(self, number: int, names: list[str], reads: dict[str, Read]) -> Segment:
         """A segment of these entries' frames."""

@@ -20,7 +20,7 @@ import polars as pl
 
 from pipelines.feedback import SILENT, Progress
 from pipelines.ingest import justification
-from pipelines.ingest.cache import IngestCache, Read, Table, entry_name
+from pipelines.ingest.cache import IngestCache, Judged, Read, Table, entry_name
 from pipelines.ingest.contract import (
     KINDS,
     MUNICIPALITY_FOLDER,
@@ -46,7 +46,12 @@ from pipelines.ingest.staging import (
     verify_key,
     write_table,
 )
-from pipelines.ingest.validation import check, check_partition
+from pipelines.ingest.validation import (
+    GROWING_REGISTER_KINDS,
+    QUARANTINE_SCHEMA,
+    check,
+    check_partition,
+)
 from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.privacy.scan import identifier_findings
 from pipelines.reference import tables as reference
@@ -321,6 +326,7 @@ class PartitionIngest:
         self.reads: dict[str, Read] = {}  # by `entry_name`, what each file read gave on its own
         self.files_read = 0  # read this run; the others came from the cache
         self.validated: dict[tuple[int, int], Validated] = {}
+        self.judged: Judged | None = None  # what the register checks found, for the cache
 
     def collect(self) -> None:
         """Archive, deduplicate by content and read every file of the partition not read
@@ -464,7 +470,10 @@ class PartitionIngest:
 
     def validate_all(self) -> None:
         """The checks against other files, a kind at a time over all its tables: registers
-        first (the other kinds are checked against them), then the rest."""
+        first (the other kinds are checked against them), then the rest. Against a register
+        that has only grown since the last ingest, a table judged then has only the rows that
+        failed then judged again (`Judged`; the checks of `GROWING_REGISTER_KINDS` pass more
+        rows, never fewer, as the register grows)."""
         columns = {
             "pupil_key": pl.String,
             "admitted": pl.Date,
@@ -479,6 +488,16 @@ class PartitionIngest:
         ]
         register = pl.concat([pl.DataFrame(schema=columns), *registers])
         partition = self.facts(register)
+        names = [entry_name(d.sha256, d.received_at.isoformat()) for d in self.deliveries]
+        register_entries = {
+            names[i]
+            for i, d in enumerate(self.deliveries)
+            if any(t.kind == "skoleni" for t in d.tables)
+        }
+        before = self.cache.judged_before(register_entries) if self.cache else None
+        found_all = [
+            pl.DataFrame(schema={**QUARANTINE_SCHEMA, "entry": pl.String, "table": pl.Int64})
+        ]
         for kind in KINDS:
             tables = [
                 (i, t, table)
@@ -488,12 +507,19 @@ class PartitionIngest:
             ]
             if not tables:
                 continue
+            judging = []
+            for i, t, table in tables:
+                facts = table.facts
+                if before and kind in GROWING_REGISTER_KINDS and names[i] in self.cache.stored:
+                    failed = before.of(names[i], t)["row"].implode()
+                    facts = facts.filter(pl.col("row").is_in(failed))
+                judging.append(facts)
             failing = check_partition(
                 kind,
                 pl.concat(
                     [
-                        table.facts.with_columns(table=pl.lit(b, pl.Int64))
-                        for b, (_, _, table) in enumerate(tables)
+                        facts.with_columns(table=pl.lit(b, pl.Int64))
+                        for b, facts in enumerate(judging)
                     ],
                     how="diagonal_relaxed",
                 ),
@@ -501,9 +527,13 @@ class PartitionIngest:
             )
             for b, (i, t, table) in enumerate(tables):
                 found = failing.filter(pl.col("table") == b).drop("table")
+                found_all.append(
+                    found.with_columns(entry=pl.lit(names[i]), table=pl.lit(t, pl.Int64))
+                )
                 quarantine = pl.concat([table.quarantine, found]).sort("row", "check", "column")
                 valid = table.staged.filter(~pl.col("source_row").is_in(found["row"].implode()))
                 self._settle_table(i, t, Validated(valid, quarantine, table.duplicates))
+        self.judged = Judged(register_entries, pl.concat(found_all))
 
     def _settle_table(self, i: int, t: int, result: Validated) -> None:
         """Count a table's rows in its delivery, find its period, and set it on the rows."""
@@ -600,7 +630,7 @@ class PartitionIngest:
             self.log(),
         )
         if self.cache:
-            self.cache.save(self.reads)
+            self.cache.save(self.reads, self.judged)
         return staged
 
     def quarantine(self) -> pl.DataFrame:

@@ -257,3 +257,33 @@ def test_the_demo_cache_holds_no_identifier(ingested):
     assert len(files) > 50
     for path in files:
         assert identifier_findings(pl.read_parquet(path), str(path)) == []
+
+
+def test_rows_the_register_passed_are_judged_again_when_a_register_is_taken_away(tmp_path):
+    """The register checks of the rows they passed are kept only while the register grows: a
+    register delivery taken out of landing sends its pupil's absences to quarantine, as
+    ingest from scratch does."""
+    landing, archive, staging = tmp_path / "landing", tmp_path / "archive", tmp_path / "staging"
+    late = File("skoleni_b_20250901-20251219.csv", register(FIFTH))
+    lines = absences(random.Random(3), 10, 10, LATE)
+    files = [File("skoleni_a_20250901-20251219.csv", register(EARLY)), late]
+    land(
+        landing,
+        0,
+        [*files, absence_file("kavejumi_20250915-20250926.csv", lines)],
+        random.Random(3),
+    )
+    stage_partitions([SCHOOL], landing, archive, staging, KEY, 1)
+    assert (
+        read_table(staging, "quarantine")
+        .filter(pl.col("check") == "pupil_not_in_register")
+        .is_empty()
+    )
+
+    (landing / SCHOOL / late.name).unlink()
+    stage_partitions([SCHOOL], landing, archive, staging, KEY, 1)
+    stage_partitions([SCHOOL], landing, archive, tmp_path / "scratch", KEY, 1)
+
+    assert staged_files(staging) == staged_files(tmp_path / "scratch")
+    quarantine = read_table(staging, "quarantine")
+    assert quarantine.filter(pl.col("check") == "pupil_not_in_register").height == len(lines)
