@@ -249,11 +249,15 @@ class Part:
 
     @cached_property
     def keys_outside(self) -> pl.Series:
-        """The keys of its rows dated outside its period (computed once per part)."""
-        dated = pl.col(self.spec.row_date).is_between(*self.period)
+        """The keys of its rows dated outside its period (computed once per part; none when
+        its first and last days lie inside it)."""
+        first, last = self.dated
         key = self.spec.staged_key
-        outside = self.rows.filter(~dated).select(key).unique()
-        return outside.select(pl.struct(key)).to_series()
+        if first is None or (self.period[0] <= first and last <= self.period[1]):
+            outside = self.rows.clear()
+        else:
+            outside = self.rows.filter(~pl.col(self.spec.row_date).is_between(*self.period))
+        return outside.select(key).unique().select(pl.struct(key)).to_series()
 
     def kept_of(self, replaced: pl.DataFrame) -> int:
         """How many of its rows stand where the replaced ones stood: for dated rows, those on
@@ -508,30 +512,30 @@ class PartitionIngest:
             if not tables:
                 continue
             judging = []
-            for i, t, table in tables:
+            for b, (i, t, table) in enumerate(tables):
                 facts = table.facts
                 if before and kind in GROWING_REGISTER_KINDS and names[i] in self.cache.stored:
-                    failed = before.of(names[i], t)["row"].implode()
-                    facts = facts.filter(pl.col("row").is_in(failed))
-                judging.append(facts)
+                    failed = before.of(names[i], t)
+                    if failed.is_empty():
+                        continue
+                    facts = facts.filter(pl.col("row").is_in(failed["row"].implode()))
+                judging.append(facts.with_columns(table=pl.lit(b, pl.Int64)))
             failing = check_partition(
                 kind,
-                pl.concat(
-                    [
-                        facts.with_columns(table=pl.lit(b, pl.Int64))
-                        for b, facts in enumerate(judging)
-                    ],
-                    how="diagonal_relaxed",
-                ),
+                pl.concat(judging, how="diagonal_relaxed") if judging else pl.DataFrame(),
                 partition,
-            )
+            ).partition_by("table", as_dict=True, include_key=False)
             for b, (i, t, table) in enumerate(tables):
-                found = failing.filter(pl.col("table") == b).drop("table")
-                found_all.append(
-                    found.with_columns(entry=pl.lit(names[i]), table=pl.lit(t, pl.Int64))
-                )
-                quarantine = pl.concat([table.quarantine, found]).sort("row", "check", "column")
-                valid = table.staged.filter(~pl.col("source_row").is_in(found["row"].implode()))
+                found = failing.get((b,))
+                if found is None:
+                    valid, quarantine = table.staged, table.quarantine
+                else:
+                    found_all.append(
+                        found.with_columns(entry=pl.lit(names[i]), table=pl.lit(t, pl.Int64))
+                    )
+                    quarantine = pl.concat([table.quarantine, found])
+                    valid = table.staged.filter(~pl.col("source_row").is_in(found["row"].implode()))
+                quarantine = quarantine.sort("row", "check", "column")
                 self._settle_table(i, t, Validated(valid, quarantine, table.duplicates))
         self.judged = Judged(register_entries, pl.concat(found_all))
 
