@@ -811,21 +811,32 @@ def stage_partitions(
         _verify_unrecorded_key(landing, archive, staging, key)
         record_key(staging, key)
     progress.stage("ingest partitions", total=len(partitions))
-    reports = []
+    stage = partial(
+        stage_partition, landing=landing, archive=archive, staging=staging, key=key,
+        released=released, reuse=reuse,
+    )  # fmt: skip
+    staged: dict[str, PartitionReport] = {}
     if workers > 1 and len(schools) > 1:
+        # `workers - 1` spawned processes take the schools from the front of the queue while
+        # this one, its imports done, takes them from the back: no core waits for a worker's
+        # start-up (the imports of Polars and pandera, about a second), which costs more
+        # than a night's few files of a school.
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-            stage = partial(
-                stage_partition, landing=landing, archive=archive, staging=staging, key=key,
-                released=released, reuse=reuse,
-            )  # fmt: skip
-            for report in pool.map(stage, schools):
-                reports.append(report)
-                progress.advance(report.partition)
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=spawn) as pool:
+            futures = {school: pool.submit(stage, school) for school in schools}
+            for school in reversed(schools):
+                if futures[school].cancel():
+                    staged[school] = stage(school)
+                    progress.advance(school)
+            for school, future in futures.items():
+                if school not in staged:
+                    staged[school] = future.result()
+                    progress.advance(school)
     else:
         for school in schools:
-            reports.append(stage_partition(school, landing, archive, staging, key, released, reuse))
+            staged[school] = stage(school)
             progress.advance(school)
+    reports = [staged[school] for school in schools]
     if MUNICIPALITY_FOLDER in partitions:
         reports.append(
             stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released, reuse)
