@@ -15,6 +15,12 @@ delivery. Everything is keyed by a fingerprint of the key, the ingest, privacy a
 code and the reference data: a change of any of them, a key rotation
 (the rotated staging has no cache), a backfill (`reuse=False`) or the retention purge (it
 deletes staging) leaves the next ingest to read every file again.
+
+Beside the reads it keeps what the checks against the school's register found in each table
+at the last ingest (`Judged`), with the register deliveries they were judged against. Those
+checks pass a row when some register row has its pupil on its date, or its class, so a row
+they passed passes against every larger register: while every register delivery judged
+against is still there, only the rows they failed are judged again.
 """
 
 import hashlib
@@ -22,7 +28,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +39,7 @@ from pipelines.privacy.pseudonym import key_fingerprint
 
 CACHE_FOLDER = "ingest_cache"
 MANIFEST = "manifest.json"
+JUDGED = "judged.parquet"
 # What a file's own checks depend on besides its bytes: this code and the reference data.
 SOURCES = ("pipelines/ingest", "pipelines/privacy", "pipelines/reference")
 Period = tuple[date, date]
@@ -65,13 +72,32 @@ class Read:
     tables: list[Table] = field(default_factory=list)
 
 
+@dataclass
+class Judged:
+    """What the checks against the school's register found (quarantine rows with `entry` and
+    `table`), in every table of the entries `registers` were judged with: the register
+    deliveries (by entry) whose rows formed that register."""
+
+    registers: set[str]
+    found: pl.DataFrame
+
+    @cached_property
+    def _tables(self) -> dict[tuple[str, int], pl.DataFrame]:
+        return self.found.partition_by("entry", "table", as_dict=True, include_key=False)
+
+    def of(self, name: str, table: int) -> pl.DataFrame:
+        """What they found in one table (no row when they found nothing)."""
+        return self._tables.get((name, table), self.found.clear().drop("entry", "table"))
+
+
 @cache
 def _code_digest() -> str:
     digest = hashlib.sha256()
     paths = [p for s in SOURCES for p in (PROJECT_ROOT / s).glob("*.py")]
     paths += [p for p in REFERENCE_DIR.rglob("*") if p.is_file()]
     for path in sorted(paths):
-        digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(PROJECT_ROOT).as_posix()  # a moved checkout keeps its cache
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -84,32 +110,82 @@ def entry_name(sha256: str, received: str) -> str:
     return f"{sha256}@{received}"
 
 
+FRAMES = ("staged", "facts", "quarantine")
+
+
+@dataclass
+class Segment:
+    """Files of the cache written together: each frame of each kind of the entries it was
+    written with, one Parquet file per frame and kind, rows of an entry's table together."""
+
+    number: int
+    entries: list[str]  # as written; an entry no longer in the manifest is garbage
+    rows: int  # every frame's rows, as written
+
+    def files(self, folder: Path) -> list[Path]:
+        return sorted(folder.glob(f"{self.number:06d}-*.parquet"))
+
+
 class IngestCache:
-    """One partition's cache, loaded when its fingerprint matches (else empty)."""
+    """One partition's cache, loaded when its fingerprint matches (else empty).
+
+    It is kept in segments, so that a night writes only its own entries: each save writes the
+    new entries as a segment, then merges the newest segments while the one before is no
+    larger than the one after it (as a binary counter carries), so each entry is rewritten
+    about log2(segments) times over its life and a night costs what its files cost. A merge
+    keeps only the entries still in landing; the manifest, replaced in one step, says which
+    segments are in force.
+    """
 
     def __init__(self, staging: Path, partition: str, key: bytes, reuse: bool = True):
         self.folder = staging / CACHE_FOLDER / partition
         self.fingerprint = fingerprint(key)
         self.reads: dict[str, Read] = {}
+        self.segments: list[Segment] = []
+        self.judged: Judged | None = None
         manifest = self.folder / MANIFEST
         if not reuse:
             shutil.rmtree(self.folder, ignore_errors=True)
         elif manifest.exists():
             stored = json.loads(manifest.read_text(encoding="utf-8"))
             if stored["fingerprint"] == self.fingerprint:
+                self.segments = [Segment(**segment) for segment in stored["segments"]]
                 self.reads = self._load(stored["reads"])
+                found = pl.read_parquet(self.folder / JUDGED)
+                self.judged = Judged(set(stored["registers"]), found)
         self.stored = set(self.reads)
 
-    def _load(self, reads: dict[str, dict]) -> dict[str, Read]:
-        whole = {path.stem: pl.read_parquet(path) for path in self.folder.glob("*.parquet")}
-        frames = {
-            stem: frame.partition_by(["entry", "table"], as_dict=True)
-            for stem, frame in whole.items()
+    def judged_before(self, registers: set[str]) -> Judged | None:
+        """What the register checks found last time, if the register has only grown since:
+        every register delivery judged against then is among `registers`."""
+        if self.judged is None or not self.judged.registers <= registers:
+            return None
+        return self.judged
+
+    def _frames(self, segment: Segment) -> dict[str, pl.DataFrame]:
+        """A segment's frames by `<frame>_<kind>`."""
+        return {
+            path.stem.split("-", 1)[1]: pl.read_parquet(path) for path in segment.files(self.folder)
         }
+
+    def _load(self, reads: dict[str, dict]) -> dict[str, Read]:
+        parts: dict[tuple[str, str, int], pl.DataFrame] = {}  # (stem, entry, table) -> rows
+        empty: dict[str, pl.DataFrame] = {}
+        for segment in self.segments:
+            for stem, whole in self._frames(segment).items():
+                empty.setdefault(stem, whole.clear().drop("entry", "table"))
+                spans = (
+                    whole.select("entry", "table")
+                    .with_row_index("first")
+                    .group_by("entry", "table", maintain_order=True)
+                    .agg(pl.col("first").first(), rows=pl.len())
+                )
+                for name, t, first, rows in spans.iter_rows():
+                    parts[(stem, name, t)] = whole.slice(first, rows).drop("entry", "table")
 
         def part(frame: str, kind: str, name: str, t: int) -> pl.DataFrame:
             stem = f"{frame}_{kind}"
-            return frames[stem].get((name, t), whole[stem].clear()).drop("entry", "table")
+            return parts.get((stem, name, t), empty[stem])
 
         loaded = {}
         for name, stored in reads.items():
@@ -118,7 +194,7 @@ class IngestCache:
                     table["kind"],
                     table["sheet"],
                     table["duplicates"],
-                    *(part(f, table["kind"], name, t) for f in ("staged", "facts", "quarantine")),
+                    *(part(f, table["kind"], name, t) for f in FRAMES),
                 )
                 for t, table in enumerate(stored["tables"])
             ]
@@ -132,28 +208,28 @@ class IngestCache:
             )  # fmt: skip
         return loaded
 
-    def save(self, reads: dict[str, Read]) -> None:
-        """Keep exactly these reads (those of the landing as it is now); written only when
-        something changed."""
+    def save(self, reads: dict[str, Read], judged: Judged) -> None:
+        """Keep exactly these reads (those of the landing as it is now) and what the register
+        checks found in them: the new reads written as a segment, the newest segments merged;
+        nothing is written when no read changed (then neither did the register)."""
         if set(reads) == self.stored:
             return
-        frames: dict[str, list[pl.DataFrame]] = {}
-        for name, read in reads.items():
-            for t, table in enumerate(read.tables):
-                for frame, rows in (
-                    ("staged", table.staged),
-                    ("facts", table.facts),
-                    ("quarantine", table.quarantine),
-                ):
-                    frames.setdefault(f"{frame}_{table.kind}", []).append(
-                        rows.with_columns(entry=pl.lit(name), table=pl.lit(t, pl.Int64))
-                    )
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True)
-        for stem, parts in frames.items():
-            write_table(pl.concat(parts, how="diagonal_relaxed"), self.folder / f"{stem}.parquet")
+        if not self.segments:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        number = max((s.number for s in self.segments), default=0) + 1
+        new = [name for name in reads if name not in self.stored]
+        segments = [*self.segments, self._write(number, new, reads)] if new else self.segments
+        segments = [s for s in segments if any(name in reads for name in s.entries)]
+        while len(segments) > 1 and segments[-2].rows <= segments[-1].rows:
+            number += 1
+            live = [name for s in segments[-2:] for name in s.entries if name in reads]
+            segments = [*segments[:-2], self._write(number, live, reads)]
+        write_table(judged.found, self.folder / JUDGED)
         manifest = {
             "fingerprint": self.fingerprint,
+            "segments": [vars(s) for s in segments],
+            "registers": sorted(judged.registers),
             "reads": {
                 name: {
                     "status": read.status,
@@ -176,3 +252,26 @@ class IngestCache:
             },
         }
         write_text(self.folder / MANIFEST, json.dumps(manifest, sort_keys=True))
+        kept = {path for s in segments for path in s.files(self.folder)} | {self.folder / JUDGED}
+        for path in self.folder.glob("*.parquet"):
+            if path not in kept:
+                path.unlink()
+        self.segments, self.stored, self.judged = segments, set(reads), judged
+
+    def _write(self, number: int, names: list[str], reads: dict[str, Read]) -> Segment:
+        """A segment of these entries' frames."""
+        frames: dict[str, list[pl.DataFrame]] = {}
+        for name in names:
+            for t, table in enumerate(reads[name].tables):
+                for frame in FRAMES:
+                    frames.setdefault(f"{frame}_{table.kind}", []).append(
+                        getattr(table, frame).with_columns(
+                            entry=pl.lit(name), table=pl.lit(t, pl.Int64)
+                        )
+                    )
+        rows = 0
+        for stem, parts in frames.items():
+            whole = pl.concat(parts, how="diagonal_relaxed")
+            write_table(whole, self.folder / f"{number:06d}-{stem}.parquet")
+            rows += whole.height
+        return Segment(number, names, rows)

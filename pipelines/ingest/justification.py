@@ -7,6 +7,7 @@ contract).
 """
 
 from datetime import date
+from functools import cache
 
 import polars as pl
 
@@ -27,10 +28,17 @@ MARK_CODES = {
 MARK_REASON = {"ns": "illness", "nc": "other_justified", "nk": "late", "unjustified": "unjustified"}
 
 
+@cache
+def _deadline(calendar: SchoolCalendar, day: date, school_days: int) -> date:
+    """The last day a note ending on `day` counts on time (once per day in a process: every
+    school's notes of the history ask for the same days)."""
+    return calendar.add_school_days(day, school_days, grade=5)
+
+
 def note_deadlines(notes: pl.DataFrame, calendar: SchoolCalendar, school_days: int) -> pl.DataFrame:
     """Notes (`pupil`, `from`, `to`, `submitted`) with the last day they count on time."""
     deadlines: dict[date, date] = {
-        day: calendar.add_school_days(day, school_days, grade=5) for day in notes["to"].unique()
+        day: _deadline(calendar, day, school_days) for day in notes["to"].unique()
     }
     return notes.with_columns(deadline=pl.col("to").replace_strict(deadlines, return_dtype=pl.Date))
 

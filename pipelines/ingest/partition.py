@@ -20,7 +20,7 @@ import polars as pl
 
 from pipelines.feedback import SILENT, Progress
 from pipelines.ingest import justification
-from pipelines.ingest.cache import IngestCache, Read, Table, entry_name
+from pipelines.ingest.cache import IngestCache, Judged, Read, Table, entry_name
 from pipelines.ingest.contract import (
     KINDS,
     MUNICIPALITY_FOLDER,
@@ -46,7 +46,12 @@ from pipelines.ingest.staging import (
     verify_key,
     write_table,
 )
-from pipelines.ingest.validation import check, check_partition
+from pipelines.ingest.validation import (
+    GROWING_REGISTER_KINDS,
+    QUARANTINE_SCHEMA,
+    check,
+    check_partition,
+)
 from pipelines.privacy.pseudonym import PseudonymKey
 from pipelines.privacy.scan import identifier_findings
 from pipelines.reference import tables as reference
@@ -244,11 +249,15 @@ class Part:
 
     @cached_property
     def keys_outside(self) -> pl.Series:
-        """The keys of its rows dated outside its period (computed once per part)."""
-        dated = pl.col(self.spec.row_date).is_between(*self.period)
+        """The keys of its rows dated outside its period (computed once per part; none when
+        its first and last days lie inside it)."""
+        first, last = self.dated
         key = self.spec.staged_key
-        outside = self.rows.filter(~dated).select(key).unique()
-        return outside.select(pl.struct(key)).to_series()
+        if first is None or (self.period[0] <= first and last <= self.period[1]):
+            outside = self.rows.clear()
+        else:
+            outside = self.rows.filter(~pl.col(self.spec.row_date).is_between(*self.period))
+        return outside.select(key).unique().select(pl.struct(key)).to_series()
 
     def kept_of(self, replaced: pl.DataFrame) -> int:
         """How many of its rows stand where the replaced ones stood: for dated rows, those on
@@ -321,6 +330,7 @@ class PartitionIngest:
         self.reads: dict[str, Read] = {}  # by `entry_name`, what each file read gave on its own
         self.files_read = 0  # read this run; the others came from the cache
         self.validated: dict[tuple[int, int], Validated] = {}
+        self.judged: Judged | None = None  # what the register checks found, for the cache
 
     def collect(self) -> None:
         """Archive, deduplicate by content and read every file of the partition not read
@@ -464,7 +474,10 @@ class PartitionIngest:
 
     def validate_all(self) -> None:
         """The checks against other files, a kind at a time over all its tables: registers
-        first (the other kinds are checked against them), then the rest."""
+        first (the other kinds are checked against them), then the rest. Against a register
+        that has only grown since the last ingest, a table judged then has only the rows that
+        failed then judged again (`Judged`; the checks of `GROWING_REGISTER_KINDS` pass more
+        rows, never fewer, as the register grows)."""
         columns = {
             "pupil_key": pl.String,
             "admitted": pl.Date,
@@ -479,6 +492,16 @@ class PartitionIngest:
         ]
         register = pl.concat([pl.DataFrame(schema=columns), *registers])
         partition = self.facts(register)
+        names = [entry_name(d.sha256, d.received_at.isoformat()) for d in self.deliveries]
+        register_entries = {
+            names[i]
+            for i, d in enumerate(self.deliveries)
+            if any(t.kind == "skoleni" for t in d.tables)
+        }
+        before = self.cache.judged_before(register_entries) if self.cache else None
+        found_all = [
+            pl.DataFrame(schema={**QUARANTINE_SCHEMA, "entry": pl.String, "table": pl.Int64})
+        ]
         for kind in KINDS:
             tables = [
                 (i, t, table)
@@ -488,22 +511,33 @@ class PartitionIngest:
             ]
             if not tables:
                 continue
+            judging = []
+            for b, (i, t, table) in enumerate(tables):
+                facts = table.facts
+                if before and kind in GROWING_REGISTER_KINDS and names[i] in self.cache.stored:
+                    failed = before.of(names[i], t)
+                    if failed.is_empty():
+                        continue
+                    facts = facts.filter(pl.col("row").is_in(failed["row"].implode()))
+                judging.append(facts.with_columns(table=pl.lit(b, pl.Int64)))
             failing = check_partition(
                 kind,
-                pl.concat(
-                    [
-                        table.facts.with_columns(table=pl.lit(b, pl.Int64))
-                        for b, (_, _, table) in enumerate(tables)
-                    ],
-                    how="diagonal_relaxed",
-                ),
+                pl.concat(judging, how="diagonal_relaxed") if judging else pl.DataFrame(),
                 partition,
-            )
+            ).partition_by("table", as_dict=True, include_key=False)
             for b, (i, t, table) in enumerate(tables):
-                found = failing.filter(pl.col("table") == b).drop("table")
-                quarantine = pl.concat([table.quarantine, found]).sort("row", "check", "column")
-                valid = table.staged.filter(~pl.col("source_row").is_in(found["row"].implode()))
+                found = failing.get((b,))
+                if found is None:
+                    valid, quarantine = table.staged, table.quarantine
+                else:
+                    found_all.append(
+                        found.with_columns(entry=pl.lit(names[i]), table=pl.lit(t, pl.Int64))
+                    )
+                    quarantine = pl.concat([table.quarantine, found])
+                    valid = table.staged.filter(~pl.col("source_row").is_in(found["row"].implode()))
+                quarantine = quarantine.sort("row", "check", "column")
                 self._settle_table(i, t, Validated(valid, quarantine, table.duplicates))
+        self.judged = Judged(register_entries, pl.concat(found_all))
 
     def _settle_table(self, i: int, t: int, result: Validated) -> None:
         """Count a table's rows in its delivery, find its period, and set it on the rows."""
@@ -600,7 +634,7 @@ class PartitionIngest:
             self.log(),
         )
         if self.cache:
-            self.cache.save(self.reads)
+            self.cache.save(self.reads, self.judged)
         return staged
 
     def quarantine(self) -> pl.DataFrame:
@@ -777,21 +811,32 @@ def stage_partitions(
         _verify_unrecorded_key(landing, archive, staging, key)
         record_key(staging, key)
     progress.stage("ingest partitions", total=len(partitions))
-    reports = []
+    stage = partial(
+        stage_partition, landing=landing, archive=archive, staging=staging, key=key,
+        released=released, reuse=reuse,
+    )  # fmt: skip
+    staged: dict[str, PartitionReport] = {}
     if workers > 1 and len(schools) > 1:
+        # `workers - 1` spawned processes take the schools from the front of the queue while
+        # this one, its imports done, takes them from the back: no core waits for a worker's
+        # start-up (the imports of Polars and pandera, about a second), which costs more
+        # than a night's few files of a school.
         spawn = multiprocessing.get_context("spawn")  # forking a process running polars can hang
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-            stage = partial(
-                stage_partition, landing=landing, archive=archive, staging=staging, key=key,
-                released=released, reuse=reuse,
-            )  # fmt: skip
-            for report in pool.map(stage, schools):
-                reports.append(report)
-                progress.advance(report.partition)
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=spawn) as pool:
+            futures = {school: pool.submit(stage, school) for school in schools}
+            for school in reversed(schools):
+                if futures[school].cancel():
+                    staged[school] = stage(school)
+                    progress.advance(school)
+            for school, future in futures.items():
+                if school not in staged:
+                    staged[school] = future.result()
+                    progress.advance(school)
     else:
         for school in schools:
-            reports.append(stage_partition(school, landing, archive, staging, key, released, reuse))
+            staged[school] = stage(school)
             progress.advance(school)
+    reports = [staged[school] for school in schools]
     if MUNICIPALITY_FOLDER in partitions:
         reports.append(
             stage_partition(MUNICIPALITY_FOLDER, landing, archive, staging, key, released, reuse)

@@ -72,17 +72,32 @@ def _in_school_year(calendar: SchoolCalendar, column: str) -> pl.Expr:
 
 
 @cache
-def lesson_days(calendar: SchoolCalendar) -> pl.DataFrame:
-    """Every (date, grade) with lessons, across the calendar."""
-    rows = [
-        (day, grade)
-        for year in calendar.years
-        for grade in range(1, 13)
-        for day in calendar.school_days(year.span.start, year.span.end, grade)
-    ]
-    return pl.DataFrame(
-        rows, schema={"date": pl.Date, "grade": pl.Int64}, orient="row"
-    ).with_columns(lesson_day=pl.lit(True))
+def _is_lesson_day(calendar: SchoolCalendar, day: date, grade: int) -> bool:
+    """Whether pupils of a grade (1-12) have lessons on a day of a school year (once per day
+    and grade in a process)."""
+    return (
+        1 <= grade <= 12
+        and calendar.year_of(day) is not None
+        and calendar.is_school_day(day, grade)
+    )
+
+
+def _lesson_days(frame: pl.DataFrame, calendar: SchoolCalendar) -> pl.DataFrame:
+    """The frame with `lesson_day`: whether its row's grade has lessons on its date. Only the
+    (date, grade) pairs the frame holds are looked up: a night's file asks for a day or two."""
+    pairs = frame.select("date", "grade").drop_nulls().unique()
+    days = pl.DataFrame(
+        [
+            (day, grade, True)
+            for day, grade in pairs.iter_rows()
+            if _is_lesson_day(calendar, day, grade)
+        ],
+        schema={"date": pl.Date, "grade": pl.Int64, "lesson_day": pl.Boolean},
+        orient="row",
+    )
+    return frame.join(days, on=["date", "grade"], how="left").with_columns(
+        pl.col("lesson_day").fill_null(False)
+    )
 
 
 def _in_register(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
@@ -173,7 +188,6 @@ def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
         frame = _code_problems(frame)
     if "class_label" in frame.columns:
         frame = frame.with_columns(grade=_grade_of())
-    days = lesson_days(context.calendar)
     match kind:
         case "skoleni":
             low, high = context.school_grades or (1, 12)
@@ -190,9 +204,7 @@ def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
                 lesson=pl.col("lesson_text").str.strip_chars().cast(pl.Int64, strict=False),
                 absence=pl.col("mark").str.strip_chars().str.to_lowercase(),
             )
-            frame = frame.join(days, on=["date", "grade"], how="left").with_columns(
-                pl.col("lesson_day").fill_null(False)
-            )
+            frame = _lesson_days(frame, context.calendar)
         case "vertejumi":
             frame = frame.with_columns(parse_date("date_text").alias("date"), *_value_kinds())
         case "zimes":

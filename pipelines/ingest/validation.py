@@ -544,6 +544,10 @@ PARTITION_MODELS: dict[str, type[FactChecks]] = {
     "slodze": TimetableChecks,
     "atbalsts": SupportChecks,
 }
+# The kinds whose checks against other files read only the school's register, and pass a
+# row when some register row has its pupil on its date or its class: a row they pass passes
+# against every larger register (the ingest cache's `Judged`).
+GROWING_REGISTER_KINDS = frozenset({"kavejumi", "vertejumi", "slodze"})
 
 
 @dataclass

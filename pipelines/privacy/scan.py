@@ -23,10 +23,13 @@ def identifier_findings(frame: pl.DataFrame, where: str) -> list[str]:
         for c in frame.columns
         if c.casefold() in FORBIDDEN_COLUMNS
     ]
-    for column, dtype in frame.schema.items():
-        if dtype != pl.String:
+    strings = [column for column, dtype in frame.schema.items() if dtype == pl.String]
+    # Each distinct value is matched once; the rows holding a match are counted only then.
+    distinct = frame.select(pl.col(strings).unique().implode())
+    for column in strings:
+        values = distinct[column].explode().drop_nulls()
+        if not values.str.contains(f"{PERSONAL_CODE}|{_NAME_PATTERN}").any():
             continue
-        # Each distinct value is matched once, and counts for every row that holds it.
         rows = frame.select(pl.col(column).drop_nulls()).group_by(column).agg(__rows__=pl.len())
         codes = rows.filter(pl.col(column).str.contains(PERSONAL_CODE))["__rows__"].sum()
         names = rows.filter(pl.col(column).str.contains(_NAME_PATTERN)).sort(column)

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest import cache, partition
-from pipelines.ingest.cache import CACHE_FOLDER, IngestCache
+from pipelines.ingest.cache import CACHE_FOLDER, JUDGED, IngestCache
 from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER
 from pipelines.ingest.partition import stage_partitions, unreconciled
 from pipelines.ingest.staging import PARQUET_NAME, read_table
@@ -257,3 +257,54 @@ def test_the_demo_cache_holds_no_identifier(ingested):
     assert len(files) > 50
     for path in files:
         assert identifier_findings(pl.read_parquet(path), str(path)) == []
+
+
+def test_rows_the_register_passed_are_judged_again_when_a_register_is_taken_away(tmp_path):
+    """The register checks of the rows they passed are kept only while the register grows: a
+    register delivery taken out of landing sends its pupil's absences to quarantine, as
+    ingest from scratch does."""
+    landing, archive, staging = tmp_path / "landing", tmp_path / "archive", tmp_path / "staging"
+    late = File("skoleni_b_20250901-20251219.csv", register(FIFTH))
+    lines = absences(random.Random(3), 10, 10, LATE)
+    files = [File("skoleni_a_20250901-20251219.csv", register(EARLY)), late]
+    land(
+        landing,
+        0,
+        [*files, absence_file("kavejumi_20250915-20250926.csv", lines)],
+        random.Random(3),
+    )
+    stage_partitions([SCHOOL], landing, archive, staging, KEY, 1)
+    assert (
+        read_table(staging, "quarantine")
+        .filter(pl.col("check") == "pupil_not_in_register")
+        .is_empty()
+    )
+
+    (landing / SCHOOL / late.name).unlink()
+    stage_partitions([SCHOOL], landing, archive, staging, KEY, 1)
+    stage_partitions([SCHOOL], landing, archive, tmp_path / "scratch", KEY, 1)
+
+    assert staged_files(staging) == staged_files(tmp_path / "scratch")
+    quarantine = read_table(staging, "quarantine")
+    assert quarantine.filter(pl.col("check") == "pupil_not_in_register").height == len(lines)
+
+
+def test_a_night_writes_only_its_own_entries_to_the_cache(tmp_path):
+    """The cache's segments stay as they were; the night's new segment holds only its file."""
+    landing, staging = two_nights(tmp_path)
+    folder = staging / CACHE_FOLDER / SCHOOL
+
+    def segments() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in folder.glob("*.parquet") if p.name != JUDGED}
+
+    before = segments()
+    tonight = absence_file("kavejumi_nakts.csv", absences(random.Random(1), 30, 1, FIFTH))
+    land(landing, 9, [tonight], random.Random(1))
+
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+
+    after = segments()
+    assert {name: after.get(name) for name in before} == before
+    written = [pl.read_parquet(folder / name)["entry"] for name in after.keys() - before.keys()]
+    sha = partition.sha256_of(landing / SCHOOL / tonight.name)
+    assert written and {entry.split("@")[0] for column in written for entry in column} == {sha}
