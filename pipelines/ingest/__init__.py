@@ -6,7 +6,7 @@ and loading `partition` here would import pandera (about a second) into every re
 staging Parquet (`staging.read_table`: the dashboards, publication's hold check).
 """
 
-from importlib import import_module
+from pipelines.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "DATE_FORMATS": "values",
@@ -32,8 +32,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"pipelines.ingest.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

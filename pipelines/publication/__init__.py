@@ -1,53 +1,38 @@
 """Publication: disclosure control, the published tables and their releases, the quality gate and
 the ministry extracts.
+
+The public names load on first use (`pipelines.lazy_exports`): loading `publish` here would
+import the warehouse (sqlglot, DuckDB), NumPy and xlsxwriter into every reader of one small
+module, such as the public dashboard reading the release in force through `releases`.
 """
 
-from pipelines.publication.gate import run_gate
-from pipelines.publication.override import HoldOverride
-from pipelines.publication.publish import (
-    MARTS,
-    Publication,
-    disclosure_settings,
-    earlier_versions,
-    prepare,
-    publish,
-    release_digest,
-    release_in_force,
-    store,
-    stored,
-    write_extracts,
-)
-from pipelines.publication.quality_report import report_file
-from pipelines.publication.releases import (
-    current_release,
-    load,
-    previous_release,
-    prune_releases,
-    release_facts,
-)
-from pipelines.publication.tables import ALL_BANDS, MUNICIPALITY, NOT_YET_DUE
+from pipelines.lazy_exports import lazy_exports
 
-__all__ = [
-    "ALL_BANDS",
-    "MARTS",
-    "MUNICIPALITY",
-    "NOT_YET_DUE",
-    "HoldOverride",
-    "Publication",
-    "current_release",
-    "disclosure_settings",
-    "earlier_versions",
-    "load",
-    "prepare",
-    "previous_release",
-    "prune_releases",
-    "publish",
-    "release_digest",
-    "release_facts",
-    "release_in_force",
-    "report_file",
-    "run_gate",
-    "store",
-    "stored",
-    "write_extracts",
-]
+_EXPORTS = {
+    "ALL_BANDS": "tables",
+    "MARTS": "publish",
+    "MUNICIPALITY": "tables",
+    "NOT_YET_DUE": "tables",
+    "HoldOverride": "override",
+    "Publication": "publish",
+    "current_release": "releases",
+    "disclosure_settings": "publish",
+    "earlier_versions": "publish",
+    "load": "releases",
+    "prepare": "publish",
+    "previous_release": "releases",
+    "prune_releases": "releases",
+    "publish": "publish",
+    "release_digest": "publish",
+    "release_facts": "releases",
+    "release_in_force": "publish",
+    "report_file": "quality_report",
+    "run_gate": "gate",
+    "store": "publish",
+    "stored": "publish",
+    "write_extracts": "publish",
+}
+
+__all__ = list(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

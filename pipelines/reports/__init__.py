@@ -6,7 +6,7 @@ and loading `notebooks` here would import plotly.py's figure objects (and narwha
 into each dashboard's process, which writes its figures without them.
 """
 
-from importlib import import_module
+from pipelines.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "INDICATOR_QUALITY": "notebooks",
@@ -27,8 +27,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"pipelines.reports.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
