@@ -5,7 +5,8 @@ copy, with a few columns derived here first (margin differences, small counts sh
 where none may be). The suites run in an in-memory context; each run writes the quality report,
 `data/quality/report.html` (`pipelines.publication.quality_report`), one page that opens
 offline. `great_expectations` takes seconds to import: it is imported only when the gate runs
-(`pipelines.publication.publish.gate` runs it only for content it has not gated before).
+(`pipelines.publication.publish.gate` runs it only for content it has not gated before), in
+a worker process started ahead of time (`pipelines.publication.gate_worker`).
 """
 
 from dataclasses import dataclass
@@ -152,6 +153,11 @@ def expected_rows(table: str, semesters: list[str]) -> int:
     units = reference.activities().unique("activity")["unit"].to_list()
     per_activity = sum(sum(m.unit == unit for m in SUPPORT_MEASURES) for unit in units)
     return len(semesters) * (schools if table == "school_support" else 1) * per_activity
+
+
+def load_great_expectations() -> None:
+    """Import what `run_gate` imports, the seconds of it, ahead of the gate."""
+    import great_expectations.expectations  # noqa: F401
 
 
 # Up to 20 rows that broke an expectation, each named by its cell key.
