@@ -11,6 +11,7 @@ a worker process started ahead of time (`pipelines.publication.gate_worker`).
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -144,8 +145,7 @@ def expected_rows(table: str, semesters: list[str]) -> int:
     municipality) × grade band (and `all`), activity or week × the measures that apply."""
     schools = 1 + sum(s.successor_id is None for s in reference.schools())
     if table == "weekly_absence":
-        weeks = calendar_table(school_calendar())["day"].dt.truncate("1w").n_unique()
-        return weeks * schools * len(WEEKLY_MEASURES)
+        return school_weeks() * schools * len(WEEKLY_MEASURES)
     if table == "school_indicators":
         by_band = sum(m.by_band for m in INDICATOR_MEASURES)
         per_school = len(reference.GRADE_BANDS) * by_band + len(INDICATOR_MEASURES)
@@ -155,9 +155,18 @@ def expected_rows(table: str, semesters: list[str]) -> int:
     return len(semesters) * (schools if table == "school_support" else 1) * per_activity
 
 
-def load_great_expectations() -> None:
-    """Import what `run_gate` imports, the seconds of it, ahead of the gate."""
+def warm_up() -> None:
+    """What the gate needs before any table, done ahead of it: Great Expectations imported
+    (the seconds of it) and the weeks of the school calendar."""
     import great_expectations.expectations  # noqa: F401
+
+    school_weeks()
+
+
+@cache
+def school_weeks() -> int:
+    """The weeks of the school calendar (built in Python, about half a second)."""
+    return calendar_table(school_calendar())["day"].dt.truncate("1w").n_unique()
 
 
 # Up to 20 rows that broke an expectation, each named by its cell key.

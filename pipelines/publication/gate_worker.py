@@ -25,7 +25,7 @@ import polars as pl
 
 from pipelines.feedback import OperatorError
 from pipelines.paths import PROJECT_ROOT
-from pipelines.publication.gate import GateResult, load_great_expectations, run_gate
+from pipelines.publication.gate import GateResult, run_gate, warm_up
 
 
 class GateUnavailable(OperatorError):
@@ -79,11 +79,12 @@ class GateWorker:
 
 
 def main() -> int:
-    """The worker: import Great Expectations, then gate the one request on standard input."""
+    """The worker: warm up (import Great Expectations), then gate the one request on standard
+    input."""
     answer = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # what the libraries print: not the answer
     try:
-        load_great_expectations()
+        warm_up()
         tables, semesters, threshold, quality_dir, digest = pickle.load(sys.stdin.buffer)
         results = run_gate(tables, semesters, threshold, quality_dir, digest)
     except Exception as error:  # any failure holds the publication, said in one line
