@@ -176,7 +176,8 @@ def run_publish(data: Path) -> dict:
     """`pipelines.publication.publish.publish`, as `pmp publish` runs it, each of its steps
     timed: the earlier revisions read, suppression and attack (reusing what earlier runs
     decided on the same inputs), the quality gate and the release (only when the content
-    changed), the extracts and the retention of releases."""
+    changed), the extracts and the retention of releases. `gate` is the wait for the gate's
+    worker, which imported Great Expectations while the tables were protected."""
     import polars as pl
 
     parts: dict[str, float] = {}

@@ -5,11 +5,13 @@ copy, with a few columns derived here first (margin differences, small counts sh
 where none may be). The suites run in an in-memory context; each run writes the quality report,
 `data/quality/report.html` (`pipelines.publication.quality_report`), one page that opens
 offline. `great_expectations` takes seconds to import: it is imported only when the gate runs
-(`pipelines.publication.publish.gate` runs it only for content it has not gated before).
+(`pipelines.publication.publish.gate` runs it only for content it has not gated before), in
+a worker process started ahead of time (`pipelines.publication.gate_worker`).
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -143,8 +145,7 @@ def expected_rows(table: str, semesters: list[str]) -> int:
     municipality) × grade band (and `all`), activity or week × the measures that apply."""
     schools = 1 + sum(s.successor_id is None for s in reference.schools())
     if table == "weekly_absence":
-        weeks = calendar_table(school_calendar())["day"].dt.truncate("1w").n_unique()
-        return weeks * schools * len(WEEKLY_MEASURES)
+        return school_weeks() * schools * len(WEEKLY_MEASURES)
     if table == "school_indicators":
         by_band = sum(m.by_band for m in INDICATOR_MEASURES)
         per_school = len(reference.GRADE_BANDS) * by_band + len(INDICATOR_MEASURES)
@@ -152,6 +153,20 @@ def expected_rows(table: str, semesters: list[str]) -> int:
     units = reference.activities().unique("activity")["unit"].to_list()
     per_activity = sum(sum(m.unit == unit for m in SUPPORT_MEASURES) for unit in units)
     return len(semesters) * (schools if table == "school_support" else 1) * per_activity
+
+
+def warm_up() -> None:
+    """What the gate needs before any table, done ahead of it: Great Expectations imported
+    (the seconds of it) and the weeks of the school calendar."""
+    import great_expectations.expectations  # noqa: F401
+
+    school_weeks()
+
+
+@cache
+def school_weeks() -> int:
+    """The weeks of the school calendar (built in Python, about half a second)."""
+    return calendar_table(school_calendar())["day"].dt.truncate("1w").n_unique()
 
 
 # Up to 20 rows that broke an expectation, each named by its cell key.

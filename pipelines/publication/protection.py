@@ -175,7 +175,7 @@ def release_relations(
     relations = [
         *margin_relations(cells),
         *(at_most(part, wholes) for part, wholes in subsets),
-        *(sum_of(whole, [part]) for part, whole in identities),
+        *(sum_of(whole, [part]) for part, whole in sorted(identities)),
         *orderings,
         *(relation for relation, _ in rate_relations),
         *_rule_relations(cells),
@@ -233,7 +233,7 @@ def _for_repeaters() -> dict[str, list[str]]:
                 for g in range(low, high + 1)
             }
         )
-        for (activity,), grades in only.group_by("activity")
+        for (activity,), grades in only.group_by("activity", maintain_order=True)
     }
 
 

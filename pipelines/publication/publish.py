@@ -4,7 +4,9 @@
    already sent, and prove the protection by attacking the published cells with everything
    the attacker holds (integer programming);
 2. when the content differs from the release in force (`release_in_force`): the quality
-   gate (`pipelines.publication.gate.run_gate`), which must pass, and `store`, a new release;
+   gate (`pipelines.publication.gate.run_gate`), which must pass, and `store`, a new release.
+   The gate runs in a worker process started as publication begins, so that importing Great
+   Expectations overlaps step 1 (`pipelines.publication.gate_worker`);
 3. `write_extracts`: a new revision per final reporting period whose numbers changed, and
    its true values in the private ledger, so the next release is protected jointly with it;
    then `prune_releases` (the retention policy of `pipelines.publication.releases`).
@@ -36,7 +38,8 @@ from pipelines.publication.extracts import (
     period_folder,
     write_revision,
 )
-from pipelines.publication.gate import GateResult, run_gate
+from pipelines.publication.gate import GateResult
+from pipelines.publication.gate_worker import GateWorker
 from pipelines.publication.override import HoldOverride
 from pipelines.publication.protection import (
     Cell,
@@ -416,13 +419,17 @@ GATE_RECORD = "gate_record.json"
 
 
 def gate(
-    tables: dict[str, pl.DataFrame], semesters: list[str], digest: str, quality_dir: Path
+    tables: dict[str, pl.DataFrame],
+    semesters: list[str],
+    digest: str,
+    quality_dir: Path,
+    worker: GateWorker | None = None,
 ) -> list[GateResult]:
     """The quality gate on a release's tables (`digest`: its content), which must hold every
     one of the `semesters`. Great Expectations runs, and is imported, only for what this code
-    has not gated before: the results are kept in `quality_dir` with the content digest, the
-    semesters and the code version, beside the quality report of the run (a missing report
-    runs the gate again)."""
+    has not gated before, in the `worker` (started ahead by the caller, else now): the results
+    are kept in `quality_dir` with the content digest, the semesters and the code version,
+    beside the quality report of the run (a missing report runs the gate again)."""
     key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
     record = quality_dir / GATE_RECORD
     if record.exists() and report_file(quality_dir).exists():
@@ -430,7 +437,7 @@ def gate(
         if saved["key"] == key:
             return [GateResult(**result) for result in saved["results"]]
     threshold, _ = disclosure_settings()
-    results = run_gate(tables, semesters, threshold, quality_dir, digest)
+    results = (worker or GateWorker()).run(tables, semesters, threshold, quality_dir, digest)
     partial = record.with_name(f".{record.name}")
     saved = {"key": key, "results": [vars(result) for result in results]}
     partial.write_text(json.dumps(saved), encoding="utf-8")
@@ -490,6 +497,19 @@ def write_extracts(prepared: Prepared, exports: Path, ledger: Path, release: str
     return written
 
 
+def pass_gate(prepared: Prepared, quality_dir: Path, worker: GateWorker) -> None:
+    """The quality gate on the prepared release, in the `worker`; `GateFailed`, naming the
+    failed expectations and the quality report, unless every table passes."""
+    semesters = sorted(prepared.semesters["semester_id"].to_list())
+    results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir, worker)
+    failed = [r for r in results if not r.success]
+    if failed:
+        raise GateFailed(
+            "; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed)
+            + f" (quality report: {report_file(quality_dir)})"
+        )
+
+
 @dataclass(frozen=True)
 class Publication:
     """What a publication did: the release in force after it, whether it is new, the new
@@ -515,22 +535,17 @@ def publish(
     `override`, publication goes on despite a completeness hold, which is recorded once a new
     release is stored (before its extracts: the release is in force from then on)."""
     ledger = tables_dir / LEDGER
-    reuse = load_reuse(tables_dir)
-    versions = earlier_versions(exports, ledger)
-    prepared = prepare(database, staging, versions, reuse, override, progress)
-    save_reuse(reuse, tables_dir)
-    release = release_in_force(prepared, tables_dir)
-    new_release = release is None
+    with GateWorker() as worker:  # imports Great Expectations while the tables are protected
+        reuse = load_reuse(tables_dir)
+        versions = earlier_versions(exports, ledger)
+        prepared = prepare(database, staging, versions, reuse, override, progress)
+        save_reuse(reuse, tables_dir)
+        release = release_in_force(prepared, tables_dir)
+        new_release = release is None
+        if new_release:
+            progress.stage("quality gate")
+            pass_gate(prepared, quality_dir, worker)
     if new_release:
-        semesters = sorted(prepared.semesters["semester_id"].to_list())
-        progress.stage("quality gate")
-        results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir)
-        failed = [r for r in results if not r.success]
-        if failed:
-            raise GateFailed(
-                "; ".join(f"{r.table}: {', '.join(r.failures)}" for r in failed)
-                + f" (quality report: {report_file(quality_dir)})"
-            )
         progress.stage("store the release")
         release = store(prepared, tables_dir)
         if override is not None:

@@ -5,6 +5,7 @@ Releases are kept by the retention policy of `pipelines.publication.releases`.""
 import importlib
 import json
 import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 import pipelines.defs.publication as publication_defs
 from pipelines import cli
 from pipelines.defs.reports import dashboard
+from pipelines.publication.gate_worker import GateWorker
 from pipelines.publication.publish import Prepared
 from pipelines.publication.releases import (
     CURRENT,
@@ -57,18 +59,32 @@ def revision_folders(data: Path) -> list[str]:
 def gate_runs(monkeypatch) -> list[int]:
     """How many times Great Expectations ran (one entry per run of the gate)."""
     runs = []
-    real = publish_module.run_gate
+    real = GateWorker.run
 
-    def counted(*args):
+    def counted(worker, *args):
         runs.append(1)
-        return real(*args)
+        return real(worker, *args)
 
-    monkeypatch.setattr(publish_module, "run_gate", counted)
+    monkeypatch.setattr(GateWorker, "run", counted)
     return runs
 
 
+@pytest.fixture
+def workers(monkeypatch) -> list[GateWorker]:
+    """Every gate worker started."""
+    started = []
+    real = GateWorker.__init__
+
+    def recorded(worker):
+        real(worker)
+        started.append(worker)
+
+    monkeypatch.setattr(GateWorker, "__init__", recorded)
+    return started
+
+
 def test_publishing_twice_without_change_makes_one_release_and_a_changed_delivery_a_new_one(
-    prepared, tmp_path, monkeypatch, capsys, gate_runs
+    prepared, tmp_path, monkeypatch, capsys, gate_runs, workers
 ):
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
     nights = [prepared, prepared, one_more_event(prepared)]
@@ -94,6 +110,7 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     assert not [line for line in second.splitlines() if line.startswith("published")]
     assert revision_folders(tmp_path) == ["2025-26-S1/r1", "2025-26-S2/r1"]
     assert len(gate_runs) == 1  # Great Expectations did not run
+    assert len(workers) == 2 and workers[1].process.returncode == -signal.SIGKILL  # unused
     assert page.stat().st_mtime_ns == drawn_at and "dashboard redrawn" not in second
 
     cli.main(["publish"])

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from pipelines.publication.gate import expectations, expected_rows, outcome
+from pipelines.publication.gate_worker import GateUnavailable
 from pipelines.publication.publish import (
     GateFailed,
     Prepared,
@@ -288,3 +289,19 @@ def test_a_failed_gate_publishes_nothing_and_names_the_report(failed_gate, tmp_p
     assert str(failed.value).endswith(f"(quality report: {report_file(quality)})")
     assert "expect_column_values_to_be_between(value)" in str(failed.value)
     assert not (tmp_path / "publication" / "current").exists()
+
+
+def test_a_gate_that_cannot_run_publishes_nothing_and_says_why_in_one_line(
+    prepared, tmp_path, monkeypatch
+):
+    quality = tmp_path / "quality"
+    quality.write_text("a file where the report's folder should be", encoding="utf-8")
+    monkeypatch.setattr(publish_module, "prepare", lambda *_: prepared)
+    with pytest.raises(GateUnavailable) as failed:
+        publish(tmp_path / "warehouse.duckdb", tmp_path / "staging", tmp_path / "publication",
+                quality, tmp_path / "exports")  # fmt: skip
+    message = str(failed.value)
+    assert message.startswith("nothing published: the quality gate could not run: ")
+    assert "\n" not in message and str(quality) in message
+    assert not (tmp_path / "publication" / "current").exists()
+    assert not (tmp_path / "exports").exists()

@@ -6,13 +6,18 @@ without, the attack on it gives the same intervals, and it narrows no suppressed
 the threshold. The sequences reuse blocks (the test would prove nothing otherwise) and change
 some (a block reused in spite of a change would show as a different pattern)."""
 
+import os
+import pickle
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import polars as pl
 import pytest
 from small_release import Pupil, Semester, _random_pupil, published, release
 
+from pipelines.paths import PROJECT_ROOT
 from pipelines.publication import protection
 from pipelines.publication.disclosure import Reuse
 from pipelines.publication.protection import LESSONS, Version, attack_release, suppress_release
@@ -170,3 +175,29 @@ def test_a_final_semester_sent_with_more_suppressed_than_needed_keeps_its_patter
         assert (found["width"] >= THRESHOLD).all(), case
         compared += 1
     assert compared > 5
+
+
+RELATIONS_IN_ORDER = """
+import hashlib, pickle, sys
+from pipelines.publication.protection import release_relations
+values = pickle.loads(open(sys.argv[1], "rb").read())
+print(hashlib.sha256(repr(release_relations(values).holding).encode()).hexdigest())
+"""
+
+
+def test_the_relations_come_in_one_order_in_every_process(prepared, tmp_path):
+    """A block's reuse key holds its relations in order, and their order steers the solver's
+    choice among equally good cells: two processes (string hashes salted differently) must
+    list the same relations in the same order, or a night would find nothing the night
+    before decided, and the same inputs could publish two patterns."""
+    path = tmp_path / "values.pickle"
+    path.write_bytes(pickle.dumps(prepared.values))
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [sys.executable, "-c", RELATIONS_IN_ORDER, str(path)]
+    orders = {
+        subprocess.run(
+            command, env=environment | {"PYTHONHASHSEED": seed}, capture_output=True, check=True
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(orders) == 1
