@@ -29,8 +29,10 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
+from pipelines.publication.gate import GateResult
 from pipelines.publication.publish import (
     MARTS,
+    GateFailed,
     attack_stored,
     earlier_versions,
     gate,
@@ -159,6 +161,15 @@ def disclosure_attack() -> dg.AssetCheckResult:
     )
 
 
+def _gate_release_in_force() -> list[GateResult]:
+    """The quality gate on the release in force as stored (the results kept for its content
+    when it was gated before)."""
+    release = current_release(publication_dir())
+    tables = load(release)
+    semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
+    return gate(tables, semesters, release_facts(release)["content_digest"], quality_dir())
+
+
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(
@@ -175,12 +186,8 @@ def disclosure_attack() -> dg.AssetCheckResult:
     name="publication_quality_gate",
 )
 def publication_quality_gate():
-    release = current_release(publication_dir())
-    tables = load(release)
-    semesters = sorted(tables["school_indicators"]["semester_id"].unique().to_list())
-    digest = release_facts(release)["content_digest"]
     report = report_file(quality_dir())
-    for result in gate(tables, semesters, digest, quality_dir()):
+    for result in _gate_release_in_force():
         yield dg.AssetCheckResult(
             asset_key=PUBLISHED,
             check_name=f"quality_gate_{result.table}",
@@ -212,6 +219,12 @@ def publication_quality_gate():
 def ministry_extracts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     prepared = stored(warehouse_file(), staging_dir(), publication_dir())
     release = current_release(publication_dir())
+    failed = [r.table for r in _gate_release_in_force() if not r.success]
+    if failed:  # materialised alone, too: nothing the gate did not pass leaves
+        raise GateFailed(
+            f"release {release.name} failed the quality gate on {', '.join(failed)}: no "
+            f"extracts written (quality report: {report_file(quality_dir())})"
+        )
     written = write_extracts(prepared, exports_dir(), publication_dir() / LEDGER, release.name)
     removed = prune_releases(publication_dir(), exports_dir())
     files = pl.DataFrame(

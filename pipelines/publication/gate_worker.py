@@ -27,6 +27,10 @@ from pipelines.feedback import OperatorError
 from pipelines.paths import PROJECT_ROOT
 from pipelines.publication.gate import GateResult, run_gate, warm_up
 
+# A gate that has not answered by then hangs: the night is told, not held up for ever (the
+# bench's scale-30 gate takes well under a minute).
+GATE_TIMEOUT_SECONDS = 15 * 60
+
 
 class GateUnavailable(OperatorError):
     """The quality gate could not run: nothing is published."""
@@ -58,7 +62,14 @@ class GateWorker:
         """`run_gate` on these arguments, in the worker; `GateUnavailable` with the worker's
         one-line reason when it fails."""
         request = pickle.dumps((tables, semesters, threshold, quality_dir, content_digest))
-        answer, errors = self.process.communicate(request)
+        try:
+            answer, errors = self.process.communicate(request, timeout=GATE_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise GateUnavailable(
+                "nothing published: the quality gate did not answer within "
+                f"{GATE_TIMEOUT_SECONDS:g} s (stopped)"
+            ) from None
         if self.process.returncode != 0:
             lines = errors.decode(errors="replace").strip().splitlines()
             reason = lines[-1] if lines else f"exit status {self.process.returncode}"

@@ -531,7 +531,8 @@ def publish(
     progress: Progress = SILENT,
 ) -> Publication:
     """All three steps: nothing is written unless the protection holds and the gate passes,
-    and content equal to the release in force's makes no release and runs no gate. With an
+    and content equal to the release in force's makes no release and runs no gate again (its
+    results are kept with the content digest: content that failed fails again). With an
     `override`, publication goes on despite a completeness hold, which is recorded once a new
     release is stored (before its extracts: the release is in force from then on)."""
     ledger = tables_dir / LEDGER
@@ -542,9 +543,10 @@ def publish(
         save_reuse(reuse, tables_dir)
         release = release_in_force(prepared, tables_dir)
         new_release = release is None
-        if new_release:
-            progress.stage("quality gate")
-            pass_gate(prepared, quality_dir, worker)
+        # The release in force too: one stored by the Dagster asset may have failed its gate,
+        # or never met it; its kept results make this free when it passed.
+        progress.stage("quality gate")
+        pass_gate(prepared, quality_dir, worker)
     if new_release:
         progress.stage("store the release")
         release = store(prepared, tables_dir)

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines.publication import gate_worker
 from pipelines.publication.gate import expectations, expected_rows, outcome
 from pipelines.publication.gate_worker import GateUnavailable
 from pipelines.publication.publish import (
@@ -21,6 +22,7 @@ from pipelines.publication.publish import (
     gate,
     publish,
     release_digest,
+    store,
 )
 from pipelines.publication.quality_report import (
     ExpectationOutcome,
@@ -305,3 +307,32 @@ def test_a_gate_that_cannot_run_publishes_nothing_and_says_why_in_one_line(
     assert "\n" not in message and str(quality) in message
     assert not (tmp_path / "publication" / "current").exists()
     assert not (tmp_path / "exports").exists()
+
+
+def test_a_release_in_force_that_failed_its_gate_sends_no_extracts(
+    failed_gate, tmp_path, monkeypatch
+):
+    """As the Dagster asset can leave it (the release stored, then its blocking gate failed):
+    the same content published again is gated again from its kept results, and fails."""
+    planted, _, quality, _ = failed_gate
+    store(planted, tmp_path / "publication")
+    monkeypatch.setattr(publish_module, "prepare", lambda *_: planted)
+    with pytest.raises(GateFailed) as failed:
+        publish(tmp_path / "warehouse.duckdb", tmp_path / "staging", tmp_path / "publication",
+                quality, tmp_path / "exports")  # fmt: skip
+    assert "expect_column_values_to_be_between(value)" in str(failed.value)
+    assert not (tmp_path / "exports").exists()
+
+
+def test_a_gate_that_does_not_answer_is_stopped_and_publishes_nothing(
+    prepared, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(gate_worker, "GATE_TIMEOUT_SECONDS", 0.2)  # it is still importing
+    monkeypatch.setattr(publish_module, "prepare", lambda *_: prepared)
+    with pytest.raises(GateUnavailable) as failed:
+        publish(tmp_path / "warehouse.duckdb", tmp_path / "staging", tmp_path / "publication",
+                tmp_path / "quality", tmp_path / "exports")  # fmt: skip
+    assert str(failed.value) == (
+        "nothing published: the quality gate did not answer within 0.2 s (stopped)"
+    )
+    assert not (tmp_path / "publication" / "current").exists()
