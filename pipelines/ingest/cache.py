@@ -33,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.feedback import OperatorError
 from pipelines.ingest.staging import write_table, write_text
 from pipelines.paths import PROJECT_ROOT, REFERENCE_DIR
 from pipelines.privacy.pseudonym import key_fingerprint
@@ -43,6 +44,11 @@ JUDGED = "judged.parquet"
 # What a file's own checks depend on besides its bytes: this code and the reference data.
 SOURCES = ("pipelines/ingest", "pipelines/privacy", "pipelines/reference")
 Period = tuple[date, date]
+
+
+class BrokenCache(OperatorError):
+    """A cache segment whose rows of one entry's table are not together: they cannot be taken
+    back exactly."""
 
 
 @dataclass
@@ -133,8 +139,11 @@ class IngestCache:
     new entries as a segment, then merges the newest segments while the one before is no
     larger than the one after it (as a binary counter carries), so each entry is rewritten
     about log2(segments) times over its life and a night costs what its files cost. A merge
-    keeps only the entries still in landing; the manifest, replaced in one step, says which
-    segments are in force.
+    keeps only the entries still in landing, each once: a file taken out of landing and put
+    back with its old modification time (`mv`, `cp -p`) is the same entry, listed by the
+    segment from before and again by a later one. The manifest, replaced in one step, says
+    which segments are in force. Loading takes each entry's table as the span of its rows and
+    refuses a segment where those rows are not together (`BrokenCache`).
     """
 
     def __init__(self, staging: Path, partition: str, key: bytes, reuse: bool = True):
@@ -178,9 +187,17 @@ class IngestCache:
                     whole.select("entry", "table")
                     .with_row_index("first")
                     .group_by("entry", "table", maintain_order=True)
-                    .agg(pl.col("first").first(), rows=pl.len())
+                    .agg(pl.col("first").first(), last=pl.col("first").last(), rows=pl.len())
                 )
-                for name, t, first, rows in spans.iter_rows():
+                apart = spans.filter(pl.col("last") - pl.col("first") + 1 != pl.col("rows"))
+                if not apart.is_empty():
+                    name, t = apart.row(0)[:2]
+                    raise BrokenCache(
+                        f"the ingest cache {self.folder} holds the rows of entry {name}, table "
+                        f"{t}, apart in segment {segment.number} ({stem}): remove {self.folder} "
+                        "and ingest again (the partition's files are all read again)"
+                    )
+                for name, t, first, _, rows in spans.iter_rows():
                     parts[(stem, name, t)] = whole.slice(first, rows).drop("entry", "table")
 
         def part(frame: str, kind: str, name: str, t: int) -> pl.DataFrame:
@@ -223,7 +240,9 @@ class IngestCache:
         segments = [s for s in segments if any(name in reads for name in s.entries)]
         while len(segments) > 1 and segments[-2].rows <= segments[-1].rows:
             number += 1
-            live = [name for s in segments[-2:] for name in s.entries if name in reads]
+            live = list(
+                dict.fromkeys(name for s in segments[-2:] for name in s.entries if name in reads)
+            )
             segments = [*segments[:-2], self._write(number, live, reads)]
         write_table(judged.found, self.folder / JUDGED)
         manifest = {

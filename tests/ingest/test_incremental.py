@@ -1,6 +1,7 @@
 """Incremental ingest: a night reads only the night's files, and what it stages is byte for
 byte what ingest from scratch stages from the same landing, whatever the nights held."""
 
+import json
 import os
 import random
 import re
@@ -12,7 +13,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest import cache, partition
-from pipelines.ingest.cache import CACHE_FOLDER, JUDGED, IngestCache
+from pipelines.ingest.cache import CACHE_FOLDER, JUDGED, MANIFEST, BrokenCache, IngestCache
 from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER
 from pipelines.ingest.partition import stage_partitions, unreconciled
 from pipelines.ingest.staging import PARQUET_NAME, read_table
@@ -308,3 +309,61 @@ def test_a_night_writes_only_its_own_entries_to_the_cache(tmp_path):
     written = [pl.read_parquet(folder / name)["entry"] for name in after.keys() - before.keys()]
     sha = partition.sha256_of(landing / SCHOOL / tonight.name)
     assert written and {entry.split("@")[0] for column in written for entry in column} == {sha}
+
+
+def test_a_file_taken_away_and_put_back_stages_what_ingest_from_scratch_stages(tmp_path):
+    """A file moved out of landing and back (`mv`, `cp -p`: the same name in the cache) is
+    stored in a second segment while the first still lists it; merging the two keeps its
+    rows once, and the next night stages exactly what ingest from scratch stages."""
+    landing, archive, staging = tmp_path / "landing", tmp_path / "archive", tmp_path / "staging"
+    evening = datetime(2025, 12, 1, 18, tzinfo=UTC)
+
+    def deliver(night: int, files: list[File]) -> None:
+        for minute, file in enumerate(files):
+            path = landing / file.folder / file.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(file.data)
+            moment = (evening + timedelta(days=night, minutes=minute)).timestamp()
+            os.utime(path, (moment, moment))
+
+    def ingest() -> list[int]:
+        stage_partitions([SCHOOL], landing, archive, staging, KEY, 1)
+        manifest = json.loads((staging / CACHE_FOLDER / SCHOOL / MANIFEST).read_text())
+        return [segment["number"] for segment in manifest["segments"]]
+
+    def nightly(night: int) -> File:
+        lines = absences(random.Random(night), 5 * night, 5, FIFTH)
+        return absence_file(f"kavejumi_nakts_{night}.csv", lines)
+
+    register_file = File("skoleni_20250901-20251219.csv", register(FIFTH))
+    deliver(0, [register_file, nightly(0), nightly(1)])  # the first absences come back
+    assert ingest() == [1]
+    path = landing / SCHOOL / nightly(0).name
+    away = tmp_path / path.name
+    path.rename(away)
+    ingest()
+    away.rename(path)
+    assert ingest() == [1, 2]  # the first segment still lists it, the second lists it again
+    segments, night = [1, 2], 1
+    while 1 in segments:  # a night's file each night until the first segment is merged
+        night += 1
+        assert night < 12, "the first segment was never merged"
+        deliver(night, [nightly(night)])
+        segments = ingest()
+    deliver(night + 1, [nightly(night + 1)])
+    ingest()  # the cache as that merge wrote it
+    stage_partitions([SCHOOL], landing, archive, tmp_path / "scratch", KEY, 1)
+
+    assert staged_files(staging) == staged_files(tmp_path / "scratch")
+
+
+def test_a_cache_segment_with_an_entrys_rows_apart_is_refused_naming_its_folder(tmp_path):
+    _, staging = two_nights(tmp_path)
+    folder = staging / CACHE_FOLDER / SCHOOL
+    path = next(folder.glob("*-staged_kavejumi.parquet"))
+    rows = pl.read_parquet(path)
+    assert rows["entry"].n_unique() > 1
+    rows.sample(fraction=1.0, shuffle=True, seed=1).write_parquet(path)
+
+    with pytest.raises(BrokenCache, match=re.escape(str(folder))):
+        IngestCache(staging, SCHOOL, KEY.secret)
