@@ -12,7 +12,12 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster._time import get_current_datetime
 
-from pipelines.defs.policies import NIGHTLY_DEADLINE, NIGHTLY_FRESHNESS
+from pipelines.defs.policies import (
+    NIGHTLY_DEADLINE,
+    NIGHTLY_FRESHNESS,
+    WEEKLY_DEADLINE,
+    WEEKLY_FRESHNESS,
+)
 from pipelines.ingest.staging import read_table
 from pipelines.operations.alerts import (
     NIGHTLY_CHECKS,
@@ -29,7 +34,7 @@ from pipelines.operations.alerts import (
     run_failure_alert,
     webhook_url,
 )
-from pipelines.operations.freshness import due_ingest_cutoff, overdue_assets
+from pipelines.operations.freshness import Deadline, Overdue, due_ingest_cutoff, overdue_assets
 from pipelines.paths import alerts_file, staging_dir
 from pipelines.publication.publish import PublicationHeld
 
@@ -209,14 +214,43 @@ def _moment(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
+# Each freshness policy the alert watches, with the deadline it stands for.
+WATCHED_POLICIES = ((NIGHTLY_FRESHNESS, NIGHTLY_DEADLINE), (WEEKLY_FRESHNESS, WEEKLY_DEADLINE))
+
+
+def _overdue(
+    context: dg.SensorEvaluationContext,
+    policy: dg.FreshnessPolicy,
+    deadline: Deadline,
+    now: datetime,
+) -> tuple[int, list[Overdue]]:
+    """How many assets have `policy`, and those of them overdue at `deadline`."""
+    graph = context.repository_def.asset_graph
+    watched = [n.key for n in graph.asset_nodes if n.freshness_policy == policy]
+    records = {r.asset_entry.asset_key: r for r in context.instance.get_asset_records(watched)}
+    materialised = {}
+    for key in watched:
+        record = records.get(key)
+        last = record.asset_entry.last_materialization if record else None
+        materialised[key.to_user_string()] = _moment(last.timestamp) if last else None
+    cutoff = due_ingest_cutoff(deadline, now)
+    ingests = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=INGESTED, before_timestamp=cutoff.timestamp()), limit=1
+    ).records
+    due = _moment(ingests[0].timestamp) if ingests else None
+    return len(watched), overdue_assets(deadline, now, materialised, due)
+
+
 @dg.sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
-    description="Raises one alert for each asset with the nightly freshness policy (the "
-    "warehouse, the publication, the ministry extracts, the dashboard) that missed its "
-    "deadline: by 06:00 Riga time, Tuesday to Saturday, it must hold everything ingested by "
-    "05:00. Once per overdue spell: again only after the asset has caught up and fallen behind "
-    "anew. Written to data/alerts/alerts.jsonl and posted to PMP_ALERT_WEBHOOK_URL when set.",
+    description="Raises one alert for each asset that missed its freshness deadline. With the "
+    "nightly policy (the warehouse, the publication, the ministry extracts, the dashboard): by "
+    "06:00 Riga time, Tuesday to Saturday, it must hold everything ingested by 05:00. With the "
+    "weekly one (the warehouse's analysis models): by 10:00 on Saturday, everything ingested "
+    "by 08:00. Once per overdue spell: again only after the asset has caught up and fallen "
+    "behind anew. Written to data/alerts/alerts.jsonl and posted to PMP_ALERT_WEBHOOK_URL "
+    "when set.",
 )
 def freshness_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """The cursor holds the assets found overdue at the last tick, already alerted.
@@ -225,29 +259,19 @@ def freshness_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     test can freeze both.
     """
     now = get_current_datetime()
-    graph = context.repository_def.asset_graph
-    watched = [n.key for n in graph.asset_nodes if n.freshness_policy == NIGHTLY_FRESHNESS]
-    records = {r.asset_entry.asset_key: r for r in context.instance.get_asset_records(watched)}
-    materialised = {}
-    for key in watched:
-        record = records.get(key)
-        last = record.asset_entry.last_materialization if record else None
-        materialised[key.to_user_string()] = _moment(last.timestamp) if last else None
-    cutoff = due_ingest_cutoff(NIGHTLY_DEADLINE, now)
-    ingests = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=INGESTED, before_timestamp=cutoff.timestamp()), limit=1
-    ).records
-    due = _moment(ingests[0].timestamp) if ingests else None
-    overdue = overdue_assets(NIGHTLY_DEADLINE, now, materialised, due)
+    watched, overdue = 0, []
+    for policy, deadline in WATCHED_POLICIES:
+        assets, found = _overdue(context, policy, deadline, now)
+        watched += assets
+        overdue += [(o, deadline) for o in found]
     alerted = set(json.loads(context.cursor)) if context.cursor else set()
-    new = [o for o in overdue if o.asset not in alerted]
+    new = [(o, deadline) for o, deadline in overdue if o.asset not in alerted]
     raised = raised_keys(alerts_file()) if new else set()
-    for found in new:
-        _send(context.log, freshness_alert(found, NIGHTLY_DEADLINE), raised)
+    for found, deadline in new:
+        _send(context.log, freshness_alert(found, deadline), raised)
     return dg.SensorResult(
-        skip_reason=f"{len(watched)} assets watched, {len(overdue)} overdue, "
-        f"{len(new)} newly alerted",
-        cursor=json.dumps(sorted(o.asset for o in overdue)),
+        skip_reason=f"{watched} assets watched, {len(overdue)} overdue, {len(new)} newly alerted",
+        cursor=json.dumps(sorted(o.asset for o, _ in overdue)),
     )
 
 

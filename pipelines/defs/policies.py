@@ -58,7 +58,12 @@ ON_WEEKLY_TICK = (
     & ~dg.AutomationCondition.any_deps_in_progress()
 ).with_label(f"weekly ({WEEKLY_CRON}, {TIMEZONE})")
 
+# By 10:00 on Saturday, everything ingested by 08:00 must have reached them.
+WEEKLY_DEADLINE = Deadline(at=time(10, 0), days=(6,), timezone=TIMEZONE, margin=timedelta(hours=2))
+
 # Fresh when rebuilt in the two hours after the weekly tick (or later, by a warehouse_job run).
 WEEKLY_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron="0 10 * * 6", lower_bound_delta=timedelta(hours=2), timezone=TIMEZONE
+    deadline_cron=WEEKLY_DEADLINE.cron,
+    lower_bound_delta=timedelta(hours=2),
+    timezone=WEEKLY_DEADLINE.timezone,
 )

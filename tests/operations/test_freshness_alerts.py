@@ -12,7 +12,7 @@ from dagster._core.test_utils import freeze_time
 
 from pipelines.definitions import defs
 from pipelines.defs.operations import freshness_alerts
-from pipelines.defs.policies import NIGHTLY_FRESHNESS
+from pipelines.defs.policies import NIGHTLY_FRESHNESS, WEEKLY_FRESHNESS
 from pipelines.operations.alerts import WEBHOOK_ENV
 from pipelines.paths import alerts_file
 
@@ -21,6 +21,7 @@ INGESTED = dg.AssetKey(["ingest", "delivery_log"])
 PUBLISHED = dg.AssetKey(["publication", "published_tables"])
 EXTRACTS = dg.AssetKey(["publication", "ministry_extracts"])
 DASHBOARD = dg.AssetKey(["reports", "dashboard"])
+WATCHED = (NIGHTLY_FRESHNESS, WEEKLY_FRESHNESS)
 
 
 def _riga(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -40,11 +41,11 @@ def instance(tmp_path, monkeypatch) -> Iterator[dg.DagsterInstance]:
         yield test_instance
 
 
-def _watched(definitions: dg.Definitions) -> list[dg.AssetKey]:
+def _watched(
+    definitions: dg.Definitions, policies: tuple[dg.FreshnessPolicy, ...] = WATCHED
+) -> list[dg.AssetKey]:
     graph = definitions.resolve_asset_graph()
-    return [
-        k for k in graph.get_all_asset_keys() if graph.get(k).freshness_policy == NIGHTLY_FRESHNESS
-    ]
+    return [k for k in graph.get_all_asset_keys() if graph.get(k).freshness_policy in policies]
 
 
 def _ingest(instance: dg.DagsterInstance, at: datetime) -> None:
@@ -128,3 +129,24 @@ def test_a_weekend_without_deliveries_raises_nothing(definitions, instance):
     for at in (_riga(21, 6, 1), _riga(22, 12), _riga(23, 18), _riga(24, 6, 1)):
         cursor = _tick(definitions, instance, cursor, at).cursor
     assert _alerts() == []
+
+
+def test_the_weekly_analysis_models_are_overdue_when_saturdays_build_missed_the_week(
+    definitions, instance
+):
+    weekly = _watched(definitions, (WEEKLY_FRESHNESS,))
+    assert dg.AssetKey(["warehouse", "indicators", "evaluation"]) in weekly
+    _ingest(instance, _riga(13, 22))  # the week before: everything follows
+    _materialise(instance, _watched(definitions), _riga(13, 22, 10))
+    _ingest(instance, _riga(20, 23, 31))  # Friday night: the nightly assets follow
+    _materialise(instance, _watched(definitions, (NIGHTLY_FRESHNESS,)), _riga(20, 23, 40))
+
+    before = _tick(definitions, instance, None, _riga(21, 9, 59))
+    assert _alerts() == [] and before.cursor == "[]"
+    _tick(definitions, instance, before.cursor, _riga(21, 10, 0, 30))
+    alerts = _alerts()
+    assert sorted(a["asset"] for a in alerts) == sorted(k.to_user_string() for k in weekly)
+    assert all(
+        "missed its deadline of 10:00 Europe/Riga on Saturday 21.11.2026" in a["message"]
+        for a in alerts
+    )
