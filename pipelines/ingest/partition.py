@@ -302,7 +302,9 @@ class PartitionIngest:
     A file's own checks (`Read`) come from the ingest cache when the same bytes, received at
     the same moment, were checked before under the same key, code and reference data; only the
     other files are read. The checks against other files (the register, every school's pupils)
-    run every time, over every table of a kind at once, on the cached facts.
+    run on the cached facts, over every table of a kind at once; the register checks judge
+    again only the rows they failed last time while the register has only grown
+    (`pipelines.ingest.cache.Judged`).
     """
 
     def __init__(
