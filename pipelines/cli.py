@@ -181,7 +181,8 @@ def _train_score(args: argparse.Namespace) -> None:
         warehouse_file(), staging_dir(), args.until, args.version, args.source, SCORE_FILE
     )
     print(
-        f"pmp train-score: {len(fitted.features)} weights fitted on {fitted.pupil_dates} "
+        "pmp train-score: the analysis models rebuilt over the warehouse's last build, then "
+        f"{len(fitted.features)} weights fitted on {fitted.pupil_dates} "
         f"pupil-dates ({fitted.outcomes} with an outcome) up to {args.until}, written to "
         f"{SCORE_FILE.relative_to(PROJECT_ROOT)} as version {args.version}; rebuild the "
         "warehouse to score with them"
@@ -306,8 +307,9 @@ def main(argv: list[str] | None = None) -> None:
     held.set_defaults(handler=_release)
     retrain = commands.add_parser(
         "train-score",
-        help="fit the risk score's weights on the warehouse's evaluated pupil-dates up to a day "
-        'and write models/score.toml (docs/indicators.md, "The score")',
+        help="rebuild the warehouse's analysis models, fit the risk score's weights on its "
+        "evaluated pupil-dates up to a day and write models/score.toml "
+        '(docs/indicators.md, "The score")',
     )
     retrain.add_argument("--until", type=date.fromisoformat, required=True, help="last as-of date")
     retrain.add_argument("--version", required=True, help="the weights' new version")

@@ -34,7 +34,13 @@ what derives from them change. Before anything is swapped the rotation checks th
 table without pupil keys is identical in the old and the new warehouse, that every table with
 them has as many rows, and that every key in it is a new key.
 
-Safety. Nothing live changes until the end: the mapped staging and the new warehouse are
+The new warehouse is a full build, so its `@analysis` models (README, "The warehouse") are
+as fresh as the rest, while the live warehouse's date from the last weekly analysis build.
+So that the two compare like with like, the rotation first rebuilds the live warehouse's
+analysis models (the weekly build's work, `Scope.ANALYSIS`; a rotation runs only while no
+job does), the one change it makes to the live warehouse before the swap.
+
+Safety. Nothing else live changes until the end: the mapped staging and the new warehouse are
 written into a work folder beside the data, and only when both are complete and verified is
 `ready.json` written there and the live folder and file swapped in by renames. A crash
 before `ready.json` leaves the old, consistent state (the next run discards the work folder);
@@ -63,7 +69,13 @@ from pipelines.ingest.contract import KINDS
 from pipelines.ingest.readers import RejectedFile, read_delivery
 from pipelines.ingest.staging import PARQUET_NAME, record_key, write_table
 from pipelines.privacy.pseudonym import key_fingerprint, pupil_key
-from pipelines.warehouse.build import DELIVERY_COLUMNS, build, connect_read_only, loaded_deliveries
+from pipelines.warehouse.build import (
+    DELIVERY_COLUMNS,
+    Scope,
+    build,
+    connect_read_only,
+    loaded_deliveries,
+)
 from pipelines.warehouse.models import definition_digest, discover_models
 
 KEY_COLUMN = "pupil_key"
@@ -406,6 +418,7 @@ def rotate_key(
     shutil.rmtree(work, ignore_errors=True)
     if database.exists():
         check_current(database, staging)
+        build(database, staging, scope=Scope.ANALYSIS)
     try:
         rotation = prepare_rotation(staging, archive, database, work, old_key, new_key)
     except BaseException:

@@ -1,7 +1,12 @@
 """Fitting the risk score's weights (`pmp train-score`): a logistic regression (scikit-learn)
 of any outcome by the school year's end on the inputs of `indicators.score_features`, over the
 evaluation's pupil-dates up to a day (what was known on each), written to `models/score.toml`
-with what it was fitted on. The warehouse applies the weights in SQL (`pupil_score`)."""
+with what it was fitted on. The warehouse applies the weights in SQL (`pupil_score`).
+
+The features are nightly models, the evaluation's pupil-dates `@analysis` ones, which the
+nightly build leaves as the last weekly build made them: training first rebuilds the analysis
+models over the warehouse's last build (`Scope.ANALYSIS`, one writer, closed before the
+training reads), so that features and outcomes are of the same data."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.feedback import OperatorError
-from pipelines.warehouse.build import connect_read_only
+from pipelines.warehouse.build import Scope, build, connect_read_only
 
 KEY_COLUMNS = ("semester_id", "as_of", "kind", "pupil_key")
 OUTCOME = "any outcome (left without completing, not re-enrolled, not promoted) by the year's end"
@@ -115,18 +120,21 @@ def score_file_text(fitted: FittedScore, version: str, source: str) -> str:
 def train(
     database: Path, staging: Path, until: date, version: str, source: str, out: Path
 ) -> FittedScore:
-    """Fit the weights on the warehouse's evaluated pupil-dates up to `until` and write them."""
+    """Rebuild the warehouse's analysis models, then fit the weights on its evaluated
+    pupil-dates up to `until` and write them."""
     if not database.exists():
         raise TrainingError(f"no warehouse at {database}: run the ingest and the build first")
-    con = connect_read_only(database, staging)
     try:
-        fitted = fit_score(training_rows(con, until))
+        build(database, staging, scope=Scope.ANALYSIS)
+        con = connect_read_only(database, staging)
+        try:
+            fitted = fit_score(training_rows(con, until))
+        finally:
+            con.close()
     except duckdb.CatalogException as error:
         raise TrainingError(
             f"{database} has no evaluation to train on (built before the score?): rebuild it; "
             f"{str(error).splitlines()[0]}"
         ) from None
-    finally:
-        con.close()
     out.write_text(score_file_text(fitted, version, source), encoding="utf-8")
     return fitted

@@ -33,7 +33,7 @@ from pipelines.privacy.pseudonym import (
     key_fingerprint,
     pupil_key,
 )
-from pipelines.warehouse.build import build
+from pipelines.warehouse.build import Scope, build
 
 pytestmark = pytest.mark.slow(90)
 
@@ -252,6 +252,22 @@ def test_the_next_build_compares_against_the_mapped_previous_flags(rotated, tmp_
     assert same_rows(without_rotation, with_rotation)
     changes = with_rotation["new_flags"].sum() + with_rotation["cleared_flags"].sum()
     assert 0 < changes < flags
+
+
+def test_a_rotation_after_a_nightly_build_on_new_data_succeeds(ingested, demo_warehouse, tmp_path):
+    """A nightly build leaves the analysis models as the last weekly build made them, the
+    rotation's full build makes them fresh: the rotation brings the live ones up to date
+    first, so it compares like with like and goes through."""
+    staging, database = tmp_path / "staging", tmp_path / "warehouse.duckdb"
+    shutil.copytree(ingested, staging)
+    shutil.copyfile(demo_warehouse, database)
+    withdraw_last_night(staging)
+    runs = build(database, staging, scope=Scope.NIGHTLY)
+    assert runs and not any(run.analysis for run in runs)
+    archive = ingested.parent / "archive"
+    rotation = rotate_key(staging, archive, database, work_folder(tmp_path), OLD_KEY, NEW_KEY)
+    assert rotation.warehouse_rebuilt
+    assert staged_keys(staging).isdisjoint(staged_keys(ingested))
 
 
 def one_school(ingested: Path, folder: Path) -> tuple[Path, Path]:

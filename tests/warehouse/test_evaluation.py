@@ -3,6 +3,7 @@ training on the demo gives, the SQL applies them as scikit-learn would, the eval
 match an independent count, the outcomes are counted once and only for pupils still enrolled,
 and on the demo the score beats the baselines by the issue's margins."""
 
+import shutil
 from datetime import date, timedelta
 
 import duckdb
@@ -16,7 +17,13 @@ from pipelines.cli import main
 from pipelines.reference.score import SCORE_FILE, score_config, score_digest, score_label
 from pipelines.warehouse.build import connect_read_only, run_check
 from pipelines.warehouse.models import discover_checks
-from pipelines.warehouse.score import TrainingError, fit_score, score_file_text, training_rows
+from pipelines.warehouse.score import (
+    TrainingError,
+    fit_score,
+    score_file_text,
+    train,
+    training_rows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +39,21 @@ def test_the_committed_weights_are_what_training_on_the_demo_gives(con):
     fitted = fit_score(rows)
     source = config["trained"]["description"].split(":")[0]
     assert score_file_text(fitted, config["version"], source) == SCORE_FILE.read_text("utf-8")
+
+
+def test_training_rebuilds_the_analysis_models_before_it_fits(demo_warehouse, ingested, tmp_path):
+    """The features are nightly, the evaluated pupil-dates weekly: training rebuilds the
+    latter first, so a stale evaluation (here emptied, as if built before any outcome was
+    known) is not what it fits on, and the weights are the committed ones."""
+    database, out = tmp_path / "warehouse.duckdb", tmp_path / "score.toml"
+    shutil.copyfile(demo_warehouse, database)
+    stale = duckdb.connect(str(database))
+    stale.execute("DELETE FROM indicators.evaluation_pupils")
+    stale.close()
+    config = score_config()
+    source = config["trained"]["description"].split(":")[0]
+    train(database, ingested, config["trained"]["until"], config["version"], source, out)
+    assert out.read_text("utf-8") == SCORE_FILE.read_text("utf-8")
 
 
 def test_every_scored_row_names_the_weights_it_was_scored_with(con):
