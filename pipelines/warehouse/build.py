@@ -21,7 +21,8 @@ is one transaction: it commits whole or not at all. Readers open the file read-o
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -231,10 +232,7 @@ def build(
             f"no staging Parquet for {', '.join(missing)} under {staging}: run the ingest first"
         )
     database.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(database))
-    try:
-        prepare(con, staging)
-        con.execute("BEGIN TRANSACTION")
+    with _transaction(database, staging) as con:
         for schema in ("meta", *LAYERS):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(
@@ -268,13 +266,7 @@ def build(
         )
         con.execute("CREATE OR REPLACE TABLE meta.models AS SELECT * FROM model_digests")
         _keep_parses(con, models)
-        con.execute("COMMIT")
-        return runs
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
+    return runs
 
 
 def _build_analysis(
@@ -288,13 +280,20 @@ def _build_analysis(
             f"no warehouse at {database}: build it first (make demo, or launch warehouse_job)"
         )
     models = discover_models(parsed=kept_parses(database)) if models is None else models
+    with _transaction(database, staging) as con:
+        return [_run_model(con, m, FULL, log) for m in models if m.analysis]
+
+
+@contextmanager
+def _transaction(database: Path, staging: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer's connection, its work one transaction: committed when the block ends,
+    rolled back on any error (an interrupted build leaves the warehouse as it was)."""
     con = duckdb.connect(str(database))
     try:
         prepare(con, staging)
         con.execute("BEGIN TRANSACTION")
-        runs = [_run_model(con, m, FULL, log) for m in models if m.analysis]
+        yield con
         con.execute("COMMIT")
-        return runs
     except BaseException:
         con.execute("ROLLBACK")
         raise
