@@ -24,8 +24,3 @@ LEFT JOIN core.enrolment_spells AS sp
     ON sp.pupil_key = g.pupil_key AND sp.school_id = g.school_id
     AND sp.school_year = c.school_year
 WHERE c.semester_id >= getvariable('rebuild_from')
-    -- the same rows; the date first, so that staging's earlier row groups are not joined
-    AND g.date >= (
-        SELECT min(start_date) FROM reference.semesters
-        WHERE semester_id >= getvariable('rebuild_from')
-    )

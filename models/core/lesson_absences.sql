@@ -14,11 +14,6 @@ WITH absences AS (
     FROM staging.absences AS a
     JOIN core.calendar AS c ON c.day = a.date AND c.grade = a.grade
     WHERE c.semester_id >= getvariable('rebuild_from')
-        -- the same rows; the date first, so that staging's earlier row groups are not joined
-        AND a.date >= (
-            SELECT min(start_date) FROM reference.semesters
-            WHERE semester_id >= getvariable('rebuild_from')
-        )
 ),
 note_reasons AS (
     SELECT a.school_id, a.delivery_sha, a.source_row,
