@@ -30,11 +30,11 @@ from typing import Literal
 
 import duckdb
 import plotly.graph_objects as go
-import plotly.offline
 import polars as pl
 
 from pipelines.paths import PROJECT_ROOT, staging_dir, warehouse_file
 from pipelines.publication.tables import MEASURES
+from pipelines.reports.figures import plotly_js
 from pipelines.reports.style import (
     INTERNAL_BANNER,
     INTERNAL_BANNER_STYLE,
@@ -500,7 +500,7 @@ body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; p
 .notebook-figure {{ width: 100%; min-height: 450px; }}
 table {{ border-collapse: collapse; }} th, td {{ padding: 0.2rem 0.5rem; text-align: left; }}
 </style>
-<script>{plotly.offline.get_plotlyjs()}</script>
+<script>{plotly_js()}</script>
 </head><body>
 <div id="internal-banner">{html.escape(INTERNAL_BANNER)}</div>
 {cells}
