@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.publication.disclosure import Relation, attack
+from pipelines.publication.facts import warehouse_facts
 from pipelines.publication.protection import (
     BY_SCHOOL_ONLY,
     COUNT_MEASURES,
@@ -31,8 +32,8 @@ from pipelines.publication.protection import (
     release_relations,
     release_values,
 )
-from pipelines.publication.publish import MARTS, warehouse_facts
 from pipelines.publication.releases import load, release_facts
+from pipelines.publication.tables import MARTS
 
 LEVELS = ("margins", "+ zeros", "+ reasons", "+ relations")
 

@@ -14,9 +14,9 @@ from pipelines.paths import (
     staging_dir,
     warehouse_file,
 )
-from pipelines.publication.publish import MARTS
 from pipelines.publication.quality_report import report_file
 from pipelines.publication.releases import current_release, previous_release, release_facts
+from pipelines.publication.tables import MARTS
 from pipelines.reference.rules import project_period
 from pipelines.reports.dashboard import (
     DASHBOARD_FILE,

@@ -10,13 +10,13 @@ from pipelines.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "ALL_BANDS": "tables",
-    "MARTS": "publish",
+    "MARTS": "tables",
     "MUNICIPALITY": "tables",
     "NOT_YET_DUE": "tables",
     "HoldOverride": "override",
     "Publication": "publish",
     "current_release": "releases",
-    "disclosure_settings": "publish",
+    "disclosure_settings": "tables",
     "earlier_versions": "publish",
     "load": "releases",
     "prepare": "publish",

@@ -38,6 +38,7 @@ from pipelines.publication.extracts import (
     period_folder,
     write_revision,
 )
+from pipelines.publication.facts import warehouse_facts
 from pipelines.publication.gate import GateResult
 from pipelines.publication.gate_worker import GateWorker
 from pipelines.publication.override import HoldOverride
@@ -65,10 +66,15 @@ from pipelines.publication.releases import (
     prune_releases,
     release_facts,
 )
-from pipelines.publication.tables import MUNICIPALITY_NAME, for_period, published_tables
+from pipelines.publication.tables import (
+    MARTS,
+    MUNICIPALITY_NAME,
+    disclosure_settings,
+    for_period,
+    published_tables,
+)
 from pipelines.reference import tables as reference
 from pipelines.reference.rules import rules
-from pipelines.warehouse.build import connect_read_only
 
 
 class ProtectionFailed(OperatorError):
@@ -119,38 +125,6 @@ class Prepared:
     @property
     def final_periods(self) -> list[str]:
         return self.semesters.filter(pl.col("status") == "final")["semester_id"].to_list()
-
-
-def disclosure_settings() -> tuple[int, bool]:
-    config = rules()["disclosure"]
-    return int(config["min_count"]), bool(config["suppress_zero"])
-
-
-MARTS = ("school_indicators", "school_support", "project_to_date", "weekly_absence")
-
-
-def warehouse_facts(database: Path, staging: Path, marts: tuple[str, ...] = ()) -> dict:
-    """What publication reads from the warehouse: the given marts, the semesters, the rule
-    versions, the loaded deliveries (for the changelog) and the pupil keys (for the
-    identifier scan). Every table in one order, all its columns sorted: the protection's
-    choices among equally good cells follow the order of its input, so the same rows must
-    publish the same release whether a full or an incremental build laid them out."""
-    con = connect_read_only(database, staging)
-    try:
-        facts = {
-            name: con.sql(f"FROM publication.{name} ORDER BY ALL").pl()
-            for name in (*marts, "semesters")
-        }
-        facts["rules"] = con.sql("SELECT rule_id, version FROM reference.rules ORDER BY ALL").pl()
-        facts["deliveries"] = con.sql(
-            "SELECT school_id, kind, file, received_at, period_start, period_end "
-            "FROM staging.delivery_log "
-            "WHERE status = 'loaded' ORDER BY ALL"
-        ).pl()
-        facts["keys"] = {k for (k,) in con.sql("SELECT pupil_key FROM core.pupils").fetchall()}
-    finally:
-        con.close()
-    return facts
 
 
 def prepare(

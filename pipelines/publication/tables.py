@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipelines.reference.rules import rules
+
+# The warehouse's publication marts a release is made of.
+MARTS = ("school_indicators", "school_support", "project_to_date", "weekly_absence")
 MUNICIPALITY = "ALL"
 MUNICIPALITY_NAME = "Ogres novads"
 ALL_BANDS = "all"
@@ -21,6 +25,13 @@ NOT_YET_DUE = "not yet due"
 COUNT = "count"  # whole numbers
 SHARE = "share"  # a part of a whole, shown in percent
 AMOUNT = "amount"  # hours or lessons, shown with one decimal
+
+
+def disclosure_settings() -> tuple[int, bool]:
+    """The disclosure rule's threshold (the smallest count shown) and whether zeros are
+    suppressed too."""
+    config = rules()["disclosure"]
+    return int(config["min_count"]), bool(config["suppress_zero"])
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,15 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.privacy.scan import text_findings
-from pipelines.publication.publish import MARTS, disclosure_settings, warehouse_facts
 from pipelines.publication.releases import current_release, load, previous_release, release_facts
 from pipelines.publication.tables import (
     ALL_BANDS,
+    MARTS,
     MEASURES,
     MUNICIPALITY,
     MUNICIPALITY_NAME,
     NOT_YET_DUE,
+    disclosure_settings,
     published_tables,
 )
 from pipelines.reference import tables as reference
@@ -1315,7 +1316,10 @@ def read_warehouse(
     project_end: date,
 ) -> tuple[Release, set[str]]:
     """The internal dashboard's source: the warehouse's publication marts as cells, nothing
-    suppressed, with the whole delivery log; and the pupil keys, to scan the page for."""
+    suppressed, with the whole delivery log; and the pupil keys, to scan the page for. DuckDB
+    is loaded here only: the public dashboard never reads the warehouse."""
+    from pipelines.publication.facts import warehouse_facts
+
     facts = warehouse_facts(database, staging, MARTS)
     tables = published_tables(*(facts[name] for name in MARTS), set(), 0)
     cutoff = facts["semesters"]["as_of"].max()

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from pipelines.publication.protection import COUNT_MEASURES, Version, published_cells
-from pipelines.publication.publish import MARTS, Protected, protect_marts
-from pipelines.publication.tables import NOT_YET_DUE, for_period
+from pipelines.publication.publish import Protected, protect_marts
+from pipelines.publication.tables import MARTS, NOT_YET_DUE, for_period
 from pipelines.warehouse.as_of import publication_as_of
 
 pytestmark = pytest.mark.slow(30)

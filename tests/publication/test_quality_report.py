@@ -18,7 +18,6 @@ from pipelines.publication.gate_worker import GateUnavailable
 from pipelines.publication.publish import (
     GateFailed,
     Prepared,
-    disclosure_settings,
     gate,
     publish,
     release_digest,
@@ -32,6 +31,7 @@ from pipelines.publication.quality_report import (
     shown,
     write_report,
 )
+from pipelines.publication.tables import disclosure_settings
 
 KEY = ("semester_id", "school_id", "dimension", "measure")
 # The module, not the function `pipelines.publication` exports under its name.
