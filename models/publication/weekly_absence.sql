@@ -15,19 +15,45 @@ weeks AS (
     FROM core.calendar AS c
     GROUP BY ALL
 ),
-expected AS (
-    SELECT
-        coalesce(s.reporting_school_id, 'ALL') AS school_id,
-        date_trunc('week', c.day)::DATE AS week_start,
-        count(DISTINCT e.pupil_key) AS pupils,
-        round(sum(e.lessons_per_week / 5.0), 1) AS expected_lessons
-    FROM core.expected_lessons AS e
-    JOIN core.calendar AS c
-        ON c.grade = e.grade AND c.day BETWEEN e.from_day AND e.to_day AND c.is_school_day
+-- Each spell's school days per week up to the cut-off (from the week's school days of its
+-- grade, not day by day), and each pupil's lessons expected per reporting school and week, so
+-- that the margins count pupils over weeks rather than over school days.
+grade_weeks AS (
+    SELECT grade, semester_id, date_trunc('week', day)::DATE AS week_start,
+        list(day ORDER BY day) FILTER (WHERE is_school_day) AS school_days
+    FROM core.calendar
+    GROUP BY ALL
+),
+spell_weeks AS (
+    SELECT e.school_id, e.pupil_key, e.lessons_per_week, w.week_start,
+        len(list_filter(w.school_days, lambda d: d BETWEEN e.from_day AND e.last_day))
+            AS school_days
+    FROM (
+        SELECT *, least(to_day, (SELECT cutoff FROM cutoff)) AS last_day
+        FROM core.expected_lessons
+    ) AS e
+    JOIN grade_weeks AS w
+        ON w.grade = e.grade AND w.semester_id = e.semester_id
+        AND w.week_start BETWEEN date_trunc('week', e.from_day) AND e.last_day
+),
+enrolled_weeks AS (
+    SELECT s.reporting_school_id, w.week_start, w.pupil_key,
+        sum(w.school_days * (w.lessons_per_week / 5.0)) AS expected_lessons
+    FROM spell_weeks AS w
     JOIN core.schools AS s USING (school_id)
-    WHERE c.day <= (SELECT cutoff FROM cutoff)
-    GROUP BY GROUPING SETS ((s.reporting_school_id, date_trunc('week', c.day)),
-        (date_trunc('week', c.day)))
+    WHERE w.school_days > 0
+    GROUP BY ALL
+),
+expected AS (
+    SELECT reporting_school_id AS school_id, week_start, count(*) AS pupils,
+        round(sum(expected_lessons), 1) AS expected_lessons
+    FROM enrolled_weeks
+    GROUP BY ALL
+    UNION ALL
+    SELECT 'ALL' AS school_id, week_start, count(DISTINCT pupil_key) AS pupils,
+        round(sum(expected_lessons), 1) AS expected_lessons
+    FROM enrolled_weeks
+    GROUP BY ALL
 ),
 missed AS (
     SELECT

@@ -448,3 +448,37 @@ def test_indicators_as_of_any_date(root):
     assert (a_after["value"], a_after["fired"]) == (21, True)
     assert a_after["crossed_on"] == date(2025, 10, 27)
     assert after["pupil_key"].n_unique() * len(rule_set()["rule"]) == after.height
+
+
+def test_weekly_absence_counts_every_school_day_and_each_pupil_once_a_week(warehouse):
+    """The heatmap's pupils and expected lessons, recounted day by day from the spells: a
+    pupil who changes school within a week (D, 1.10.2025) counts at both schools and once
+    in the municipality, and the cut-off's week (30.9.2026, a Wednesday) counts to it."""
+    recount = warehouse.sql(
+        """
+        WITH days AS (
+            SELECT s.reporting_school_id AS school_id, date_trunc('week', c.day)::DATE AS week,
+                e.pupil_key, e.lessons_per_week
+            FROM core.expected_lessons AS e
+            JOIN core.calendar AS c
+                ON c.grade = e.grade AND c.day BETWEEN e.from_day AND e.to_day
+                AND c.is_school_day
+            JOIN core.schools AS s USING (school_id)
+            WHERE c.day <= (SELECT max(as_of) FROM indicators.as_of_dates)
+        )
+        SELECT school_id, week, count(DISTINCT pupil_key), round(sum(lessons_per_week) / 5, 1)
+        FROM days GROUP BY ALL
+        UNION ALL
+        SELECT 'ALL', week, count(DISTINCT pupil_key), round(sum(lessons_per_week) / 5, 1)
+        FROM days GROUP BY ALL
+        """
+    ).fetchall()
+    table = warehouse.sql(
+        "SELECT school_id, week_start, pupils, expected_lessons FROM publication.weekly_absence "
+        "WHERE pupils > 0"
+    ).fetchall()
+    assert sorted(table) == sorted(recount)
+    week = {school: pupils for school, start, pupils, _ in table if start == date(2025, 9, 29)}
+    assert week["OCP"] > 0 and week["JOP"] > 0
+    assert week["ALL"] == sum(pupils for school, pupils in week.items() if school != "ALL") - 1
+    assert max(start for _, start, _, _ in table) == date(2026, 9, 28)
