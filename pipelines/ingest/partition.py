@@ -41,9 +41,11 @@ from pipelines.ingest.staging import (
     guard_key,
     read_table,
     record_key,
+    remove_staged,
     stage,
     staging_file,
     verify_key,
+    write_staged,
     write_table,
 )
 from pipelines.ingest.validation import (
@@ -771,7 +773,10 @@ def stage_partition(
 ) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
-    A staging table the partition no longer has rows for is removed, so no stale file stays.
+    A table with dated rows is written as a file per semester, and only the files whose rows
+    changed are written (`staging.write_staged`): a night writes the semester it delivered,
+    not the partition's history. A staging table the partition no longer has rows for is
+    removed, so no stale file stays.
     `released` are the held deliveries (SHA-256) an operator released. With `reuse`, files
     read before come from the ingest cache (`pipelines.ingest.cache`); without, every file is
     read again and the cache rebuilt.
@@ -785,14 +790,14 @@ def stage_partition(
     rows, findings = {}, []
     for kind in KINDS.values():
         table = kind.table
-        path = staging_file(staging, table, partition)
+        folder = staging / table / partition
         frame = staged.frames.get(table)
         if kind.name in kinds and frame is not None:
-            write_table(frame, path)
+            write_staged(frame, folder, kind.row_date)
             rows[table] = frame.height
             findings += identifier_findings(frame, f"staging/{table}/{partition}")
         else:
-            path.unlink(missing_ok=True)
+            remove_staged(folder)
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
     findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")
