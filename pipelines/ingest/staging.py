@@ -92,21 +92,19 @@ def semester_files(frame: pl.DataFrame, row_date: str | None) -> dict[str, pl.Da
     if row_date is None:
         return {PARQUET_NAME: frame}
     day = pl.col(row_date)
-    autumn = day.dt.month() >= 9
-    start = pl.when(autumn).then(day.dt.year()).otherwise(day.dt.year() - 1)
-    semester = pl.format(
-        "data-{}-{}-S{}.parquet",
-        start,
-        ((start + 1) % 100).cast(pl.String).str.zfill(2),
-        pl.when(autumn).then(1).otherwise(2),
-    )
-    named = frame.with_columns(_file=semester.fill_null(pl.lit(PARQUET_NAME)))
-    return {
-        name: rows
-        for (name,), rows in named.partition_by(
-            "_file", as_dict=True, include_key=False, maintain_order=True
-        ).items()
-    }
+    # 2 × the school year's first year, less 1 in its second semester: one number per semester
+    year = day.dt.year().cast(pl.Int32) * 2
+    semester = frame.select(pl.when(day.dt.month() >= 9).then(year).otherwise(year - 1))
+    keys = semester.to_series()
+    files = {}
+    for key in keys.unique().to_list():
+        if key is None:
+            files[PARQUET_NAME] = frame.filter(keys.is_null())
+        else:
+            first = key // 2
+            name = f"data-{first}-{(first + 1) % 100:02d}-S{1 + key % 2}.parquet"
+            files[name] = frame.filter(keys == key)
+    return files
 
 
 def write_staged(frame: pl.DataFrame, folder: Path, row_date: str | None) -> None:
