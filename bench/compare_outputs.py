@@ -81,9 +81,10 @@ def delivery_log(data: Path) -> list[str]:
 
 def staging_tables(data: Path) -> list[str]:
     lines = []
-    for path in sorted((data / "staging").glob("*/*/data.parquet")):
-        frame = pl.read_parquet(path)
-        name = path.parent.relative_to(data / "staging").as_posix()
+    for folder in sorted({p.parent for p in (data / "staging").glob("*/*/data*.parquet")}):
+        files = sorted(folder.glob("data*.parquet"))  # a table's semesters, or data.parquet
+        frame = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+        name = folder.relative_to(data / "staging").as_posix()
         lines.append(f"staging {name} rows={frame.height} {content_hash(frame)}")
     return lines
 

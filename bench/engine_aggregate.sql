@@ -15,7 +15,7 @@ absences AS (
         count(*) FILTER (WHERE a.reason <> 'late') AS missed,
         count(*) FILTER (WHERE a.reason IN ('unjustified', 'unjustified_late_note'))
             AS unjustified
-    FROM read_parquet('$staging/absences/*/data.parquet') AS a
+    FROM read_parquet('$staging/absences/*/data*.parquet') AS a
     JOIN semesters AS s ON a.date BETWEEN s.first_day AND s.last_day
     GROUP BY ALL
 ),
@@ -26,7 +26,7 @@ grades AS (
         count(*) FILTER (WHERE g.grade_type IN ('semestra vērtējums', 'gada vērtējums')
             AND (g.value_kind = 'nv' OR g.mark_value < 4)) AS insufficient,
         count(*) FILTER (WHERE g.value = 'S') AS s_levels
-    FROM read_parquet('$staging/grades/*/data.parquet') AS g
+    FROM read_parquet('$staging/grades/*/data*.parquet') AS g
     JOIN semesters AS s ON g.date BETWEEN s.first_day AND s.last_day
     GROUP BY ALL
 )

@@ -21,7 +21,7 @@ from pipelines.ingest.completeness import LATE_AFTER, completeness, late_partiti
 from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.landing import file_hashes, partition_digests, partitions_with_new_files
 from pipelines.ingest.partition import stage_partitions, unapplied, unreconciled
-from pipelines.ingest.staging import WrongKey, read_table
+from pipelines.ingest.staging import PARQUET_GLOB, WrongKey, read_table
 from pipelines.operations.release import released_deliveries
 from pipelines.paths import (
     archive_dir,
@@ -161,7 +161,7 @@ def ingest_partition(context: dg.AssetExecutionContext):
             f"others from the ingest cache), {report.quarantine.height} quarantined cells"
         )
     for table in STAGING_TABLES:
-        files = sorted((staging_dir() / table).glob("*/data.parquet"))
+        files = sorted((staging_dir() / table).glob(f"*/{PARQUET_GLOB}"))
         schema = pl.DataFrame(schema=pl.read_parquet_schema(files[0])) if files else pl.DataFrame()
         rows = sum(r.rows.get(table, 0) for r in reports)
         findings = [f for r in reports for f in r.findings if f.startswith(f"staging/{table}/")]

@@ -14,6 +14,7 @@ _EXPORTS = {
     "LATE_AFTER": "completeness",
     "MAX_MISSING_SHARE": "completeness",
     "MUNICIPALITY_FOLDER": "contract",
+    "PARQUET_GLOB": "staging",
     "PARQUET_NAME": "staging",
     "SHEETS": "contract",
     "STAGING_TABLES": "contract",

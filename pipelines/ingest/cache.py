@@ -26,6 +26,7 @@ against is still there, only the rows they failed are judged again.
 import hashlib
 import json
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property
@@ -182,23 +183,29 @@ class IngestCache:
         empty: dict[str, pl.DataFrame] = {}
         for segment in self.segments:
             for stem, whole in self._frames(segment).items():
-                empty.setdefault(stem, whole.clear().drop("entry", "table"))
-                spans = (
+                body = whole.drop("entry", "table")  # sliced below, without copies
+                empty.setdefault(stem, body.clear())
+                runs = (  # the first row of each run of one entry's table, and its length
                     whole.select("entry", "table")
                     .with_row_index("first")
-                    .group_by("entry", "table", maintain_order=True)
-                    .agg(pl.col("first").first(), last=pl.col("first").last(), rows=pl.len())
+                    .filter(pl.struct("entry", "table").rle_id().is_first_distinct())
+                    .with_columns(
+                        rows=pl.col("first").shift(-1, fill_value=whole.height) - pl.col("first")
+                    )
                 )
-                apart = spans.filter(pl.col("last") - pl.col("first") + 1 != pl.col("rows"))
-                if not apart.is_empty():
-                    name, t = apart.row(0)[:2]
+                counted = Counter(zip(runs["entry"], runs["table"], strict=True))
+                apart = [table for table, count in counted.items() if count > 1]
+                if apart:
+                    name, t = apart[0]
                     raise BrokenCache(
                         f"the ingest cache {self.folder} holds the rows of entry {name}, table "
                         f"{t}, apart in segment {segment.number} ({stem}): remove {self.folder} "
                         "and ingest again (the partition's files are all read again)"
                     )
-                for name, t, first, _, rows in spans.iter_rows():
-                    parts[(stem, name, t)] = whole.slice(first, rows).drop("entry", "table")
+                for name, t, first, rows in runs.select(
+                    "entry", "table", "first", "rows"
+                ).iter_rows():
+                    parts[(stem, name, t)] = body.slice(first, rows)
 
         def part(frame: str, kind: str, name: str, t: int) -> pl.DataFrame:
             stem = f"{frame}_{kind}"

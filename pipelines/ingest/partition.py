@@ -41,9 +41,11 @@ from pipelines.ingest.staging import (
     guard_key,
     read_table,
     record_key,
+    remove_staged,
     stage,
     staging_file,
     verify_key,
+    write_staged,
     write_table,
 )
 from pipelines.ingest.validation import (
@@ -223,20 +225,23 @@ class Part:
         year_start = _school_year_start(self.calendar, self.period[1])
         return year_start is not None and year_start <= earlier.period[0]
 
-    def replaces(self, earlier: "Part") -> pl.DataFrame:
+    def replaces(self, earlier: "Part") -> pl.DataFrame | None:
         """The rows in force of an earlier part that this one replaces: the rows dated in its
         period, and the rows with the same key as one of its rows dated outside its declared
         period (that row corrects that lesson, not its whole day); or all of a snapshot it
-        covers. Never its own delivery's other tables."""
+        covers. Never its own delivery's other tables. None when it replaces nothing for sure
+        without looking at a row: every night's part meets every part of the history here."""
         if earlier.delivery is self.delivery:
-            return earlier.rows.clear()
+            return None
         if not self.spec.row_date:
-            return earlier.rows if self.covers(earlier) else earlier.rows.clear()
+            return earlier.rows if self.covers(earlier) else None
+        first, last = earlier.dated
+        if first is None:
+            return None  # no row of it has a day: none is in its period or has its keys
+        if self.reach and (last < self.reach[0] or self.reach[1] < first):
+            return None  # no row of it on a day it can replace
         dated = pl.col(self.spec.row_date).is_between(*self.period)
-        if self.keys_outside.is_empty():
-            first, last = earlier.dated
-            if first is None or last < self.period[0] or self.period[1] < first:
-                return earlier.rows.clear()  # no row of it on a day of this period
+        if self.keys_outside is None:
             return earlier.rows.filter(dated)
         key = pl.struct(self.spec.staged_key)
         return earlier.rows.filter(dated | key.is_in(self.keys_outside.implode()))
@@ -248,16 +253,26 @@ class Part:
         return days.min(), days.max()  # type: ignore[return-value]
 
     @cached_property
-    def keys_outside(self) -> pl.Series:
-        """The keys of its rows dated outside its period (computed once per part; none when
+    def keys_outside(self) -> pl.Series | None:
+        """The keys of its rows dated outside its period (computed once per part; None when
         its first and last days lie inside it)."""
         first, last = self.dated
-        key = self.spec.staged_key
         if first is None or (self.period[0] <= first and last <= self.period[1]):
-            outside = self.rows.clear()
-        else:
-            outside = self.rows.filter(~pl.col(self.spec.row_date).is_between(*self.period))
+            return None
+        key = self.spec.staged_key
+        outside = self.rows.filter(~pl.col(self.spec.row_date).is_between(*self.period))
         return outside.select(key).unique().select(pl.struct(key)).to_series()
+
+    @cached_property
+    def reach(self) -> Period | None:
+        """The first and last day of an earlier row it can replace: its period, widened to
+        its own rows' days when their keys hold the day (None: any day, the key has none)."""
+        if self.keys_outside is None:
+            return self.period
+        if self.spec.row_date not in self.spec.staged_key:
+            return None
+        first, last = self.dated
+        return min(first, self.period[0]), max(last, self.period[1])  # type: ignore[type-var]
 
     def kept_of(self, replaced: pl.DataFrame) -> int:
         """How many of its rows stand where the replaced ones stood: for dated rows, those on
@@ -267,9 +282,9 @@ class Part:
         days = replaced[self.spec.row_date].unique().implode()
         return self.rows.filter(pl.col(self.spec.row_date).is_in(days)).height
 
-    def without(self, gone: pl.DataFrame, by: Delivery) -> "Part":
+    def without(self, gone: pl.DataFrame | None, by: Delivery) -> "Part":
         """This part less the rows a later delivery replaced, counted as superseded."""
-        if gone.is_empty():
+        if gone is None or gone.is_empty():
             return self
         self.delivery.rows_superseded += gone.height
         self.delivery.superseded_by = by.file
@@ -583,8 +598,9 @@ class PartitionIngest:
                 period, source = delivery.periods[t]
                 part = Part(spec, delivery, period, source, result.valid, self.calendar)
                 replaced = [part.replaces(old) for old in in_force]
-                removed = sum(r.height for r in replaced)
-                kept = part.kept_of(pl.concat(replaced)) if removed else part.rows.height
+                gone = [r for r in replaced if r is not None]
+                removed = sum(r.height for r in gone)
+                kept = part.kept_of(pl.concat(gone)) if removed else part.rows.height
                 if (
                     removed
                     and kept < (1 - self.max_drop_share) * removed
@@ -757,7 +773,10 @@ def stage_partition(
 ) -> PartitionReport:
     """Ingest one partition and replace its Parquet: staging tables, delivery log, quarantine.
 
-    A staging table the partition no longer has rows for is removed, so no stale file stays.
+    A table with dated rows is written as a file per semester, and only the files whose rows
+    changed are written (`staging.write_staged`): a night writes the semester it delivered,
+    not the partition's history. A staging table the partition no longer has rows for is
+    removed, so no stale file stays.
     `released` are the held deliveries (SHA-256) an operator released. With `reuse`, files
     read before come from the ingest cache (`pipelines.ingest.cache`); without, every file is
     read again and the cache rebuilt.
@@ -771,14 +790,14 @@ def stage_partition(
     rows, findings = {}, []
     for kind in KINDS.values():
         table = kind.table
-        path = staging_file(staging, table, partition)
+        folder = staging / table / partition
         frame = staged.frames.get(table)
         if kind.name in kinds and frame is not None:
-            write_table(frame, path)
+            write_staged(frame, folder, kind.row_date)
             rows[table] = frame.height
             findings += identifier_findings(frame, f"staging/{table}/{partition}")
         else:
-            path.unlink(missing_ok=True)
+            remove_staged(folder)
     write_table(staged.log, staging_file(staging, "delivery_log", partition))
     write_table(staged.quarantine, staging_file(staging, "quarantine", partition))
     findings += identifier_findings(staged.quarantine, f"staging/quarantine/{partition}")

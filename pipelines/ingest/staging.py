@@ -1,5 +1,13 @@
-"""Staging: valid rows in their staging shape, and on disk as
-`data/staging/<table>/<partition>/data.parquet`, written atomically."""
+"""Staging: valid rows in their staging shape, and on disk under
+`data/staging/<table>/<partition>/`, each file written atomically.
+
+A table whose rows carry a day (absences, grades, notes, group activities) is kept in one file
+per semester of its rows' days, `data-<school year>-S<n>.parquet` (`semester_files`), and a
+file is rewritten only when its rows changed: a night's deliveries touch the semester in
+progress, so a night writes that semester's file, not the partition's whole history. Every
+other table, and rows without a day, are in `data.parquet`. Readers take every
+`data*.parquet` of a table (`PARQUET_GLOB`).
+"""
 
 import os
 from pathlib import Path
@@ -12,6 +20,7 @@ from pipelines.ingest.justification import MARK_CODES
 from pipelines.privacy.pseudonym import PseudonymKey, key_fingerprint, pupil_keys
 
 PARQUET_NAME = "data.parquet"
+PARQUET_GLOB = "data*.parquet"  # every file of one table's partition
 KEY_FINGERPRINT_FILE = "pseudonym_key.fingerprint"
 
 
@@ -35,7 +44,7 @@ def guard_key(staging: Path, key: PseudonymKey) -> bool:
                 "keys, run `pmp rotate-key` (docs/operations.md)"
             )
         return True
-    if any(staging.glob(f"*/*/{PARQUET_NAME}")):
+    if any(staging.glob(f"*/*/{PARQUET_GLOB}")):
         return False
     record_key(staging, key.secret)
     return True
@@ -75,6 +84,57 @@ def staging_file(staging: Path, table: str, partition: str) -> Path:
     return staging / table / partition / PARQUET_NAME
 
 
+def semester_files(frame: pl.DataFrame, row_date: str | None) -> dict[str, pl.DataFrame]:
+    """A partition's staging table as its files: by the semester of `row_date`, September to
+    December the first of the school year and January to August the second (every semester
+    of the calendar lies in one of these), rows in their order; the rows without a day, or the
+    whole table without `row_date`, in `data.parquet`."""
+    if row_date is None:
+        return {PARQUET_NAME: frame}
+    day = pl.col(row_date)
+    # 2 × the school year's first year, less 1 in its second semester: one number per semester
+    year = day.dt.year().cast(pl.Int32) * 2
+    semester = frame.select(pl.when(day.dt.month() >= 9).then(year).otherwise(year - 1))
+    keys = semester.to_series()
+    files = {}
+    for key in keys.unique().to_list():
+        if key is None:
+            files[PARQUET_NAME] = frame.filter(keys.is_null())
+        else:
+            first = key // 2
+            name = f"data-{first}-{(first + 1) % 100:02d}-S{1 + key % 2}.parquet"
+            files[name] = frame.filter(keys == key)
+    return files
+
+
+def write_staged(frame: pl.DataFrame, folder: Path, row_date: str | None) -> None:
+    """Replace a partition's staging table in `folder` with `frame`, as its `semester_files`:
+    a file whose rows, types and order are those on disk already is left as it is, and a file
+    the table no longer has is removed."""
+    files = semester_files(frame, row_date)
+    for name, rows in files.items():
+        if not _holds(folder / name, rows):
+            write_table(rows, folder / name)
+    for path in folder.glob(PARQUET_GLOB):
+        if path.name not in files:
+            path.unlink()
+
+
+def _holds(path: Path, frame: pl.DataFrame) -> bool:
+    """Whether the Parquet file holds exactly this frame (False when it is missing or unread)."""
+    try:
+        stored = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return False
+    return stored.schema == frame.schema and stored.equals(frame)
+
+
+def remove_staged(folder: Path) -> None:
+    """Remove a partition's staging table (every file of it)."""
+    for path in folder.glob(PARQUET_GLOB):
+        path.unlink()
+
+
 def write_table(frame: pl.DataFrame, path: Path) -> None:
     """Replace a Parquet file in one step: readers see the old file or the new one (and two
     writers of the same file each write their own temporary file)."""
@@ -88,7 +148,7 @@ def read_table(
     staging: Path, table: str, partitions: list[str] | None = None
 ) -> pl.DataFrame | None:
     """One staging table over the given partitions (all when None); None if nothing is there."""
-    files = sorted((staging / table).glob(f"*/{PARQUET_NAME}"))
+    files = sorted((staging / table).glob(f"*/{PARQUET_GLOB}"))
     if partitions is not None:
         files = [f for f in files if f.parent.name in partitions]
     if not files:

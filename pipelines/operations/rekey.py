@@ -67,7 +67,7 @@ import polars as pl
 from pipelines.feedback import OperatorError
 from pipelines.ingest.contract import KINDS
 from pipelines.ingest.readers import RejectedFile, read_delivery
-from pipelines.ingest.staging import PARQUET_NAME, record_key, write_table
+from pipelines.ingest.staging import PARQUET_GLOB, record_key, write_table
 from pipelines.privacy.pseudonym import key_fingerprint, pupil_key
 from pipelines.warehouse.build import (
     DELIVERY_COLUMNS,
@@ -168,7 +168,7 @@ def rekey_staging(staging: Path, target: Path, mapping: dict[str, str]) -> tuple
     without pupil keys are copied. Returns the files and the rows re-keyed. Leftover `.part`
     files of interrupted writes are not carried over."""
     unexplained, files, rows = [], 0, 0
-    for path in sorted(staging.glob(f"*/*/{PARQUET_NAME}")):
+    for path in sorted(staging.glob(f"*/*/{PARQUET_GLOB}")):
         relative = path.relative_to(staging)
         destination = target / relative
         if KEY_COLUMN not in pl.read_parquet_schema(path):

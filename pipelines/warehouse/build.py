@@ -205,7 +205,7 @@ def rebuild_points(
 
 def _missing_staging(staging: Path, models: list[Model]) -> list[str]:
     tables = {t for m in models for t in m.staged}
-    return sorted(t for t in tables if not any((staging / t).glob("*/data.parquet")))
+    return sorted(t for t in tables if not any((staging / t).glob("*/data*.parquet")))
 
 
 def build(
@@ -237,7 +237,7 @@ def build(
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(
             f"CREATE OR REPLACE MACRO {STAGED}(t) AS TABLE SELECT * FROM read_parquet("
-            "getvariable('staging_dir') || '/' || t || '/*/data.parquet', union_by_name = true)"
+            "getvariable('staging_dir') || '/' || t || '/*/data*.parquet', union_by_name = true)"
         )
         _load_reference(con)
         deliveries = loaded_deliveries(staging)

@@ -5,10 +5,10 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import pytest
 
 from pipelines.defs.ingest import ingest_partition, landing_sensor
+from pipelines.ingest.staging import read_table
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "tolerated"
 
@@ -79,7 +79,7 @@ def test_a_partition_run_stages_and_passes_its_checks(data_dir):
     }
     assert materialized["staging/absences"]["dagster/row_count"].value == 5
     assert materialized["ingest/delivery_log"]["dagster/row_count"].value == 2
-    staged = pl.read_parquet(data_dir / "staging" / "absences" / "TIS" / "data.parquet")
+    staged = read_table(data_dir / "staging", "absences", ["TIS"])
     assert staged.height == 5
     assert not (data_dir / "staging" / "absences" / "OGP").exists()
 

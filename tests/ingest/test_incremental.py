@@ -16,9 +16,9 @@ from pipelines.ingest import cache, partition
 from pipelines.ingest.cache import CACHE_FOLDER, JUDGED, MANIFEST, BrokenCache, IngestCache
 from pipelines.ingest.contract import KINDS, MUNICIPALITY_FOLDER
 from pipelines.ingest.partition import stage_partitions, unreconciled
-from pipelines.ingest.staging import PARQUET_NAME, read_table
+from pipelines.ingest.staging import PARQUET_GLOB, PARQUET_NAME, read_table, semester_files
 from pipelines.operations.rekey import delivered_codes, key_mapping, rekey_staging
-from pipelines.privacy.pseudonym import PseudonymKey
+from pipelines.privacy.pseudonym import PseudonymKey, pupil_key
 from pipelines.privacy.scan import identifier_findings
 from pipelines.reference.calendar import school_calendar
 
@@ -119,7 +119,7 @@ def land(landing: Path, night: int, files: list[File], rng: random.Random) -> No
 def staged_files(staging: Path) -> dict[str, bytes]:
     return {
         p.relative_to(staging).as_posix(): p.read_bytes()
-        for p in sorted(staging.glob(f"*/*/{PARQUET_NAME}"))
+        for p in sorted(staging.glob(f"*/*/{PARQUET_GLOB}"))
     }
 
 
@@ -367,3 +367,80 @@ def test_a_cache_segment_with_an_entrys_rows_apart_is_refused_naming_its_folder(
 
     with pytest.raises(BrokenCache, match=re.escape(str(folder))):
         IngestCache(staging, SCHOOL, KEY.secret)
+
+
+def land_at(landing: Path, file: File, moment: datetime) -> None:
+    path = landing / file.folder / file.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(file.data)
+    os.utime(path, (moment.timestamp(), moment.timestamp()))
+
+
+def staged_frames(staging: Path) -> dict[str, pl.DataFrame]:
+    return {
+        p.relative_to(staging).as_posix(): pl.read_parquet(p)
+        for p in sorted(staging.glob(f"*/*/{PARQUET_GLOB}"))
+    }
+
+
+def written(path: Path) -> tuple[int, int]:
+    """What tells a file written again from one left as it was: its inode and time."""
+    return path.stat().st_ino, path.stat().st_mtime_ns
+
+
+def test_a_night_rewrites_only_the_staging_files_of_the_semesters_it_changed(tmp_path):
+    """Absences are staged in a file per semester: a night of the second semester writes that
+    semester's file and leaves the first's as it was; a late note for a day of the first
+    semester rewrites the first's (the absence's reason changes) and leaves the second's.
+    After each night staging holds what ingest from scratch stages."""
+    landing, staging = two_nights(tmp_path)
+    folder = staging / "absences" / SCHOOL
+    autumn, spring = folder / "data-2025-26-S1.parquet", folder / "data-2025-26-S2.parquet"
+    assert [p.name for p in folder.glob(PARQUET_GLOB)] == [autumn.name]
+    code = EARLY[0].split(";")[0]
+    unjustified = pl.read_parquet(autumn).filter(
+        pl.col("pupil_key") == pupil_key(KEY.secret, code), pl.col("reason") == "unjustified"
+    )
+    day = unjustified["date"].min()
+    assert day is not None
+    january = school_calendar().school_days(date(2026, 1, 5), date(2026, 1, 9), 5)[:3]
+    lines = [f"{code};5.a;{d:%d.%m.%Y};{lesson};Matemātika;n" for d in january for lesson in (1, 2)]
+    note = f"{';'.join(KINDS['zimes'].columns)}\n{code};{day:%d.%m.%Y};{day:%d.%m.%Y};slimība;"
+    nights = [
+        absence_file("kavejumi_20260105-20260107.csv", lines),
+        File("zimes_20260112-20260112.csv", f"{note}12.01.2026\n".encode()),
+    ]
+
+    def night(file: File, moment: datetime) -> None:
+        land_at(landing, file, moment)
+        stage_partitions([SCHOOL], landing, tmp_path / "archive", staging, KEY, 1)
+        scratch = tmp_path / f"scratch-{file.name}"
+        stage_partitions([SCHOOL], landing, tmp_path / "archive", scratch, KEY, 1)
+        files, again = staged_frames(staging), staged_frames(scratch)
+        assert files.keys() == again.keys()
+        for name, frame in files.items():
+            assert frame.equals(again[name]), name
+
+    before = written(autumn)
+    night(nights[0], datetime(2026, 1, 7, 18, tzinfo=UTC))
+    assert written(autumn) == before
+    assert sorted(pl.read_parquet(spring)["date"].unique()) == january
+
+    before = written(spring)
+    night(nights[1], datetime(2026, 1, 12, 18, tzinfo=UTC))
+    assert written(spring) == before
+    reasons = pl.read_parquet(autumn).join(unjustified, on=["source_row", "delivery_sha"])
+    assert set(reasons.filter(pl.col("date") == day)["reason"]) == {"unjustified_late_note"}
+
+
+def test_staging_files_split_by_semester_and_keep_undated_rows_apart():
+    days = [date(2025, 8, 31), date(2025, 9, 1), date(2025, 12, 31), date(2026, 1, 1), None]
+    frame = pl.DataFrame({"date": days, "row": range(5)})
+    files = semester_files(frame, "date")
+    assert {name: rows["row"].to_list() for name, rows in files.items()} == {
+        "data-2024-25-S2.parquet": [0],
+        "data-2025-26-S1.parquet": [1, 2],
+        "data-2025-26-S2.parquet": [3],
+        PARQUET_NAME: [4],
+    }
+    assert list(semester_files(frame, None)) == [PARQUET_NAME]

@@ -15,7 +15,7 @@ import pytest
 from pipelines.ingest import contract
 from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.partition import stage_partition
-from pipelines.ingest.staging import read_table
+from pipelines.ingest.staging import PARQUET_GLOB, read_table
 from pipelines.privacy.names import MALE_FIRST_NAMES, SURNAMES
 from pipelines.privacy.scan import PERSONAL_CODE, identifier_findings
 
@@ -170,9 +170,13 @@ def test_ingesting_twice_gives_identical_staging(demo, ingested, tmp_path):
         stage_partition(partition, landing, again / "archive", again / "staging", KEY)
     for table in ("pupils", "absences", "grades", "support", "delivery_log", "quarantine"):
         for partition in ("OCP", "SUP", contract.MUNICIPALITY_FOLDER):
-            first = ingested / table / partition / "data.parquet"
-            second = again / "staging" / table / partition / "data.parquet"
-            if first.exists():
+            files = sorted((ingested / table / partition).glob(PARQUET_GLOB))
+            names = [f.name for f in files]
+            assert names == sorted(
+                f.name for f in (again / "staging" / table / partition).glob(PARQUET_GLOB)
+            ), (table, partition)
+            for first in files:
+                second = again / "staging" / table / partition / first.name
                 assert pl.read_parquet(first).equals(pl.read_parquet(second)), (table, partition)
 
 
@@ -330,7 +334,7 @@ def test_a_period_before_a_school_existed_is_rejected(tmp_path):
 
 def test_staging_tables_have_the_schema_the_warehouse_reads(ingested):
     for table, kind in STAGING_TABLES.items():
-        files = sorted((ingested / table).glob("*/data.parquet"))
+        files = sorted((ingested / table).glob(f"*/{PARQUET_GLOB}"))
         assert files, table
         for path in files:
             assert dict(pl.read_parquet_schema(path)) == kind.staging, path

@@ -15,7 +15,7 @@ from pipelines.ingest import contract
 from pipelines.ingest.contract import STAGING_TABLES
 from pipelines.ingest.partition import stage_partitions
 from pipelines.ingest.readers import read_delivery
-from pipelines.ingest.staging import KEY_FINGERPRINT_FILE, PARQUET_NAME
+from pipelines.ingest.staging import KEY_FINGERPRINT_FILE, PARQUET_GLOB, PARQUET_NAME
 from pipelines.operations.rekey import (
     DRAWN_BY_KEY,
     READY_FILE,
@@ -75,7 +75,7 @@ def rotated(ingested, demo_warehouse, tmp_path_factory) -> Rotated:
 def keyed_files(staging: Path) -> list[Path]:
     return [
         path.relative_to(staging)
-        for path in sorted(staging.glob(f"*/*/{PARQUET_NAME}"))
+        for path in sorted(staging.glob(f"*/*/{PARQUET_GLOB}"))
         if "pupil_key" in pl.read_parquet_schema(path)
     ]
 
@@ -148,7 +148,7 @@ def test_every_new_key_is_the_hmac_of_the_delivered_code(rotated):
     con.close()
     checked = 0
     for table in ("pupils", "absences", "grades", "support", "social_status"):
-        frame = pl.read_parquet(staging / table / "*" / PARQUET_NAME).sample(8, seed=1)
+        frame = pl.read_parquet(staging / table / "*" / PARQUET_GLOB).sample(8, seed=1)
         for row in frame.iter_rows(named=True):
             sha = row["delivery_sha"]
             (delivered,) = (rotated.archive / sha[:2]).glob(f"{sha}.*")
@@ -171,7 +171,7 @@ def test_staging_equals_an_ingest_with_the_new_key(rotated, demo, tmp_path):
         PseudonymKey(NEW_KEY, "the new key"), workers=1,
     )  # fmt: skip
     compared = 0
-    for path in sorted(staging.glob(f"*/*/{PARQUET_NAME}")):
+    for path in sorted(staging.glob(f"*/*/{PARQUET_GLOB}")):
         if path.parent.name in FRESH_PARTITIONS:
             relative = path.relative_to(staging)
             rekeyed = pl.read_parquet(rotated.after / "staging" / relative)
@@ -225,7 +225,7 @@ def withdraw_last_night(staging: Path) -> None:
     log = pl.read_parquet(staging / "delivery_log" / "*" / PARQUET_NAME)
     loaded = log.filter(pl.col("status") == "loaded")
     latest = loaded.filter(pl.col("period_start") == pl.col("period_start").max())["sha256"]
-    for path in staging.glob(f"*/*/{PARQUET_NAME}"):
+    for path in staging.glob(f"*/*/{PARQUET_GLOB}"):
         frame = pl.read_parquet(path)
         column = "sha256" if path.parts[-3] == "delivery_log" else "delivery_sha"
         if column in frame.columns:

@@ -260,7 +260,7 @@ def test_a_school_whose_export_lost_weeks_is_named_by_the_volume_check(ingested,
     con.close()
     staging = tmp_path / "staging"
     shutil.copytree(ingested, staging)
-    path = staging / "absences" / "OCP" / "data.parquet"
+    path = staging / "absences" / "OCP" / "data-2025-26-S1.parquet"  # the weeks' semester
     lost = pl.col("date").is_between(date(2025, 10, 27), date(2025, 11, 21))
     write_table(pl.read_parquet(path).filter(~lost), path)
     con = connect_read_only(full, staging)
