@@ -3,8 +3,8 @@
 Two markers in a model's leading comment change how it is materialised:
 
 - `-- @incremental`: the relation has a `semester_id` column and is rebuilt only from the
-  earliest semester that changed deliveries touched (the SELECT may read the variable
-  `rebuild_from`, '' on a full build, to skip older input);
+  earliest semester that changed deliveries touched, or whose as-of dates moved (the SELECT
+  may read the variable `rebuild_from`, '' on a full build, to skip older input);
 - `-- @keeps-previous`: before the model is replaced, its rows are kept in
   `meta.<schema>_<name>_previous` for models that compare two runs (on the first build
   they are the build's own rows);
@@ -49,6 +49,11 @@ from pipelines.warehouse.models import (
 FULL = ""
 
 DELIVERY_COLUMNS = ["sha256", "school_id", "kind", "period_start", "period_end"]
+
+AS_OF_DATES = "indicators.as_of_dates"
+"""The dates indicators are evaluated on: they follow the latest day any delivery covers, so a
+night's deliveries of one semester can move an earlier semester's points (its semester point
+reaches its last day and becomes complete), which its incremental rows must follow."""
 
 
 class Scope(StrEnum):
@@ -190,17 +195,30 @@ def rebuild_points(
     digests: dict[str, str],
     previous_digests: dict[str, str],
     touched: str | None,
+    moved: dict[str, str] | None = None,
 ) -> dict[str, str | None]:
     """For each model, the semester to rebuild from ('' for all, None for nothing): the
-    deliveries' earliest touched semester, all of it when its definition changed, and never
-    later than anything it reads."""
+    deliveries' earliest touched semester, all of it when its definition changed, the earliest
+    semester whose rows `moved` says changed (by relation), and never later than anything it
+    reads."""
+    moved = moved or {}
     points: dict[str, str | None] = {}
     for model in models:
         own = FULL if previous_digests.get(model.relation) != digests[model.relation] else touched
         upstream = [points[d] for d in model.depends_on if d in points]
-        candidates = [p for p in [own, *upstream] if p is not None]
+        candidates = [p for p in [own, moved.get(model.relation), *upstream] if p is not None]
         points[model.relation] = min(candidates) if candidates else None
     return points
+
+
+def first_moved_semester(before: pl.DataFrame, after: pl.DataFrame) -> str | None:
+    """The earliest semester whose rows differ between two versions of a relation with a
+    `semester_id` column (None if they hold the same rows, all of them if its columns changed)."""
+    if before.schema != after.schema:
+        return FULL
+    differing = pl.concat([before.join(after, on=before.columns, how="anti", nulls_equal=True),
+                           after.join(before, on=after.columns, how="anti", nulls_equal=True)])  # fmt: skip
+    return None if differing.is_empty() else differing["semester_id"].min()
 
 
 def _missing_staging(staging: Path, models: list[Model]) -> list[str]:
@@ -254,11 +272,18 @@ def build(
         if rebuild_from is not None:
             touched = min(p for p in (touched, rebuild_from) if p is not None)
         points = rebuild_points(models, digests, previous_digests, touched)
-        runs = [
-            _run_model(con, model, points[model.relation], log)
-            for model in models
-            if scope == Scope.ALL or not model.analysis
-        ]
+        as_of_before = con.sql(f"FROM {AS_OF_DATES}").pl() if _exists(con, AS_OF_DATES) else None
+        runs = []
+        for model in models:
+            if scope != Scope.ALL and model.analysis:
+                continue
+            runs.append(_run_model(con, model, points[model.relation], log))
+            if model.relation == AS_OF_DATES and as_of_before is not None:
+                moved = first_moved_semester(as_of_before, con.sql(f"FROM {AS_OF_DATES}").pl())
+                if moved is not None:
+                    points = rebuild_points(
+                        models, digests, previous_digests, touched, {AS_OF_DATES: moved}
+                    )
         _drop_stale(con, models)
         con.execute("CREATE OR REPLACE TABLE meta.deliveries AS SELECT * FROM deliveries")
         model_digests = pl.DataFrame(  # noqa: F841 - read by DuckDB below

@@ -19,7 +19,7 @@ from pipelines.defs.warehouse import (
     warehouse_build,
     warehouse_checks,
 )
-from pipelines.ingest.staging import write_table
+from pipelines.ingest.staging import staging_file, write_table
 from pipelines.reference.rules import rules as rule_set
 from pipelines.warehouse import models as models_module
 from pipelines.warehouse.build import Scope, build, connect_read_only, kept_parses, run_check
@@ -221,6 +221,44 @@ def test_a_model_removed_or_turned_into_a_view_changes_the_warehouse(tmp_path):
     assert "programme.mk89_list" not in kinds
     assert kinds["core.pupils"] == "VIEW"
     assert con.sql("SELECT pupil_key FROM core.pupils").fetchall() == [("P",)]
+
+
+def test_the_first_night_of_a_semester_completes_the_last_one_as_a_full_build_does(tmp_path):
+    """The last delivery of 2025/26-S1 covers 18.12, a day before its end, so its point is
+    18.12 and not complete; the first night of 2025/26-S2 delivers 05.01 only, which moves that
+    point to 19.12, complete: the nightly build must rebuild S1's measures though no delivery
+    of the night touches S1, and hold what a full build of the same staging holds."""
+    s = Scenario(cutoff=date(2025, 12, 18))
+    s.pupil("P", "OCP", 5)
+    s.pupil("P", "OCP", 5, period=(date(2026, 1, 5), date(2026, 6, 19)))
+    s.absent("P", "OCP", 5, [date(2025, 12, d) for d in (15, 16, 17, 18)], lessons=3)
+    s.build(tmp_path / "night").close()
+    staging, database = tmp_path / "night" / "staging", tmp_path / "night" / "warehouse.duckdb"
+    first_night = (
+        s.delivery_log()
+        .head(1)
+        .with_columns(
+            sha256=pl.lit("S2-first-night".ljust(64, "0")),
+            period_start=pl.lit(date(2026, 1, 5)),
+            period_end=pl.lit(date(2026, 1, 5)),
+        )
+    )
+    write_table(first_night, staging_file(staging, "delivery_log", "NIGHT"))
+    runs = build(database, staging, scope=Scope.NIGHTLY)
+    full_database = tmp_path / "full" / "warehouse.duckdb"
+    build(full_database, staging)
+    nightly, full = checksums(database, staging), checksums(full_database, staging)
+    assert {t for t in full if nightly.get(t) != full[t]} == set()
+    assert {r.rebuilt_from for r in runs if r.materialized == "incremental"} >= {"2025/26-S1"}
+    con = connect_read_only(database, staging)
+    assert con.sql(
+        "SELECT as_of, complete FROM indicators.as_of_dates "
+        "WHERE semester_id = '2025/26-S1' AND kind = 'semester'"
+    ).fetchall() == [(date(2025, 12, 19), True)]
+    assert con.sql(
+        "SELECT DISTINCT as_of FROM indicators.pupil_measures "
+        "WHERE semester_id = '2025/26-S1' AND kind = 'semester'"
+    ).fetchall() == [(date(2025, 12, 19),)]
 
 
 def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
