@@ -121,9 +121,16 @@ def protected(prepared: Prepared) -> Protected:
 
 
 def nights_of(monkeypatch, nights: list[tuple[dict, Prepared]]) -> None:
-    """Each publication reads the next night's facts and protects them into its release."""
-    monkeypatch.setattr(publish_module, "warehouse_facts", lambda *_: nights[0][0])
-    monkeypatch.setattr(publish_module, "protect_marts", lambda *_: protected(nights.pop(0)[1]))
+    """Each publication reads the next night's facts, and protects them into that night's
+    release (once more with the revisions it will send, when some are due)."""
+    tonight = []
+
+    def read(*_) -> dict:
+        tonight[:] = [nights.pop(0)]
+        return tonight[0][0]
+
+    monkeypatch.setattr(publish_module, "warehouse_facts", read)
+    monkeypatch.setattr(publish_module, "protect_marts", lambda *_: protected(tonight[0][1]))
 
 
 def test_publishing_twice_without_change_makes_one_release_and_a_changed_delivery_a_new_one(
