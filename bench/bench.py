@@ -9,9 +9,10 @@ stages are kept, so `--scales 30` adds to a report made with `--scales 1`, and
 The nightly incremental run (`incremental`) is measured on four nights: a mid-month night and
 one in the semester's last week, each with one semester of history and with four complete
 semesters before it (the same days two school years later). Each data set is ingested, built
-and published up to the night before; then one school day's deliveries of every school are
-added and the nightly run is timed: ingest, the incremental warehouse build, publication and
-both dashboards. One more run of the night is profiled (cProfile, not counted in the medians):
+and published up to two nights before, and the night before is run as a night, as production's
+nights follow one another; then one school day's deliveries of every school are added and the
+nightly run is timed: ingest, the incremental warehouse build, publication and both
+dashboards. One more run of the night is profiled (cProfile, not counted in the medians):
 where each second of the night goes.
 """
 
@@ -138,11 +139,14 @@ def generated(source: Path, arguments: dict) -> bool:
     return all(found.get(key) == value for key, value in arguments.items())
 
 
-def link_tree(source: Path, target: Path, skip: Collection[str] = ()) -> None:
-    """Hard links of a folder of files nobody rewrites in place (landing, archive)."""
+def link_tree(
+    source: Path, target: Path, skip: Collection[str] = (), only: Collection[str] | None = None
+) -> None:
+    """Hard links of a folder of files nobody rewrites in place (landing, archive): every
+    file but the ones to `skip`, or `only` the ones given."""
     for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if path.is_file() and relative.as_posix() not in skip:
+        relative = path.relative_to(source).as_posix()
+        if path.is_file() and relative not in skip and (only is None or relative in only):
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             os.link(path, target / relative)
 
@@ -164,23 +168,31 @@ def land_tonight(before: Path, source: Path, night: Path) -> None:
 
 
 def nightly(scale: float, runs: int, folder: Path, end: date) -> dict:
-    """Build up to the night before `end`, then time the nightly run of `end` `runs` times,
-    and profile one more run of it."""
+    """Build up to two nights before `end` and run the night before as a night (so that the
+    night measured follows a night, as in production: the first night after a full run
+    protects again the final semesters whose revisions that run sent, and no later one
+    does), then time the nightly run of `end` `runs` times, and profile one more run of it."""
     source, before, night = folder / "source", folder / "before", folder / "night"
     arguments = {"end_date": end.isoformat(), "scale": scale, "defect_rate": 0.0}
     if not generated(source, arguments):
         stage("generate", source, "--scale", str(scale), "--end-date", end.isoformat(),
               "--defect-rate", "0")  # fmt: skip
     manifest = json.loads((source / "demo_manifest.json").read_text(encoding="utf-8"))
-    tonight = {f["file"] for f in manifest["files"] if f["delivered_at"][:10] == end.isoformat()}
+    delivered = {f["file"]: f["delivered_at"][:10] for f in manifest["files"]}
+    tonight = {file for file, day in delivered.items() if day == end.isoformat()}
+    night_before = max(day for day in delivered.values() if day < end.isoformat())
+    last_night = {file for file, day in delivered.items() if day == night_before}
     clear(folder, "before")
-    link_tree(source / "landing", before / "landing", skip=tonight)
+    link_tree(source / "landing", before / "landing", skip=tonight | last_night)
     for name in PIPELINE:
         stage(name, before)
+    link_tree(source / "landing", before / "landing", only=last_night)
+    for name in PIPELINE:
+        stage(name, before, *(["--incremental"] if name == "warehouse" else []))
     measured = [night_run(before, source, night) for _ in range(runs)]
     profile = night_run(before, source, night, profiles=folder / "profile")
-    return {"end_date": end.isoformat(), "files": len(tonight), "runs": measured,
-            "profile": profile}  # fmt: skip
+    return {"end_date": end.isoformat(), "night_before": night_before, "files": len(tonight),
+            "runs": measured, "profile": profile}  # fmt: skip
 
 
 def night_run(before: Path, source: Path, night: Path, profiles: Path | None = None) -> dict:
@@ -538,7 +550,10 @@ def report(all_results: dict[str, dict], runs: int) -> str:
         "",
         "The night measured: one school day's deliveries of every school (what the generator "
         "dates that evening: the register to date and the day's absences, notes and grades), "
-        "added to data ingested, built and published up to the night before. Four nights: a "
+        "added to data ingested, built and published up to two nights before, with the night "
+        "before run as a night (its deliveries landed, each part run), as production's nights "
+        "follow one another: the first night after a full run protects again the final "
+        "semesters whose revisions that run sent, and only that night. Four nights: a "
         f"mid-month night ({NIGHTS[HISTORIES[0], 'mid-month']:%d.%m.%Y}) and one in the "
         f"semester's last week ({NIGHTS[HISTORIES[0], 'last week']:%d.%m.%Y}) with `1 "
         "semester` of history (2025/26 S1 alone), and the same days two school years later "

@@ -3,11 +3,13 @@
 `published_tables` reads the warehouse's publication marts (read-only, in the `duckdb` pool so
 it never meets the writer), applies disclosure control and proves it by attacking the
 result. It stores a new release only when the content differs from the release in force, and
-its data version is the content digest. A Great Expectations suite per table then runs as a
-blocking check (Great Expectations is imported only for content not gated before): if it
-fails, `ministry_extracts` does not run. The extracts asset writes a new revision only for
-final periods whose numbers changed, after scanning every file for identifiers, then applies
-the releases' retention policy.
+its data version is the content digest; it keeps the digest of what the protection read with
+the content it made, as `pmp publish` does, so that either finds the other's release gated
+(`publish.gate_may_run`). A Great Expectations suite per table then runs as a blocking check,
+in its own step (Great Expectations is imported only for content not gated before, so not at
+all when nothing is new): if it fails, `ministry_extracts` does not run. The extracts asset
+writes a new revision only for final periods whose numbers changed, after scanning every file
+for identifiers, then applies the releases' retention policy.
 
 The extracts and the dashboard follow every materialisation of the published tables, changed
 or not: unchanged, the extracts write nothing and the dashboard is not redrawn (it records the
@@ -36,10 +38,12 @@ from pipelines.publication.publish import (
     attack_stored,
     earlier_versions,
     gate,
+    inputs_digest,
     load_reuse,
     prepare,
     release_digest,
     release_in_force,
+    save_inputs,
     save_reuse,
     store,
     stored,
@@ -82,8 +86,11 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     versions = earlier_versions(exports_dir(), publication_dir() / LEDGER)
     reuse = load_reuse(publication_dir())
     progress = LineProgress(context.log.info)  # the run log: stages and elapsed time
-    prepared = prepare(warehouse_file(), staging_dir(), versions, reuse, progress=progress)
+    prepared = prepare(
+        warehouse_file(), staging_dir(), versions, reuse, progress=progress, exports=exports_dir()
+    )
     save_reuse(reuse, publication_dir())
+    save_inputs(inputs_digest(prepared.facts_digest, versions), prepared, publication_dir())
     digest = release_digest(prepared)
     release = release_in_force(prepared, publication_dir())
     new_release = release is None

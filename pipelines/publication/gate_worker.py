@@ -2,11 +2,12 @@
 
 Importing Great Expectations takes seconds (about 4 on the bench's machine), and the import
 holds the interpreter: a thread would not overlap it with anything. `publish` starts a
-`GateWorker` as it begins, so the worker imports Great Expectations while the publication
-protects the tables; once they are protected, and only when the content is new, the worker
-receives them and runs `pipelines.publication.gate.run_gate` (which writes the quality
-report); otherwise it is stopped unused. The worker's wall time then hides behind the
-protection's.
+`GateWorker` as soon as the protection's inputs are read (`publish.EarlyGate`; not at all
+when they equal those of the release in force, gated before), so the worker imports Great
+Expectations while the publication protects the tables; once they are protected, and only
+when the content is new, the worker receives them and runs
+`pipelines.publication.gate.run_gate` (which writes the quality report); otherwise it is
+stopped unused. The worker's wall time then hides behind the protection's.
 
 The worker reads one request (the tables, pickled) on its standard input and answers the
 gate's results as JSON on its standard output; anything Great Expectations prints goes to its

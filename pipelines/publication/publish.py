@@ -5,8 +5,10 @@
    the attacker holds (integer programming);
 2. when the content differs from the release in force (`release_in_force`): the quality
    gate (`pipelines.publication.gate.run_gate`), which must pass, and `store`, a new release.
-   The gate runs in a worker process started as publication begins, so that importing Great
-   Expectations overlaps step 1 (`pipelines.publication.gate_worker`);
+   The gate runs in a worker process started as soon as step 1 has read its inputs, so that
+   importing Great Expectations overlaps the protection (`pipelines.publication.gate_worker`);
+   it is not started when the inputs equal those of the last protection, whose content is
+   the release in force's and has its gate results kept (`EarlyGate`);
 3. `write_extracts`: a new revision per final reporting period whose numbers changed, and
    its true values in the private ledger, so the next release is protected jointly with it;
    then `prune_releases` (the retention policy of `pipelines.publication.releases`).
@@ -36,6 +38,7 @@ from pipelines.publication.extracts import (
     Sources,
     content_digest,
     period_folder,
+    revisions,
     write_revision,
 )
 from pipelines.publication.facts import warehouse_facts
@@ -117,6 +120,7 @@ class Prepared:
     narrowest_interval: float
     values: dict[Cell, float]  # the true counts behind the tables: kept privately
     protection: dict  # what disclosure control did and what the attack found, per table
+    facts_digest: str = ""  # of the marts and semesters the protection read; "" unknown
 
     @property
     def data_cutoff(self) -> date:
@@ -127,6 +131,27 @@ class Prepared:
         return self.semesters.filter(pl.col("status") == "final")["semester_id"].to_list()
 
 
+def facts_digest(facts: dict) -> str:
+    """A digest of the marts and semesters the protection reads from the warehouse."""
+    return content_digest({name: facts[name] for name in (*MARTS, "semesters")})
+
+
+def inputs_digest(facts: str, versions: list[Version]) -> str:
+    """A digest of everything the protection reads: the marts and the semesters (`facts`,
+    their `facts_digest`), every earlier version (its true values, published counts and
+    rates, in their order, which the protection follows too), the disclosure settings and the
+    code version. Equal inputs make equal content."""
+    digest = hashlib.sha256(facts.encode())
+    for version in versions:
+        held = [
+            version.name,
+            *(list(c.items()) for c in (version.values, version.published, version.rates)),
+        ]
+        digest.update(json.dumps(held).encode())
+    digest.update(json.dumps([*disclosure_settings(), code_version()]).encode())
+    return digest.hexdigest()
+
+
 def prepare(
     database: Path,
     staging: Path,
@@ -134,21 +159,34 @@ def prepare(
     reuse: Reuse | None = None,
     override: HoldOverride | None = None,
     progress: Progress = SILENT,
+    early: "EarlyGate | None" = None,
+    exports: Path | None = None,
 ) -> Prepared:
     """Check last night's deliveries are complete enough (or let the `override` pass), suppress
     the marts jointly with the earlier `versions` (see `earlier_versions`) and prove the
     protection by attacking the published cells with everything the attacker holds; `reuse`
-    (see `load_reuse`) skips the blocks and attacks decided before on the same inputs."""
+    (see `load_reuse`) skips the blocks and attacks decided before on the same inputs. Once
+    the inputs are read, and before the protection, `early` is told them (it starts the
+    gate's worker unless nothing can need it). With the `exports` the versions were read
+    from, the release is protected jointly with the revisions its extracts will add there
+    too (`with_own_revisions`)."""
     progress.stage("check last night's deliveries")
     hold_if_incomplete(staging, override)
     progress.stage("read the warehouse")
     facts = warehouse_facts(database, staging, MARTS)
+    read = facts_digest(facts)
+    if early is not None:
+        early.inputs_read(inputs_digest(read, versions or []), gate_semesters(facts["semesters"]))
     progress.stage("suppress and attack")
-    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [], reuse)
+    marts = {name: facts[name] for name in MARTS}
+    protected = protect_marts(marts, versions or [], reuse)
+    if exports is not None:
+        final = facts["semesters"].filter(pl.col("status") == "final")["semester_id"].to_list()
+        protected = with_own_revisions(marts, versions or [], protected, final, exports, reuse)
     return Prepared(
         protected.tables, facts["semesters"], facts["rules"], facts["deliveries"],
         facts["keys"], protected.threshold, protected.narrowest, protected.values,
-        protected.report,
+        protected.report, read,
     )  # fmt: skip
 
 
@@ -201,6 +239,61 @@ def protect_marts(
         "blocks_decided": reuse.decided if reuse else None,
     }
     return Protected(tables, values, threshold, narrowest, report)
+
+
+# Protections with the release's own revisions, at most, before its content is kept as it is.
+OWN_REVISION_ROUNDS = 3
+
+
+def with_own_revisions(
+    marts: dict[str, pl.DataFrame],
+    versions: list[Version],
+    protected: Protected,
+    final: list[str],
+    exports: Path,
+    reuse: Reuse | None = None,
+) -> Protected:
+    """The release protected jointly with the revisions its extracts will send
+    (`revisions_due`) as well as the earlier `versions`: the next publication of the same
+    facts reads them among its versions, so it is protected with exactly these inputs and
+    keeps the content (protected without them, it would often differ: the final semesters'
+    cells then known move the choices of the semester in progress). Protected again until
+    the revisions due come out as the ones it was protected with (their cells are kept as
+    they are, so the first round does), at most `OWN_REVISION_ROUNDS` times."""
+    due = revisions_due(protected, final, exports)
+    for _ in range(OWN_REVISION_ROUNDS):
+        if not due:
+            break
+        protected = protect_marts(marts, sorted([*versions, *due], key=_sent_order), reuse)
+        again = revisions_due(protected, final, exports)
+        if again == due:
+            break
+        due = again
+    return protected
+
+
+def revisions_due(protected: Protected, final: list[str], exports: Path) -> list[Version]:
+    """The versions the extracts of the `protected` release will add to `exports`, as
+    `earlier_versions` will read them: one per `final` period whose numbers differ from its
+    latest revision's (as `write_revision` decides), numbered as it will number it."""
+    due = []
+    for period in final:
+        tables = for_period(protected.tables, period)
+        existing = revisions(exports, period)
+        if existing:
+            latest = json.loads((existing[-1] / "manifest.json").read_text(encoding="utf-8"))
+            if latest["content_digest"] == content_digest(tables):
+                continue
+        published, rates = published_cells({name: tables[name] for name in MARTS[:3]})
+        values = {cell: v for cell, v in protected.values.items() if cell[1] <= period}
+        due.append(Version(f"{period} r{len(existing) + 1}", values, published, rates))
+    return due
+
+
+def _sent_order(version: Version) -> tuple[str, str]:
+    """Where `earlier_versions` finds a version among the others: by its folder's path."""
+    period, revision = version.name.rsplit(" ", 1)
+    return period_folder(period), revision
 
 
 REUSE_FILE = "reuse.pickle"  # in the publication folder: private, like the ledger
@@ -268,6 +361,58 @@ def release_digest(prepared: Prepared) -> str:
     promised = {"min_count": prepared.threshold, "data_cutoff": prepared.data_cutoff.isoformat()}
     digest.update(json.dumps(promised, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+INPUTS_FILE = "inputs.json"  # in the publication folder: the last protection's inputs
+
+
+def save_inputs(inputs: str, prepared: Prepared, folder: Path) -> None:
+    """Keep the digest of the inputs (`inputs_digest`) that make the `prepared` content: the
+    facts it was protected from, with the earlier versions as the next protection will read
+    them (its own revisions among them, once written)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"inputs": inputs, "content_digest": release_digest(prepared)}
+    partial = folder / f".{INPUTS_FILE}"
+    partial.write_text(json.dumps(record), encoding="utf-8")
+    partial.replace(folder / INPUTS_FILE)
+
+
+def gate_may_run(inputs: str, semesters: list[str], folder: Path, quality_dir: Path) -> bool:
+    """Whether a protection of these `inputs` may have to run the gate: not when they equal the
+    last protection's (`save_inputs`), whose content is the release in force's and has its
+    gate results kept for these `semesters` and this code (`gated_before`). Only the start of
+    the worker follows this answer: `gate` still decides by the content it is given."""
+    record = folder / INPUTS_FILE
+    if not inputs or not record.exists() or not (folder / CURRENT).exists():
+        return True
+    saved = json.loads(record.read_text(encoding="utf-8"))
+    in_force = release_facts(current_release(folder)).get("content_digest")
+    if saved["inputs"] != inputs or saved["content_digest"] != in_force:
+        return True
+    return gated_before(in_force, semesters, quality_dir) is None
+
+
+class EarlyGate:
+    """The gate's worker for one publication, started as soon as the protection's inputs are
+    read (`inputs_read`), so that importing Great Expectations overlaps the protection, unless
+    `gate_may_run` says nothing can need it; `worker` is then None, and a gate that runs after
+    all starts its own."""
+
+    def __init__(self, folder: Path, quality_dir: Path) -> None:
+        self.folder = folder
+        self.quality_dir = quality_dir
+        self.worker: GateWorker | None = None
+
+    def inputs_read(self, inputs: str, semesters: list[str]) -> None:
+        if gate_may_run(inputs, semesters, self.folder, self.quality_dir):
+            self.worker = GateWorker()
+
+    def __enter__(self) -> "EarlyGate":
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self.worker is not None:
+            self.worker.close()
 
 
 def release_in_force(prepared: Prepared, folder: Path) -> Path | None:
@@ -404,19 +549,36 @@ def gate(
     has not gated before, in the `worker` (started ahead by the caller, else now): the results
     are kept in `quality_dir` with the content digest, the semesters and the code version,
     beside the quality report of the run (a missing report runs the gate again)."""
-    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
-    record = quality_dir / GATE_RECORD
-    if record.exists() and report_file(quality_dir).exists():
-        saved = json.loads(record.read_text(encoding="utf-8"))
-        if saved["key"] == key:
-            return [GateResult(**result) for result in saved["results"]]
+    kept = gated_before(digest, semesters, quality_dir)
+    if kept is not None:
+        return kept
     threshold, _ = disclosure_settings()
     results = (worker or GateWorker()).run(tables, semesters, threshold, quality_dir, digest)
+    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
+    record = quality_dir / GATE_RECORD
     partial = record.with_name(f".{record.name}")
     saved = {"key": key, "results": [vars(result) for result in results]}
     partial.write_text(json.dumps(saved), encoding="utf-8")
     partial.replace(record)
     return results
+
+
+def gated_before(digest: str, semesters: list[str], quality_dir: Path) -> list[GateResult] | None:
+    """The gate's results kept for this content (`digest`), these `semesters` and this code,
+    beside the quality report of that run; None when there are none."""
+    record = quality_dir / GATE_RECORD
+    if not (record.exists() and report_file(quality_dir).exists()):
+        return None
+    saved = json.loads(record.read_text(encoding="utf-8"))
+    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
+    if saved["key"] != key:
+        return None
+    return [GateResult(**result) for result in saved["results"]]
+
+
+def gate_semesters(semesters: pl.DataFrame) -> list[str]:
+    """The semesters the gate expects every table to hold."""
+    return sorted(semesters["semester_id"].to_list())
 
 
 def code_version() -> str:
@@ -471,10 +633,11 @@ def write_extracts(prepared: Prepared, exports: Path, ledger: Path, release: str
     return written
 
 
-def pass_gate(prepared: Prepared, quality_dir: Path, worker: GateWorker) -> None:
-    """The quality gate on the prepared release, in the `worker`; `GateFailed`, naming the
-    failed expectations and the quality report, unless every table passes."""
-    semesters = sorted(prepared.semesters["semester_id"].to_list())
+def pass_gate(prepared: Prepared, quality_dir: Path, worker: GateWorker | None) -> None:
+    """The quality gate on the prepared release, in the `worker` (or one of its own, when
+    it runs); `GateFailed`, naming the failed expectations and the quality report, unless
+    every table passes."""
+    semesters = gate_semesters(prepared.semesters)
     results = gate(prepared.tables, semesters, release_digest(prepared), quality_dir, worker)
     failed = [r for r in results if not r.success]
     if failed:
@@ -510,17 +673,20 @@ def publish(
     `override`, publication goes on despite a completeness hold, which is recorded once a new
     release is stored (before its extracts: the release is in force from then on)."""
     ledger = tables_dir / LEDGER
-    with GateWorker() as worker:  # imports Great Expectations while the tables are protected
+    # Imports Great Expectations while the tables are protected, when the gate may run.
+    with EarlyGate(tables_dir, quality_dir) as early:
         reuse = load_reuse(tables_dir)
         versions = earlier_versions(exports, ledger)
-        prepared = prepare(database, staging, versions, reuse, override, progress)
+        prepared = prepare(
+            database, staging, versions, reuse, override, progress, early, exports
+        )  # fmt: skip
         save_reuse(reuse, tables_dir)
         release = release_in_force(prepared, tables_dir)
         new_release = release is None
         # The release in force too: one stored by the Dagster asset may have failed its gate,
         # or never met it; its kept results make this free when it passed.
         progress.stage("quality gate")
-        pass_gate(prepared, quality_dir, worker)
+        pass_gate(prepared, quality_dir, early.worker)
     if new_release:
         progress.stage("store the release")
         release = store(prepared, tables_dir)
@@ -528,4 +694,6 @@ def publish(
             override.record(release.name)
     progress.stage("write the extracts")
     written = write_extracts(prepared, exports, ledger, release.name)
+    sent = earlier_versions(exports, ledger) if written else versions
+    save_inputs(inputs_digest(prepared.facts_digest, sent), prepared, tables_dir)
     return Publication(release, new_release, written, prune_releases(tables_dir, exports))

@@ -5,7 +5,6 @@ Releases are kept by the retention policy of `pipelines.publication.releases`.""
 import importlib
 import json
 import os
-import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,9 +16,22 @@ import pipelines.defs.publication as publication_defs
 from pipelines import cli
 from pipelines.defs.reports import dashboard
 from pipelines.publication.gate_worker import GateWorker
-from pipelines.publication.publish import Prepared
+from pipelines.publication.protection import Version
+from pipelines.publication.publish import (
+    MARTS,
+    Prepared,
+    Protected,
+    earlier_versions,
+    facts_digest,
+    gate_may_run,
+    gate_semesters,
+    inputs_digest,
+    store,
+    warehouse_facts,
+)
 from pipelines.publication.releases import (
     CURRENT,
+    LEDGER,
     RELEASE_FILE,
     RELEASES,
     current_release,
@@ -83,12 +95,59 @@ def workers(monkeypatch) -> list[GateWorker]:
     return started
 
 
+@pytest.fixture(scope="module")
+def facts(demo_warehouse, ingested) -> dict:
+    """What the protection reads from the demo warehouse."""
+    return warehouse_facts(demo_warehouse, ingested, MARTS)
+
+
+def one_more_event_delivered(facts: dict) -> dict:
+    """The facts after a school's corrected delivery of a final semester adds one group event."""
+    support = facts["school_support"]
+    first = support.with_row_index().filter(
+        (pl.col("semester_id") == FINAL) & (pl.col("unit") == "group")
+    )["index"][0]
+    changed = support.with_row_index().with_columns(
+        events=pl.when(pl.col("index") == first).then(pl.col("events") + 1).otherwise("events")
+    )
+    return {**facts, "school_support": changed.drop("index")}
+
+
+def protected(prepared: Prepared) -> Protected:
+    return Protected(
+        prepared.tables, prepared.values, prepared.threshold, prepared.narrowest_interval,
+        prepared.protection,
+    )  # fmt: skip
+
+
+def nights_of(monkeypatch, nights: list[tuple[dict, Prepared]]) -> None:
+    """Each publication reads the next night's facts, and protects them into that night's
+    release (once more with the revisions it will send, when some are due)."""
+    tonight = []
+
+    def read(*_) -> dict:
+        tonight[:] = [nights.pop(0)]
+        return tonight[0][0]
+
+    monkeypatch.setattr(publish_module, "warehouse_facts", read)
+    monkeypatch.setattr(publish_module, "protect_marts", lambda *_: protected(tonight[0][1]))
+
+
 def test_publishing_twice_without_change_makes_one_release_and_a_changed_delivery_a_new_one(
-    prepared, tmp_path, monkeypatch, capsys, gate_runs, workers
+    prepared, facts, tmp_path, monkeypatch, capsys, gate_runs, workers
 ):
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
-    nights = [prepared, prepared, one_more_event(prepared)]
-    monkeypatch.setattr(publish_module, "prepare", lambda *_: nights.pop(0))
+    changed_facts = one_more_event_delivered(facts)
+    nights_of(
+        monkeypatch,
+        [
+            (facts, prepared),
+            (facts, prepared),
+            (changed_facts, one_more_event(prepared)),
+            # A key that missed a change: the content differs, the inputs read the same.
+            (changed_facts, one_more_event(one_more_event(prepared))),
+        ],
+    )
     page = tmp_path / "reports" / "dashboard.html"
 
     cli.main(["publish"])
@@ -98,6 +157,7 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     assert f"quality report: {tmp_path / 'quality' / 'report.html'}" in first
     assert revision_folders(tmp_path) == ["2025-26-S1/r1", "2025-26-S2/r1"]
     assert drawn_release(page) == release.name and len(gate_runs) == 1
+    assert len(workers) == 1  # started before the protection, and used
     drawn_at = page.stat().st_mtime_ns
 
     cli.main(["publish"])
@@ -110,7 +170,7 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     assert not [line for line in second.splitlines() if line.startswith("published")]
     assert revision_folders(tmp_path) == ["2025-26-S1/r1", "2025-26-S2/r1"]
     assert len(gate_runs) == 1  # Great Expectations did not run
-    assert len(workers) == 2 and workers[1].process.returncode == -signal.SIGKILL  # unused
+    assert len(workers) == 1  # nor was it imported: the same inputs, gated before
     assert page.stat().st_mtime_ns == drawn_at and "dashboard redrawn" not in second
 
     cli.main(["publish"])
@@ -131,7 +191,62 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     assert manifest["release"] == changed.name
     assert drawn_release(page) == changed.name
     assert f"dashboard redrawn from release {changed.name}" in third
-    assert len(gate_runs) == 2
+    assert len(gate_runs) == 2 and len(workers) == 2
+
+    cli.main(["publish"])
+    assert current_release(tmp_path / "publication") != changed
+    assert len(gate_runs) == 3  # gated all the same, in a worker started when it was needed
+    assert len(workers) == 3 and workers[2].process.returncode == 0
+
+
+def test_the_gate_starts_early_when_any_input_of_the_protection_changed(
+    prepared, facts, tmp_path, monkeypatch, gate_runs, workers
+):
+    """The inputs that decide the content, each changed in turn, start the worker; so do a
+    release in force made from other inputs and a gate that did not keep its results."""
+    monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
+    nights_of(monkeypatch, [(facts, prepared)])
+    cli.main(["publish"])
+    folder, quality = tmp_path / "publication", tmp_path / "quality"
+    semesters = gate_semesters(facts["semesters"])
+    sent = earlier_versions(tmp_path / "exports", folder / LEDGER)  # its own revisions
+    assert len(sent) == 2
+
+    def may_run(facts: dict = facts, versions: list[Version] = sent, gated: list = semesters):
+        inputs = inputs_digest(facts_digest(facts), versions)
+        return gate_may_run(inputs, gated, folder, quality)
+
+    assert not may_run()
+    later = facts["semesters"].with_columns(as_of=pl.col("as_of") + pl.duration(days=1))
+    assert may_run({**facts, "semesters": later})
+    for mart in MARTS:
+        changed = facts[mart].with_columns(pl.col("semester_id").shift(1, fill_value="x"))
+        assert may_run({**facts, mart: changed}), mart
+    assert may_run(versions=sent[:1])
+    cell = next(iter(sent[0].published))
+    for changed in (
+        replace(sent[0], name="2025/26-S1 r2"),
+        replace(sent[0], values={**sent[0].values, cell: sent[0].values[cell] + 1}),
+        replace(sent[0], published={**sent[0].published, cell: sent[0].published[cell] + 1}),
+        replace(sent[0], rates={**sent[0].rates, cell: 0.5}),
+    ):
+        assert may_run(versions=[changed, *sent[1:]]), changed.name
+    assert may_run(gated=semesters[:-1])
+    with monkeypatch.context() as patched:
+        threshold = prepared.threshold + 1
+        patched.setattr(publish_module, "disclosure_settings", lambda: (threshold, False))
+        assert may_run()
+    with monkeypatch.context() as patched:
+        patched.setattr(publish_module, "code_version", lambda: "another commit")
+        assert may_run()
+    report = quality / "report.html"
+    report.rename(report.with_suffix(".kept"))
+    assert may_run()  # the gate's results are kept only beside its report
+    report.with_suffix(".kept").rename(report)
+    assert not may_run()
+    store(one_more_event(prepared), folder)  # a release in force made from other inputs
+    assert may_run()
+    assert len(workers) == 1 and len(gate_runs) == 1
 
 
 def test_the_assets_store_nothing_and_gate_nothing_for_the_same_content(
