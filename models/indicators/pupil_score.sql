@@ -3,24 +3,53 @@
 -- Each input's contribution is its weight times its distance from the training average, in
 -- the training spread, so the contributions and the intercept add up to the log-odds; they are
 -- listed largest first, beside the rule evidence in `pupil_risk`.
+-- Row by row: each row's inputs become one list (name, value) that is weighed, summed and
+-- sorted in place, so no aggregate holds every pupil-date's inputs in memory (an ordered list
+-- aggregate over the unpivoted inputs did, 39 million rows at scale 30). An input without a
+-- weight, or without a value, contributes nothing.
 -- @incremental
 WITH inputs AS (
-    UNPIVOT (
-        SELECT * FROM indicators.score_features WHERE semester_id >= getvariable('rebuild_from')
-    )
-    ON COLUMNS(* EXCLUDE (semester_id, as_of, kind, pupil_key))
-    INTO NAME feature VALUE value
+    SELECT semester_id, as_of, kind, pupil_key,
+        list_zip(
+            struct_keys(struct_pack(*COLUMNS(* EXCLUDE (semester_id, as_of, kind, pupil_key)))),
+            list_value(*COLUMNS(* EXCLUDE (semester_id, as_of, kind, pupil_key)))
+        ) AS inputs
+    FROM indicators.score_features
+    WHERE semester_id >= getvariable('rebuild_from')
+),
+weights AS (
+    SELECT map(list(feature), list({coefficient: coefficient, center: center, spread: spread}))
+        AS weights
+    FROM reference.score_features
 ),
 contributions AS (
-    SELECT i.semester_id, i.as_of, i.kind, i.pupil_key, i.feature, i.value,
-        f.coefficient * (i.value - f.center) / f.spread AS contribution
-    FROM inputs AS i
-    JOIN reference.score_features AS f USING (feature)
+    SELECT i.semester_id, i.as_of, i.kind, i.pupil_key,
+        list_transform(
+            list_filter(
+                list_transform(
+                    i.inputs, lambda x: {feature: x[1], value: x[2], weight: w.weights[x[1]]}
+                ),
+                lambda x: x.value IS NOT NULL AND x.weight IS NOT NULL
+            ),
+            lambda x: {
+                feature: x.feature,
+                value: x.value,
+                contribution: x.weight.coefficient * (x.value - x.weight.center) / x.weight.spread
+            }
+        ) AS contributions
+    FROM inputs AS i, weights AS w
 )
 SELECT c.semester_id, c.as_of, c.kind, c.pupil_key,
-    1 / (1 + exp(-(any_value(m.intercept) + sum(c.contribution)))) AS score,
-    list({feature: c.feature, value: c.value, contribution: c.contribution}
-        ORDER BY abs(c.contribution) DESC, c.feature) AS score_contributions,
-    any_value(m.model) AS score_model
+    1 / (1 + exp(-(
+        m.intercept + list_sum(list_transform(c.contributions, lambda x: x.contribution))
+    ))) AS score,
+    list_transform(
+        list_sort(list_transform(c.contributions, lambda x: {
+            largest_first: -abs(x.contribution), feature: x.feature, value: x.value,
+            contribution: x.contribution
+        })),
+        lambda x: {feature: x.feature, value: x.value, contribution: x.contribution}
+    ) AS score_contributions,
+    m.model AS score_model
 FROM contributions AS c, reference.score_model AS m
-GROUP BY c.semester_id, c.as_of, c.kind, c.pupil_key
+WHERE len(c.contributions) > 0

@@ -444,3 +444,28 @@ def test_staging_files_split_by_semester_and_keep_undated_rows_apart():
         PARQUET_NAME: [4],
     }
     assert list(semester_files(frame, None)) == [PARQUET_NAME]
+
+
+def test_files_checked_in_several_batches_stage_what_one_batch_stages(tmp_path, monkeypatch):
+    """A full refresh checks a large school's files in batches of `CHECK_BATCH_ROWS` raw rows
+    (its memory), and each file is checked on its own: the batches change nothing staged."""
+    plan = nights(3)
+    landing = tmp_path / "landing"
+    for night, files in enumerate(plan):
+        land(landing, night, files, random.Random(night))
+    one = tmp_path / "one"
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", one, KEY, 1)
+    batches: list[int] = []
+    check = partition.PartitionIngest._check
+
+    def counting(self, pending):
+        batches.append(len(pending))
+        check(self, pending)
+
+    monkeypatch.setattr(partition, "CHECK_BATCH_ROWS", 1)
+    monkeypatch.setattr(partition.PartitionIngest, "_check", counting)
+    several = tmp_path / "several"
+    stage_partitions([SCHOOL], landing, tmp_path / "archive", several, KEY, 1)
+
+    assert len([b for b in batches if b]) > 3
+    assert staged_files(several) == staged_files(one)
