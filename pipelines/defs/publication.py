@@ -86,9 +86,7 @@ def published_tables(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     versions = earlier_versions(exports_dir(), publication_dir() / LEDGER)
     reuse = load_reuse(publication_dir())
     progress = LineProgress(context.log.info)  # the run log: stages and elapsed time
-    prepared = prepare(
-        warehouse_file(), staging_dir(), versions, reuse, progress=progress, exports=exports_dir()
-    )
+    prepared = prepare(warehouse_file(), staging_dir(), versions, reuse, progress=progress)
     save_reuse(reuse, publication_dir())
     save_inputs(inputs_digest(prepared.facts_digest, versions), prepared, publication_dir())
     digest = release_digest(prepared)

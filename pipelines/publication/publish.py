@@ -38,7 +38,6 @@ from pipelines.publication.extracts import (
     Sources,
     content_digest,
     period_folder,
-    revisions,
     write_revision,
 )
 from pipelines.publication.facts import warehouse_facts
@@ -160,16 +159,13 @@ def prepare(
     override: HoldOverride | None = None,
     progress: Progress = SILENT,
     early: "EarlyGate | None" = None,
-    exports: Path | None = None,
 ) -> Prepared:
     """Check last night's deliveries are complete enough (or let the `override` pass), suppress
     the marts jointly with the earlier `versions` (see `earlier_versions`) and prove the
     protection by attacking the published cells with everything the attacker holds; `reuse`
     (see `load_reuse`) skips the blocks and attacks decided before on the same inputs. Once
     the inputs are read, and before the protection, `early` is told them (it starts the
-    gate's worker unless nothing can need it). With the `exports` the versions were read
-    from, the release is protected jointly with the revisions its extracts will add there
-    too (`with_own_revisions`)."""
+    gate's worker unless nothing can need it)."""
     progress.stage("check last night's deliveries")
     hold_if_incomplete(staging, override)
     progress.stage("read the warehouse")
@@ -178,11 +174,7 @@ def prepare(
     if early is not None:
         early.inputs_read(inputs_digest(read, versions or []), gate_semesters(facts["semesters"]))
     progress.stage("suppress and attack")
-    marts = {name: facts[name] for name in MARTS}
-    protected = protect_marts(marts, versions or [], reuse)
-    if exports is not None:
-        final = facts["semesters"].filter(pl.col("status") == "final")["semester_id"].to_list()
-        protected = with_own_revisions(marts, versions or [], protected, final, exports, reuse)
+    protected = protect_marts({name: facts[name] for name in MARTS}, versions or [], reuse)
     return Prepared(
         protected.tables, facts["semesters"], facts["rules"], facts["deliveries"],
         facts["keys"], protected.threshold, protected.narrowest, protected.values,
@@ -239,61 +231,6 @@ def protect_marts(
         "blocks_decided": reuse.decided if reuse else None,
     }
     return Protected(tables, values, threshold, narrowest, report)
-
-
-# Protections with the release's own revisions, at most, before its content is kept as it is.
-OWN_REVISION_ROUNDS = 3
-
-
-def with_own_revisions(
-    marts: dict[str, pl.DataFrame],
-    versions: list[Version],
-    protected: Protected,
-    final: list[str],
-    exports: Path,
-    reuse: Reuse | None = None,
-) -> Protected:
-    """The release protected jointly with the revisions its extracts will send
-    (`revisions_due`) as well as the earlier `versions`: the next publication of the same
-    facts reads them among its versions, so it is protected with exactly these inputs and
-    keeps the content (protected without them, it would often differ: the final semesters'
-    cells then known move the choices of the semester in progress). Protected again until
-    the revisions due come out as the ones it was protected with (their cells are kept as
-    they are, so the first round does), at most `OWN_REVISION_ROUNDS` times."""
-    due = revisions_due(protected, final, exports)
-    for _ in range(OWN_REVISION_ROUNDS):
-        if not due:
-            break
-        protected = protect_marts(marts, sorted([*versions, *due], key=_sent_order), reuse)
-        again = revisions_due(protected, final, exports)
-        if again == due:
-            break
-        due = again
-    return protected
-
-
-def revisions_due(protected: Protected, final: list[str], exports: Path) -> list[Version]:
-    """The versions the extracts of the `protected` release will add to `exports`, as
-    `earlier_versions` will read them: one per `final` period whose numbers differ from its
-    latest revision's (as `write_revision` decides), numbered as it will number it."""
-    due = []
-    for period in final:
-        tables = for_period(protected.tables, period)
-        existing = revisions(exports, period)
-        if existing:
-            latest = json.loads((existing[-1] / "manifest.json").read_text(encoding="utf-8"))
-            if latest["content_digest"] == content_digest(tables):
-                continue
-        published, rates = published_cells({name: tables[name] for name in MARTS[:3]})
-        values = {cell: v for cell, v in protected.values.items() if cell[1] <= period}
-        due.append(Version(f"{period} r{len(existing) + 1}", values, published, rates))
-    return due
-
-
-def _sent_order(version: Version) -> tuple[str, str]:
-    """Where `earlier_versions` finds a version among the others: by its folder's path."""
-    period, revision = version.name.rsplit(" ", 1)
-    return period_folder(period), revision
 
 
 REUSE_FILE = "reuse.pickle"  # in the publication folder: private, like the ledger
@@ -367,9 +304,10 @@ INPUTS_FILE = "inputs.json"  # in the publication folder: the last protection's 
 
 
 def save_inputs(inputs: str, prepared: Prepared, folder: Path) -> None:
-    """Keep the digest of the inputs (`inputs_digest`) that make the `prepared` content: the
-    facts it was protected from, with the earlier versions as the next protection will read
-    them (its own revisions among them, once written)."""
+    """Keep the digest of the inputs (`inputs_digest`) that made the `prepared` content: the
+    facts and the earlier versions it was protected with. After a publication that sent
+    revisions, the next one reads them among its versions: its inputs differ, so its worker
+    starts (the revisions may move the protection's choices, a new release)."""
     folder.mkdir(parents=True, exist_ok=True)
     record = {"inputs": inputs, "content_digest": release_digest(prepared)}
     partial = folder / f".{INPUTS_FILE}"
@@ -677,9 +615,7 @@ def publish(
     with EarlyGate(tables_dir, quality_dir) as early:
         reuse = load_reuse(tables_dir)
         versions = earlier_versions(exports, ledger)
-        prepared = prepare(
-            database, staging, versions, reuse, override, progress, early, exports
-        )  # fmt: skip
+        prepared = prepare(database, staging, versions, reuse, override, progress, early)
         save_reuse(reuse, tables_dir)
         release = release_in_force(prepared, tables_dir)
         new_release = release is None
@@ -694,6 +630,5 @@ def publish(
             override.record(release.name)
     progress.stage("write the extracts")
     written = write_extracts(prepared, exports, ledger, release.name)
-    sent = earlier_versions(exports, ledger) if written else versions
-    save_inputs(inputs_digest(prepared.facts_digest, sent), prepared, tables_dir)
+    save_inputs(inputs_digest(prepared.facts_digest, versions), prepared, tables_dir)
     return Publication(release, new_release, written, prune_releases(tables_dir, exports))

@@ -5,6 +5,7 @@ Releases are kept by the retention policy of `pipelines.publication.releases`.""
 import importlib
 import json
 import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def protected(prepared: Prepared) -> Protected:
 
 def nights_of(monkeypatch, nights: list[tuple[dict, Prepared]]) -> None:
     """Each publication reads the next night's facts, and protects them into that night's
-    release (once more with the revisions it will send, when some are due)."""
+    release."""
     tonight = []
 
     def read(*_) -> dict:
@@ -141,6 +142,7 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     nights_of(
         monkeypatch,
         [
+            (facts, prepared),
             (facts, prepared),
             (facts, prepared),
             (changed_facts, one_more_event(prepared)),
@@ -170,8 +172,17 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     assert not [line for line in second.splitlines() if line.startswith("published")]
     assert revision_folders(tmp_path) == ["2025-26-S1/r1", "2025-26-S2/r1"]
     assert len(gate_runs) == 1  # Great Expectations did not run
-    assert len(workers) == 1  # nor was it imported: the same inputs, gated before
+    # It was imported: the revisions the first publication sent are inputs of this one's
+    # protection, which they may move (a new release); they did not, and it was stopped.
+    assert len(workers) == 2 and workers[1].process.returncode == -signal.SIGKILL
     assert page.stat().st_mtime_ns == drawn_at and "dashboard redrawn" not in second
+
+    cli.main(["publish"])
+    again = capsys.readouterr().out
+    assert f"nothing new: the content equals the release in force, release {release.name}" in (
+        again
+    )
+    assert len(gate_runs) == 1 and len(workers) == 2  # the same inputs, gated before: no import
 
     cli.main(["publish"])
     third = capsys.readouterr().out
@@ -191,12 +202,12 @@ def test_publishing_twice_without_change_makes_one_release_and_a_changed_deliver
     assert manifest["release"] == changed.name
     assert drawn_release(page) == changed.name
     assert f"dashboard redrawn from release {changed.name}" in third
-    assert len(gate_runs) == 2 and len(workers) == 2
+    assert len(gate_runs) == 2 and len(workers) == 3
 
     cli.main(["publish"])
     assert current_release(tmp_path / "publication") != changed
     assert len(gate_runs) == 3  # gated all the same, in a worker started when it was needed
-    assert len(workers) == 3 and workers[2].process.returncode == 0
+    assert len(workers) == 4 and workers[3].process.returncode == 0
 
 
 def test_the_gate_starts_early_when_any_input_of_the_protection_changed(
@@ -205,7 +216,7 @@ def test_the_gate_starts_early_when_any_input_of_the_protection_changed(
     """The inputs that decide the content, each changed in turn, start the worker; so do a
     release in force made from other inputs and a gate that did not keep its results."""
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path))
-    nights_of(monkeypatch, [(facts, prepared)])
+    nights_of(monkeypatch, [(facts, prepared), (facts, prepared)])
     cli.main(["publish"])
     folder, quality = tmp_path / "publication", tmp_path / "quality"
     semesters = gate_semesters(facts["semesters"])
@@ -216,6 +227,8 @@ def test_the_gate_starts_early_when_any_input_of_the_protection_changed(
         inputs = inputs_digest(facts_digest(facts), versions)
         return gate_may_run(inputs, gated, folder, quality)
 
+    assert may_run()  # its revisions are new versions: they may move the protection's choices
+    cli.main(["publish"])  # the same facts, protected with the revisions sent
     assert not may_run()
     later = facts["semesters"].with_columns(as_of=pl.col("as_of") + pl.duration(days=1))
     assert may_run({**facts, "semesters": later})
@@ -246,7 +259,7 @@ def test_the_gate_starts_early_when_any_input_of_the_protection_changed(
     assert not may_run()
     store(one_more_event(prepared), folder)  # a release in force made from other inputs
     assert may_run()
-    assert len(workers) == 1 and len(gate_runs) == 1
+    assert len(workers) == 2 and len(gate_runs) == 1  # the second: the revisions' publication
 
 
 def test_the_assets_store_nothing_and_gate_nothing_for_the_same_content(
