@@ -261,6 +261,112 @@ def test_the_first_night_of_a_semester_completes_the_last_one_as_a_full_build_do
     ).fetchall() == [(date(2025, 12, 19),)]
 
 
+def _write_night(s: Scenario, staging: Path, night: date) -> None:
+    """Staging as the night of `night` leaves it: the scenario's rows, each delivery received
+    that night covering that day alone."""
+    s.write(staging)
+    that_night = pl.col("received_at").dt.date() == night
+    log = s.delivery_log().with_columns(
+        pl.when(that_night).then(pl.lit(night)).otherwise(pl.col(c)).alias(c)
+        for c in ("period_start", "period_end")
+    )
+    write_table(log, staging_file(staging, "delivery_log", "TEST"))
+
+
+SECOND_NIGHT = date(2026, 1, 6)
+
+
+@pytest.mark.parametrize(
+    ("delivered", "moved"),
+    [
+        pytest.param(
+            lambda s: s.note("P", "OCP", date(2025, 12, 18), date(2025, 12, 18), SECOND_NIGHT,
+                             "slimība", received=SECOND_NIGHT),
+            "SELECT reason FROM core.lesson_absences WHERE date = '2025-12-18'",
+            id="a note for an absence of the last semester",
+        ),
+        pytest.param(
+            lambda s: s.pupil("P", "OCP", 5, period=(SECOND_NIGHT, SECOND_NIGHT),
+                              left=date(2025, 12, 17), received=SECOND_NIGHT),
+            "SELECT counted FROM core.lesson_absences WHERE date = '2025-12-18'",
+            id="a register that says the pupil left in the last semester",
+        ),
+        pytest.param(
+            lambda s: s.absent("P", "OCP", 5, [date(2025, 12, 19)], received=SECOND_NIGHT),
+            "SELECT count(*) FROM core.lesson_absences WHERE date = '2025-12-19'",
+            id="an absences file with a lesson of the last semester",
+        ),
+        pytest.param(
+            lambda s: s.social_status("P", "trūcīga ģimene", date(2025, 12, 1), None,
+                                      received=SECOND_NIGHT),
+            "SELECT social_status_since FROM indicators.pupil_measures "
+            "WHERE semester_id = '2025/26-S1' AND kind = 'semester'",
+            id="a social status that began in the last semester",
+        ),
+    ],
+)  # fmt: skip
+def test_a_delivery_of_this_semester_about_the_last_one_rebuilds_it(tmp_path, delivered, moved):
+    """On the second night of 2025/26-S2 (the first completed S1's points), a delivery covering
+    06.01 that speaks of S1 (a note handed in on time for 18.12, the register naming a leaver
+    of 17.12, an absence of 19.12 in a file of 06.01, a social status since 01.12) must rebuild
+    S1 as a full build of the same staging does, though the delivery's period and the as-of
+    dates touch S2 alone."""
+    s, staging, database = _first_night_of_s2(tmp_path / "night")
+    was = _fetch(database, staging, moved)
+    delivered(s)
+    _write_night(s, staging, SECOND_NIGHT)
+    build(database, staging, scope=Scope.NIGHTLY)
+    _assert_as_a_full_build(database, staging, tmp_path / "full")
+    assert _fetch(database, staging, moved) != was
+
+
+def test_a_delivery_gone_rebuilds_the_last_semester_its_rows_spoke_of(tmp_path):
+    """A file of 06.01 with an absence of 19.12, built on its night, then gone from the loaded
+    deliveries (its rows with it): the build rebuilds S1 from the first day the build saw in
+    its rows, though the file is no longer there to read."""
+    s, staging, database = _first_night_of_s2(tmp_path / "night")
+    s.absent("P", "OCP", 5, [date(2025, 12, 19)], received=SECOND_NIGHT)
+    _write_night(s, staging, SECOND_NIGHT)
+    build(database, staging, scope=Scope.NIGHTLY)
+    lesson = "SELECT count(*) FROM core.lesson_absences WHERE date = '2025-12-19'"
+    assert _fetch(database, staging, lesson) == [(1,)]
+    s.rows["absences"] = [row for row in s.rows["absences"] if row["date"] != date(2025, 12, 19)]
+    s.late.remove(("OCP", "absences", SECOND_NIGHT))
+    _write_night(s, staging, SECOND_NIGHT)
+    build(database, staging, scope=Scope.NIGHTLY)
+    _assert_as_a_full_build(database, staging, tmp_path / "full")
+    assert _fetch(database, staging, lesson) == [(0,)]
+
+
+def _first_night_of_s2(root: Path) -> tuple[Scenario, Path, Path]:
+    """P of OCP grade 5, absent 15.-18.12 without a note; S1's data to 18.12 and the first
+    night of S2 (an absence of 05.01), built."""
+    s = Scenario(cutoff=date(2025, 12, 18))
+    s.pupil("P", "OCP", 5)
+    s.pupil("P", "OCP", 5, period=(date(2026, 1, 5), date(2026, 6, 19)))
+    s.absent("P", "OCP", 5, [date(2025, 12, d) for d in (15, 16, 17, 18)], lessons=3)
+    s.absent("P", "OCP", 5, [date(2026, 1, 5)], received=date(2026, 1, 5))
+    staging, database = root / "staging", root / "warehouse.duckdb"
+    _write_night(s, staging, date(2026, 1, 5))
+    build(database, staging)
+    return s, staging, database
+
+
+def _fetch(database: Path, staging: Path, query: str) -> list[tuple]:
+    con = connect_read_only(database, staging)
+    try:
+        return con.sql(query).fetchall()
+    finally:
+        con.close()
+
+
+def _assert_as_a_full_build(database: Path, staging: Path, root: Path) -> None:
+    """The warehouse holds what a full build of the same staging (under `root`) holds."""
+    build(root / "warehouse.duckdb", staging)
+    nightly, full = checksums(database, staging), checksums(root / "warehouse.duckdb", staging)
+    assert {t for t in full if nightly.get(t) != full[t]} == set()
+
+
 def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
     october = [date(2025, 10, d) for d in (6, 7, 8, 9, 10, 13, 14)]
 
