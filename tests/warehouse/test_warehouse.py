@@ -261,13 +261,13 @@ def test_the_first_night_of_a_semester_completes_the_last_one_as_a_full_build_do
     ).fetchall() == [(date(2025, 12, 19),)]
 
 
-def _write_night(s: Scenario, staging: Path, night: date) -> None:
-    """Staging as the night of `night` leaves it: the scenario's rows, each delivery received
-    that night covering that day alone."""
+def _write_nights(s: Scenario, staging: Path) -> None:
+    """Staging as nightly files leave it: the scenario's rows, each delivery received after
+    the first day covering the day it was received alone."""
     s.write(staging)
-    that_night = pl.col("received_at").dt.date() == night
+    received = pl.col("received_at").dt.date()
     log = s.delivery_log().with_columns(
-        pl.when(that_night).then(pl.lit(night)).otherwise(pl.col(c)).alias(c)
+        pl.when(received > s.received).then(received).otherwise(pl.col(c)).alias(c)
         for c in ("period_start", "period_end")
     )
     write_table(log, staging_file(staging, "delivery_log", "TEST"))
@@ -314,7 +314,7 @@ def test_a_delivery_of_this_semester_about_the_last_one_rebuilds_it(tmp_path, de
     s, staging, database = _first_night_of_s2(tmp_path / "night")
     was = _fetch(database, staging, moved)
     delivered(s)
-    _write_night(s, staging, SECOND_NIGHT)
+    _write_nights(s, staging)
     build(database, staging, scope=Scope.NIGHTLY)
     _assert_as_a_full_build(database, staging, tmp_path / "full")
     assert _fetch(database, staging, moved) != was
@@ -326,13 +326,13 @@ def test_a_delivery_gone_rebuilds_the_last_semester_its_rows_spoke_of(tmp_path):
     its rows, though the file is no longer there to read."""
     s, staging, database = _first_night_of_s2(tmp_path / "night")
     s.absent("P", "OCP", 5, [date(2025, 12, 19)], received=SECOND_NIGHT)
-    _write_night(s, staging, SECOND_NIGHT)
+    _write_nights(s, staging)
     build(database, staging, scope=Scope.NIGHTLY)
     lesson = "SELECT count(*) FROM core.lesson_absences WHERE date = '2025-12-19'"
     assert _fetch(database, staging, lesson) == [(1,)]
     s.rows["absences"] = [row for row in s.rows["absences"] if row["date"] != date(2025, 12, 19)]
     s.late.remove(("OCP", "absences", SECOND_NIGHT))
-    _write_night(s, staging, SECOND_NIGHT)
+    _write_nights(s, staging)
     build(database, staging, scope=Scope.NIGHTLY)
     _assert_as_a_full_build(database, staging, tmp_path / "full")
     assert _fetch(database, staging, lesson) == [(0,)]
@@ -347,7 +347,7 @@ def _first_night_of_s2(root: Path) -> tuple[Scenario, Path, Path]:
     s.absent("P", "OCP", 5, [date(2025, 12, d) for d in (15, 16, 17, 18)], lessons=3)
     s.absent("P", "OCP", 5, [date(2026, 1, 5)], received=date(2026, 1, 5))
     staging, database = root / "staging", root / "warehouse.duckdb"
-    _write_night(s, staging, date(2026, 1, 5))
+    _write_nights(s, staging)
     build(database, staging)
     return s, staging, database
 
