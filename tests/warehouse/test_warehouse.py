@@ -90,6 +90,8 @@ def test_dependencies_come_from_the_sql(tmp_path):
     order = [m.relation for m in discover_models(models)]
     assert order.index("core.lesson_absences") < order.index("programme.absences_per_school")
     assert found["staging.absences"].staged == ("absences",)
+    # its CTE `absences` reads `staging.absences`: the CTE's name hides no relation
+    assert "staging.absences" in found["core.lesson_absences"].depends_on
 
     (models / "programme" / "broken.sql").write_text("SELECT * FROM core.nowhere\n")
     with pytest.raises(ModelError, match=r"broken\.sql reads core\.nowhere"):
