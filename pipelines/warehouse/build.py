@@ -5,8 +5,9 @@ Two markers in a model's leading comment change how it is materialised:
 - `-- @incremental`: the relation has a `semester_id` column and is rebuilt only from the
   earliest semester that changed deliveries bear on (their period, the days of their rows:
   `DATED_ROWS`, their school year: `YEAR_WIDE_KINDS`), that changed staged rows bear on
-  (`STAGED_REACH`), or whose as-of dates moved (the SELECT may read the variable
-  `rebuild_from`, '' on a full build, to skip older input);
+  (`STAGED_REACH`), or whose rows moved with a table the build compares before and after
+  rebuilding it (`WATCHED`: the as-of dates, the pupils' birth years); the SELECT may read
+  the variable `rebuild_from`, '' on a full build, to skip older input;
 - `-- @keeps-previous`: before the model is replaced, its rows are kept in
   `meta.<schema>_<name>_previous` for models that compare two runs (on the first build
   they are the build's own rows);
@@ -327,6 +328,24 @@ def first_moved_semester(before: pl.DataFrame, after: pl.DataFrame) -> str | Non
     return None if differing.is_empty() else differing["semester_id"].min()
 
 
+def first_rebirthed_semester(before: pl.DataFrame, after: pl.DataFrame) -> str | None:
+    """All semesters ('') when a pupil in both versions of `core.pupils` has another birth
+    year now: every semester's over-age measure follows the latest register that gives one.
+    None otherwise: a pupil new to the registers, or gone from them, comes or goes with the
+    spells of a register's school year, which its delivery rebuilds (`YEAR_WIDE_KINDS`)."""
+    both = before.join(after, on="pupil_key", suffix="_now")
+    reborn = both.filter(pl.col("birth_year").ne_missing(pl.col("birth_year_now")))
+    return None if reborn.is_empty() else FULL
+
+
+WATCHED: dict[str, Callable[[pl.DataFrame, pl.DataFrame], str | None]] = {
+    AS_OF_DATES: first_moved_semester,
+    "core.pupils": first_rebirthed_semester,
+}
+"""Tables the build compares before and after it rebuilds them, with what gives the earliest
+semester whose incremental rows the difference moves."""
+
+
 def _missing_staging(staging: Path, models: list[Model]) -> list[str]:
     tables = {t for m in models for t in m.staged}
     return sorted(t for t in tables if not any((staging / t).glob("*/data*.parquet")))
@@ -380,18 +399,19 @@ def build(
             )
         touched = earliest(touched, rebuild_from)
         points = rebuild_points(models, digests, previous_digests, touched)
-        as_of_before = con.sql(f"FROM {AS_OF_DATES}").pl() if _exists(con, AS_OF_DATES) else None
+        before = {r: con.sql(f"FROM {r}").pl() for r in WATCHED if _exists(con, r)}
+        moved: dict[str, str] = {}
         runs = []
         for model in models:
             if scope != Scope.ALL and model.analysis:
                 continue
             runs.append(_run_model(con, model, points[model.relation], log))
-            if model.relation == AS_OF_DATES and as_of_before is not None:
-                moved = first_moved_semester(as_of_before, con.sql(f"FROM {AS_OF_DATES}").pl())
-                if moved is not None:
-                    points = rebuild_points(
-                        models, digests, previous_digests, touched, {AS_OF_DATES: moved}
-                    )
+            if model.relation in before:
+                after = con.sql(f"FROM {model.relation}").pl()
+                point = WATCHED[model.relation](before[model.relation], after)
+                if point is not None:
+                    moved[model.relation] = point
+                    points = rebuild_points(models, digests, previous_digests, touched, moved)
         _drop_stale(con, models)
         con.execute("CREATE OR REPLACE TABLE meta.deliveries AS SELECT * FROM deliveries")
         for table, rows in restaged.items():  # noqa: B007 - `rows` is read by DuckDB below

@@ -340,6 +340,31 @@ def test_a_delivery_gone_rebuilds_the_last_semester_its_rows_spoke_of(tmp_path):
     assert _fetch(database, staging, lesson) == [(0,)]
 
 
+def test_a_register_that_corrects_a_birth_year_rebuilds_every_year(tmp_path):
+    """N's register of 30.10.2026 gives another birth year: the over-age measure of 2025/26,
+    a school year that delivery does not touch, follows it as a full build's does."""
+    s = Scenario(cutoff=date(2026, 10, 28))
+    s.pupil("N", "OCP", 8, period=(date(2025, 9, 1), date(2026, 6, 19)))
+    s.pupil("N", "OCP", 9, period=(date(2026, 9, 1), date(2026, 10, 28)))
+    s.absent("N", "OCP", 8, [date(2025, 10, 6)], lessons=2)
+    s.absent("N", "OCP", 9, [date(2026, 10, 5)], lessons=2)
+    staging, database = tmp_path / "night" / "staging", tmp_path / "night" / "warehouse.duckdb"
+    _write_nights(s, staging)
+    build(database, staging)
+    over_age = (
+        "SELECT DISTINCT over_age_years FROM indicators.pupil_measures "
+        "WHERE semester_id = '2025/26-S1'"
+    )
+    was = _fetch(database, staging, over_age)
+    born = s.rows["pupils"][0]["birth_year"] - 1
+    s.pupil("N", "OCP", 9, period=(date(2026, 10, 30), date(2026, 10, 30)), birth_year=born,
+            received=date(2026, 10, 30))  # fmt: skip
+    _write_nights(s, staging)
+    build(database, staging, scope=Scope.NIGHTLY)
+    _assert_as_a_full_build(database, staging, tmp_path / "full")
+    assert _fetch(database, staging, over_age) != was
+
+
 def _first_night_of_s2(root: Path) -> tuple[Scenario, Path, Path]:
     """P of OCP grade 5, absent 15.-18.12 without a note; S1's data to 18.12 and the first
     night of S2 (an absence of 05.01), built."""
@@ -363,7 +388,9 @@ def _fetch(database: Path, staging: Path, query: str) -> list[tuple]:
 
 
 def _assert_as_a_full_build(database: Path, staging: Path, root: Path) -> None:
-    """The warehouse holds what a full build of the same staging (under `root`) holds."""
+    """The warehouse, once the analysis build has followed the nightly one, holds what a full
+    build of the same staging (under `root`) holds."""
+    build(database, staging, scope=Scope.ANALYSIS)
     build(root / "warehouse.duckdb", staging)
     nightly, full = checksums(database, staging), checksums(root / "warehouse.duckdb", staging)
     assert {t for t in full if nightly.get(t) != full[t]} == set()
