@@ -175,9 +175,15 @@ def first_touched_semester(changed: pl.DataFrame) -> str | None:
     if starts.is_empty():
         return None if changed.is_empty() else FULL
     return min(
-        school_year_first(day) if kind in YEAR_WIDE_KINDS else semester_reporting(day)
+        school_year_first(day) if year_wide(kind) else semester_reporting(day)
         for kind, day in starts.select("kind", "first_day").unique().iter_rows()
     )
+
+
+def year_wide(kind: str | None) -> bool:
+    """Whether a delivery of this kind holds a table of `YEAR_WIDE_KINDS` (a workbook's kind
+    names each of its tables: `kavejumi+skoleni+vertejumi`)."""
+    return not YEAR_WIDE_KINDS.isdisjoint((kind or "").split("+"))
 
 
 def semester_reporting(day: date) -> str:

@@ -22,7 +22,14 @@ from pipelines.defs.warehouse import (
 from pipelines.ingest.staging import staging_file, write_table
 from pipelines.reference.rules import rules as rule_set
 from pipelines.warehouse import models as models_module
-from pipelines.warehouse.build import Scope, build, connect_read_only, kept_parses, run_check
+from pipelines.warehouse.build import (
+    Scope,
+    build,
+    connect_read_only,
+    first_touched_semester,
+    kept_parses,
+    run_check,
+)
 from pipelines.warehouse.models import ModelError, discover_checks, discover_models
 
 pytestmark = pytest.mark.slow(35)
@@ -363,6 +370,17 @@ def test_a_register_that_corrects_a_birth_year_rebuilds_every_year(tmp_path):
     build(database, staging, scope=Scope.NIGHTLY)
     _assert_as_a_full_build(database, staging, tmp_path / "full")
     assert _fetch(database, staging, over_age) != was
+
+
+def test_a_workbook_with_a_register_touches_the_first_semester_of_its_year():
+    """A Mykoob workbook names each of its tables in its kind: its register sheet shapes the
+    school year's spells as a register file does."""
+    day = date(2026, 1, 5)
+    changed = pl.DataFrame(
+        {"kind": ["kavejumi+skoleni+vertejumi", "vertejumi", "zimes"], "first_day": [day] * 3}
+    )
+    assert first_touched_semester(changed) == "2025/26-S1"
+    assert first_touched_semester(changed.tail(2)) == "2025/26-S2"
 
 
 def _first_night_of_s2(root: Path) -> tuple[Scenario, Path, Path]:
