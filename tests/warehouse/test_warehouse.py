@@ -324,9 +324,10 @@ def test_a_delivery_of_this_semester_about_the_last_one_rebuilds_it(tmp_path, de
     was = _fetch(database, staging, moved)
     delivered(s)
     _write_nights(s, staging)
-    build(database, staging, scope=Scope.NIGHTLY)
+    runs = build(database, staging, scope=Scope.NIGHTLY)
     _assert_as_a_full_build(database, staging, tmp_path / "full")
     assert _fetch(database, staging, moved) != was
+    assert {r.rebuilt_from for r in runs if r.materialized == "incremental"} == {"2025/26-S1"}
 
 
 def test_a_delivery_gone_rebuilds_the_last_semester_its_rows_spoke_of(tmp_path):
