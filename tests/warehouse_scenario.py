@@ -64,11 +64,13 @@ class Scenario:
         leave_reason: str | None = None,
         repeating: bool = False,
         special_needs: bool = False,
+        received: date | None = None,
     ) -> None:
         """A register row: the pupil listed at the school for the period."""
         self._row(
             "pupils",
             school_id,
+            received,
             school_id=school_id,
             period_start=period[0],
             period_end=period[1],
@@ -189,8 +191,18 @@ class Scenario:
             iap=False,
         )
 
-    def social_status(self, key: str, status: str, start: date, end: date | None) -> None:
-        self._row("social_status", MUNICIPALITY, pupil_key=key, status=status, start=start, end=end)
+    def social_status(
+        self, key: str, status: str, start: date, end: date | None, received: date | None = None
+    ) -> None:
+        self._row(
+            "social_status",
+            MUNICIPALITY,
+            received,
+            pupil_key=key,
+            status=status,
+            start=start,
+            end=end,
+        )
 
     def write(self, staging: Path) -> None:
         tables = {

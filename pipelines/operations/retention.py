@@ -9,8 +9,9 @@ Pupil-level, deleted when due:
   codes masked) and the delivery log with them (it describes files that are gone, and staging
   only serves rebuilding the warehouse, which ends with the purge);
 - in the warehouse, every table with a `pupil_key` column (the core facts per pupil, the
-  indicators per pupil, the MK 89 list, the previous run's flags in `meta`) and every view (the
-  staging views read the deleted Parquet, `indicators.pupil_indicators` reads pupil tables).
+  indicators per pupil, the MK 89 list, the previous run's flags and the staged notes and
+  social statuses the last build saw in `meta`) and every view (the staging views read the
+  deleted Parquet, `indicators.pupil_indicators` reads pupil tables).
   The tables that stay are copied into a new file that replaces the old one, so that no deleted
   row lingers in the old file's free blocks;
 - the work folder of an interrupted `pmp rotate-key`, which holds a copy of staging;

@@ -3,8 +3,11 @@
 Two markers in a model's leading comment change how it is materialised:
 
 - `-- @incremental`: the relation has a `semester_id` column and is rebuilt only from the
-  earliest semester that changed deliveries touched, or whose as-of dates moved (the SELECT
-  may read the variable `rebuild_from`, '' on a full build, to skip older input);
+  earliest semester that changed deliveries bear on (their period, the days of their rows:
+  `DATED_ROWS`, their school year: `YEAR_WIDE_KINDS`), that changed staged rows bear on
+  (`STAGED_REACH`), or whose rows moved with a table the build compares before and after
+  rebuilding it (`WATCHED`: the as-of dates, the pupils' birth years); the SELECT may read
+  the variable `rebuild_from`, '' on a full build, to skip older input;
 - `-- @keeps-previous`: before the model is replaced, its rows are kept in
   `meta.<schema>_<name>_previous` for models that compare two runs (on the first build
   they are the build's own rows);
@@ -54,6 +57,39 @@ AS_OF_DATES = "indicators.as_of_dates"
 """The dates indicators are evaluated on: they follow the latest day any delivery covers, so a
 night's deliveries of one semester can move an earlier semester's points (its semester point
 reaches its last day and becomes complete), which its incremental rows must follow."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What of a staged row the models read (`columns`), and which of them holds the first day
+    the row bears on (`day`)."""
+
+    day: str
+    columns: tuple[str, ...]
+
+
+STAGED_REACH = {
+    "notes": Reach(
+        "from", ("school_id", "delivery_sha", "pupil_key", "from", "to", "reason", "submitted")
+    ),
+    "social_status": Reach("start", ("pupil_key", "status", "start", "end")),
+}
+"""Staged tables whose rows bear on days before their delivery's period: a note handed in
+today justifies (or, handed in late, marks) the absences from its `from` day on, however long
+ago, and when its delivery was received is when the absence was known justified; a social
+status counts at every point from its `start`. The build compares their rows with the ones
+the last build saw (`meta.staged_<table>`): rows added, removed or replaced, by whatever
+delivery, rebuild from the semester of their earliest such day."""
+
+DATED_ROWS = ("absences", "grades")
+"""Staged tables whose rows a delivery may date before its period: a row dated outside a
+file's declared period corrects that lesson or grade (`Part.replaces` in the ingest), so a
+file of today can correct a day of the last semester."""
+
+YEAR_WIDE_KINDS = {"skoleni", "slodze"}
+"""Kinds whose delivery shapes its whole school year: the register snapshots of a year merge
+into its enrolment spells (class, admission, leaving), and a timetable load counts from the
+year's first day. A changed delivery of one touches the first semester of its school year."""
 
 
 class Scope(StrEnum):
@@ -106,12 +142,48 @@ def loaded_deliveries(staging: Path) -> pl.DataFrame:
     return log.filter(pl.col("status") == "loaded").select(DELIVERY_COLUMNS).sort("sha256")
 
 
+def with_first_days(
+    con: duckdb.DuckDBPyConnection, deliveries: pl.DataFrame, known: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The deliveries with `first_day`: the earliest of their period's first day and the days
+    of their `DATED_ROWS`. Kept from the last build (`known`) for the deliveries it saw (a
+    delivery's rows only lose days to later deliveries, which cover them), read from staging
+    for the others."""
+    if known is not None:
+        kept = deliveries.join(known, on=DELIVERY_COLUMNS, how="inner", nulls_equal=True)
+        new = deliveries.join(known, on=DELIVERY_COLUMNS, how="anti", nulls_equal=True)
+    else:
+        kept, new = deliveries.with_columns(first_day=pl.lit(None, pl.Date)).clear(), deliveries
+    dated = " UNION ALL ".join(
+        f"SELECT delivery_sha, date FROM {STAGED}('{t}')" for t in DATED_ROWS
+    )
+    shas = new.select("sha256")  # noqa: F841 - read by DuckDB below
+    row_days = con.sql(
+        f"SELECT delivery_sha AS sha256, min(date) AS row_day FROM ({dated}) "
+        "WHERE delivery_sha IN (SELECT sha256 FROM shas) GROUP BY ALL"
+    ).pl()
+    found = new.join(row_days, on="sha256", how="left").select(
+        *DELIVERY_COLUMNS, first_day=pl.min_horizontal("period_start", "row_day")
+    )
+    return pl.concat([kept, found]).sort("sha256")
+
+
 def first_touched_semester(changed: pl.DataFrame) -> str | None:
-    """The semester holding the earliest day the changed deliveries cover (None if none)."""
-    days = changed["period_start"].drop_nulls()
-    if days.is_empty():
+    """The semester holding the earliest day the changed deliveries bear on (`first_day`),
+    or for a kind of `YEAR_WIDE_KINDS` the first semester of its school year (None if none)."""
+    starts = changed.filter(pl.col("first_day").is_not_null())
+    if starts.is_empty():
         return None if changed.is_empty() else FULL
-    return semester_reporting(days.min())
+    return min(
+        school_year_first(day) if year_wide(kind) else semester_reporting(day)
+        for kind, day in starts.select("kind", "first_day").unique().iter_rows()
+    )
+
+
+def year_wide(kind: str | None) -> bool:
+    """Whether a delivery of this kind holds a table of `YEAR_WIDE_KINDS` (a workbook's kind
+    names each of its tables: `kavejumi+skoleni+vertejumi`)."""
+    return not YEAR_WIDE_KINDS.isdisjoint((kind or "").split("+"))
 
 
 def semester_reporting(day: date) -> str:
@@ -119,6 +191,42 @@ def semester_reporting(day: date) -> str:
     semesters = school_calendar().semesters
     begun = [s for s in semesters if s.start <= day]
     return (begun[-1] if begun else semesters[0]).semester_id
+
+
+def school_year_first(day: date) -> str:
+    """The first semester of the school year a day reports to."""
+    year = school_calendar().semester(semester_reporting(day)).school_year
+    return min(s.semester_id for s in school_calendar().semesters if s.school_year == year)
+
+
+def earliest(*points: str | None) -> str | None:
+    """The earliest of some rebuild points (None when none asks for a rebuild)."""
+    asked = [p for p in points if p is not None]
+    return min(asked) if asked else None
+
+
+def staged_reach(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    """The distinct staged rows of a `STAGED_REACH` table, of the columns the models read,
+    with `semester_id`: the semester of the first day each bears on (all of them, '', for a
+    row without one)."""
+    reach = STAGED_REACH[table]
+    columns = ", ".join(f'"{c}"' for c in reach.columns)
+    rows = con.sql(f"SELECT DISTINCT {columns} FROM {STAGED}('{table}')").pl()
+    days = rows[reach.day]
+    semesters = {day: semester_reporting(day) for day in days.drop_nulls().unique()}
+    first = days.replace_strict(semesters, default=None, return_dtype=pl.String).fill_null(FULL)
+    return rows.with_columns(semester_id=first)
+
+
+def first_restaged_semester(
+    con: duckdb.DuckDBPyConnection, restaged: dict[str, pl.DataFrame]
+) -> str | None:
+    """The earliest semester the staged rows that changed since the last build bear on, over
+    the `STAGED_REACH` tables."""
+    moved = [
+        first_moved_semester(con.sql(f"FROM meta.staged_{t}").pl(), r) for t, r in restaged.items()
+    ]
+    return earliest(*moved)
 
 
 def _table_type(con: duckdb.DuckDBPyConnection, relation: str) -> str | None:
@@ -183,9 +291,14 @@ def _keep_parses(con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
 
 
 def _previous_state(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame | None, dict[str, str]]:
-    if not _exists(con, "meta.deliveries") or not _exists(con, "meta.models"):
+    """The deliveries and model digests the last build kept (None for the deliveries when it
+    kept less than this build compares: the build is then a full one)."""
+    kept = ["meta.deliveries", "meta.models", *(f"meta.staged_{t}" for t in STAGED_REACH)]
+    if not all(_exists(con, relation) for relation in kept):
         return None, {}
     deliveries = con.sql("SELECT * FROM meta.deliveries").pl()
+    if "first_day" not in deliveries.columns:
+        return None, {}
     digests = dict(con.execute("SELECT relation, digest FROM meta.models").fetchall())
     return deliveries, digests
 
@@ -219,6 +332,24 @@ def first_moved_semester(before: pl.DataFrame, after: pl.DataFrame) -> str | Non
     differing = pl.concat([before.join(after, on=before.columns, how="anti", nulls_equal=True),
                            after.join(before, on=after.columns, how="anti", nulls_equal=True)])  # fmt: skip
     return None if differing.is_empty() else differing["semester_id"].min()
+
+
+def first_rebirthed_semester(before: pl.DataFrame, after: pl.DataFrame) -> str | None:
+    """All semesters ('') when a pupil in both versions of `core.pupils` has another birth
+    year now: every semester's over-age measure follows the latest register that gives one.
+    None otherwise: a pupil new to the registers, or gone from them, comes or goes with the
+    spells of a register's school year, which its delivery rebuilds (`YEAR_WIDE_KINDS`)."""
+    both = before.join(after, on="pupil_key", suffix="_now")
+    reborn = both.filter(pl.col("birth_year").ne_missing(pl.col("birth_year_now")))
+    return None if reborn.is_empty() else FULL
+
+
+WATCHED: dict[str, Callable[[pl.DataFrame, pl.DataFrame], str | None]] = {
+    AS_OF_DATES: first_moved_semester,
+    "core.pupils": first_rebirthed_semester,
+}
+"""Tables the build compares before and after it rebuilds them, with what gives the earliest
+semester whose incremental rows the difference moves."""
 
 
 def _missing_staging(staging: Path, models: list[Model]) -> list[str]:
@@ -258,8 +389,9 @@ def build(
             "getvariable('staging_dir') || '/' || t || '/*/data*.parquet', union_by_name = true)"
         )
         _load_reference(con)
-        deliveries = loaded_deliveries(staging)
+        restaged = {table: staged_reach(con, table) for table in STAGED_REACH}
         previous, previous_digests = (None, {}) if full_refresh else _previous_state(con)
+        deliveries = with_first_days(con, loaded_deliveries(staging), previous)
         digests = {m.relation: definition_digest(m) for m in models}
         if previous is None:
             touched = FULL
@@ -268,24 +400,28 @@ def build(
                 [deliveries.join(previous, on=DELIVERY_COLUMNS, how="anti"),
                  previous.join(deliveries, on=DELIVERY_COLUMNS, how="anti")]
             )  # fmt: skip
-            touched = first_touched_semester(changed)
-        if rebuild_from is not None:
-            touched = min(p for p in (touched, rebuild_from) if p is not None)
+            touched = earliest(
+                first_touched_semester(changed), first_restaged_semester(con, restaged)
+            )
+        touched = earliest(touched, rebuild_from)
         points = rebuild_points(models, digests, previous_digests, touched)
-        as_of_before = con.sql(f"FROM {AS_OF_DATES}").pl() if _exists(con, AS_OF_DATES) else None
+        before = {r: con.sql(f"FROM {r}").pl() for r in WATCHED if _exists(con, r)}
+        moved: dict[str, str] = {}
         runs = []
         for model in models:
             if scope != Scope.ALL and model.analysis:
                 continue
             runs.append(_run_model(con, model, points[model.relation], log))
-            if model.relation == AS_OF_DATES and as_of_before is not None:
-                moved = first_moved_semester(as_of_before, con.sql(f"FROM {AS_OF_DATES}").pl())
-                if moved is not None:
-                    points = rebuild_points(
-                        models, digests, previous_digests, touched, {AS_OF_DATES: moved}
-                    )
+            if model.relation in before:
+                after = con.sql(f"FROM {model.relation}").pl()
+                point = WATCHED[model.relation](before[model.relation], after)
+                if point is not None:
+                    moved[model.relation] = point
+                    points = rebuild_points(models, digests, previous_digests, touched, moved)
         _drop_stale(con, models)
         con.execute("CREATE OR REPLACE TABLE meta.deliveries AS SELECT * FROM deliveries")
+        for table, rows in restaged.items():  # noqa: B007 - `rows` is read by DuckDB below
+            con.execute(f"CREATE OR REPLACE TABLE meta.staged_{table} AS SELECT * FROM rows")
         model_digests = pl.DataFrame(  # noqa: F841 - read by DuckDB below
             {"relation": list(digests), "digest": list(digests.values())}
         )

@@ -134,12 +134,11 @@ def _parse(sql: str, path: Path, models_dir: Path) -> Parse:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as error:
         raise ModelError(f"{path.relative_to(models_dir)}: {error}") from error
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     depends_on, staged = set(), set()
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == STAGED:
             staged.add(table.this.expressions[0].name)
-        elif table.db and table.name not in ctes:
+        elif table.db:  # a relation of a schema: never a CTE, though a CTE may share its name
             depends_on.add(f"{table.db}.{table.name}")
     return tuple(sorted(depends_on)), tuple(sorted(staged))
 

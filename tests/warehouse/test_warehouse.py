@@ -22,7 +22,14 @@ from pipelines.defs.warehouse import (
 from pipelines.ingest.staging import staging_file, write_table
 from pipelines.reference.rules import rules as rule_set
 from pipelines.warehouse import models as models_module
-from pipelines.warehouse.build import Scope, build, connect_read_only, kept_parses, run_check
+from pipelines.warehouse.build import (
+    Scope,
+    build,
+    connect_read_only,
+    first_touched_semester,
+    kept_parses,
+    run_check,
+)
 from pipelines.warehouse.models import ModelError, discover_checks, discover_models
 
 pytestmark = pytest.mark.slow(35)
@@ -90,6 +97,8 @@ def test_dependencies_come_from_the_sql(tmp_path):
     order = [m.relation for m in discover_models(models)]
     assert order.index("core.lesson_absences") < order.index("programme.absences_per_school")
     assert found["staging.absences"].staged == ("absences",)
+    # its CTE `absences` reads `staging.absences`: the CTE's name hides no relation
+    assert "staging.absences" in found["core.lesson_absences"].depends_on
 
     (models / "programme" / "broken.sql").write_text("SELECT * FROM core.nowhere\n")
     with pytest.raises(ModelError, match=r"broken\.sql reads core\.nowhere"):
@@ -259,6 +268,151 @@ def test_the_first_night_of_a_semester_completes_the_last_one_as_a_full_build_do
         "SELECT DISTINCT as_of FROM indicators.pupil_measures "
         "WHERE semester_id = '2025/26-S1' AND kind = 'semester'"
     ).fetchall() == [(date(2025, 12, 19),)]
+
+
+def _write_nights(s: Scenario, staging: Path) -> None:
+    """Staging as nightly files leave it: the scenario's rows, each delivery received after
+    the first day covering the day it was received alone."""
+    s.write(staging)
+    received = pl.col("received_at").dt.date()
+    log = s.delivery_log().with_columns(
+        pl.when(received > s.received).then(received).otherwise(pl.col(c)).alias(c)
+        for c in ("period_start", "period_end")
+    )
+    write_table(log, staging_file(staging, "delivery_log", "TEST"))
+
+
+SECOND_NIGHT = date(2026, 1, 6)
+
+
+@pytest.mark.parametrize(
+    ("delivered", "moved"),
+    [
+        pytest.param(
+            lambda s: s.note("P", "OCP", date(2025, 12, 18), date(2025, 12, 18), SECOND_NIGHT,
+                             "slimība", received=SECOND_NIGHT),
+            "SELECT reason FROM core.lesson_absences WHERE date = '2025-12-18'",
+            id="a note for an absence of the last semester",
+        ),
+        pytest.param(
+            lambda s: s.pupil("P", "OCP", 5, period=(SECOND_NIGHT, SECOND_NIGHT),
+                              left=date(2025, 12, 17), received=SECOND_NIGHT),
+            "SELECT counted FROM core.lesson_absences WHERE date = '2025-12-18'",
+            id="a register that says the pupil left in the last semester",
+        ),
+        pytest.param(
+            lambda s: s.absent("P", "OCP", 5, [date(2025, 12, 19)], received=SECOND_NIGHT),
+            "SELECT count(*) FROM core.lesson_absences WHERE date = '2025-12-19'",
+            id="an absences file with a lesson of the last semester",
+        ),
+        pytest.param(
+            lambda s: s.social_status("P", "trūcīga ģimene", date(2025, 12, 1), None,
+                                      received=SECOND_NIGHT),
+            "SELECT social_status_since FROM indicators.pupil_measures "
+            "WHERE semester_id = '2025/26-S1' AND kind = 'semester'",
+            id="a social status that began in the last semester",
+        ),
+    ],
+)  # fmt: skip
+def test_a_delivery_of_this_semester_about_the_last_one_rebuilds_it(tmp_path, delivered, moved):
+    """On the second night of 2025/26-S2 (the first completed S1's points), a delivery covering
+    06.01 that speaks of S1 (a note handed in on time for 18.12, the register naming a leaver
+    of 17.12, an absence of 19.12 in a file of 06.01, a social status since 01.12) must rebuild
+    S1 as a full build of the same staging does, though the delivery's period and the as-of
+    dates touch S2 alone."""
+    s, staging, database = _first_night_of_s2(tmp_path / "night")
+    was = _fetch(database, staging, moved)
+    delivered(s)
+    _write_nights(s, staging)
+    runs = build(database, staging, scope=Scope.NIGHTLY)
+    _assert_as_a_full_build(database, staging, tmp_path / "full")
+    assert _fetch(database, staging, moved) != was
+    assert {r.rebuilt_from for r in runs if r.materialized == "incremental"} == {"2025/26-S1"}
+
+
+def test_a_delivery_gone_rebuilds_the_last_semester_its_rows_spoke_of(tmp_path):
+    """A file of 06.01 with an absence of 19.12, built on its night, then gone from the loaded
+    deliveries (its rows with it): the build rebuilds S1 from the first day the build saw in
+    its rows, though the file is no longer there to read."""
+    s, staging, database = _first_night_of_s2(tmp_path / "night")
+    s.absent("P", "OCP", 5, [date(2025, 12, 19)], received=SECOND_NIGHT)
+    _write_nights(s, staging)
+    build(database, staging, scope=Scope.NIGHTLY)
+    lesson = "SELECT count(*) FROM core.lesson_absences WHERE date = '2025-12-19'"
+    assert _fetch(database, staging, lesson) == [(1,)]
+    s.rows["absences"] = [row for row in s.rows["absences"] if row["date"] != date(2025, 12, 19)]
+    s.late.remove(("OCP", "absences", SECOND_NIGHT))
+    _write_nights(s, staging)
+    build(database, staging, scope=Scope.NIGHTLY)
+    _assert_as_a_full_build(database, staging, tmp_path / "full")
+    assert _fetch(database, staging, lesson) == [(0,)]
+
+
+def test_a_register_that_corrects_a_birth_year_rebuilds_every_year(tmp_path):
+    """N's register of 30.10.2026 gives another birth year: the over-age measure of 2025/26,
+    a school year that delivery does not touch, follows it as a full build's does."""
+    s = Scenario(cutoff=date(2026, 10, 28))
+    s.pupil("N", "OCP", 8, period=(date(2025, 9, 1), date(2026, 6, 19)))
+    s.pupil("N", "OCP", 9, period=(date(2026, 9, 1), date(2026, 10, 28)))
+    s.absent("N", "OCP", 8, [date(2025, 10, 6)], lessons=2)
+    s.absent("N", "OCP", 9, [date(2026, 10, 5)], lessons=2)
+    staging, database = tmp_path / "night" / "staging", tmp_path / "night" / "warehouse.duckdb"
+    _write_nights(s, staging)
+    build(database, staging)
+    over_age = (
+        "SELECT DISTINCT over_age_years FROM indicators.pupil_measures "
+        "WHERE semester_id = '2025/26-S1'"
+    )
+    was = _fetch(database, staging, over_age)
+    born = s.rows["pupils"][0]["birth_year"] - 1
+    s.pupil("N", "OCP", 9, period=(date(2026, 10, 30), date(2026, 10, 30)), birth_year=born,
+            received=date(2026, 10, 30))  # fmt: skip
+    _write_nights(s, staging)
+    build(database, staging, scope=Scope.NIGHTLY)
+    _assert_as_a_full_build(database, staging, tmp_path / "full")
+    assert _fetch(database, staging, over_age) != was
+
+
+def test_a_workbook_with_a_register_touches_the_first_semester_of_its_year():
+    """A Mykoob workbook names each of its tables in its kind: its register sheet shapes the
+    school year's spells as a register file does."""
+    day = date(2026, 1, 5)
+    changed = pl.DataFrame(
+        {"kind": ["kavejumi+skoleni+vertejumi", "vertejumi", "zimes"], "first_day": [day] * 3}
+    )
+    assert first_touched_semester(changed) == "2025/26-S1"
+    assert first_touched_semester(changed.tail(2)) == "2025/26-S2"
+
+
+def _first_night_of_s2(root: Path) -> tuple[Scenario, Path, Path]:
+    """P of OCP grade 5, absent 15.-18.12 without a note; S1's data to 18.12 and the first
+    night of S2 (an absence of 05.01), built."""
+    s = Scenario(cutoff=date(2025, 12, 18))
+    s.pupil("P", "OCP", 5)
+    s.pupil("P", "OCP", 5, period=(date(2026, 1, 5), date(2026, 6, 19)))
+    s.absent("P", "OCP", 5, [date(2025, 12, d) for d in (15, 16, 17, 18)], lessons=3)
+    s.absent("P", "OCP", 5, [date(2026, 1, 5)], received=date(2026, 1, 5))
+    staging, database = root / "staging", root / "warehouse.duckdb"
+    _write_nights(s, staging)
+    build(database, staging)
+    return s, staging, database
+
+
+def _fetch(database: Path, staging: Path, query: str) -> list[tuple]:
+    con = connect_read_only(database, staging)
+    try:
+        return con.sql(query).fetchall()
+    finally:
+        con.close()
+
+
+def _assert_as_a_full_build(database: Path, staging: Path, root: Path) -> None:
+    """The warehouse, once the analysis build has followed the nightly one, holds what a full
+    build of the same staging (under `root`) holds."""
+    build(database, staging, scope=Scope.ANALYSIS)
+    build(root / "warehouse.duckdb", staging)
+    nightly, full = checksums(database, staging), checksums(root / "warehouse.duckdb", staging)
+    assert {t for t in full if nightly.get(t) != full[t]} == set()
 
 
 def test_the_change_report_shows_new_and_cleared_flags_per_school(tmp_path):
