@@ -492,10 +492,9 @@ def gate(
         return kept
     threshold, _ = disclosure_settings()
     results = (worker or GateWorker()).run(tables, semesters, threshold, quality_dir, digest)
-    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
     record = quality_dir / GATE_RECORD
     partial = record.with_name(f".{record.name}")
-    saved = {"key": key, "results": [vars(result) for result in results]}
+    saved = {"key": gate_key(digest, semesters), "results": [vars(result) for result in results]}
     partial.write_text(json.dumps(saved), encoding="utf-8")
     partial.replace(record)
     return results
@@ -508,10 +507,14 @@ def gated_before(digest: str, semesters: list[str], quality_dir: Path) -> list[G
     if not (record.exists() and report_file(quality_dir).exists()):
         return None
     saved = json.loads(record.read_text(encoding="utf-8"))
-    key = {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
-    if saved["key"] != key:
+    if saved["key"] != gate_key(digest, semesters):
         return None
     return [GateResult(**result) for result in saved["results"]]
+
+
+def gate_key(digest: str, semesters: list[str]) -> dict:
+    """What the gate's kept results hold for: the content, the semesters and the code."""
+    return {"content_digest": digest, "semesters": semesters, "code_version": code_version()}
 
 
 def gate_semesters(semesters: pl.DataFrame) -> list[str]:
