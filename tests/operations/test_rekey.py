@@ -1,6 +1,8 @@
-"""Key rotation: the demo's staging and warehouse re-keyed from the test key to a new one. No
-old key is left, every new key is the HMAC of the delivered code, the warehouse keeps its
-history, and the next build compares against the mapped previous flags."""
+"""Key rotation: the demo's staging and warehouse, after a nightly build on new data, re-keyed
+from the test key to a new one. The rotation goes through although the nightly build left
+the analysis models stale, no old key is left, every new key is the HMAC of the delivered
+code, the warehouse keeps its history, and the next build compares against the mapped
+previous flags."""
 
 import shutil
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pipelines.operations.rekey import (
     DRAWN_BY_KEY,
     READY_FILE,
     RekeyError,
+    Rotation,
     keyed_tables,
     prepare_rotation,
     rotate_key,
@@ -33,7 +36,7 @@ from pipelines.privacy.pseudonym import (
     key_fingerprint,
     pupil_key,
 )
-from pipelines.warehouse.build import Scope, build
+from pipelines.warehouse.build import ModelRun, Scope, build
 
 pytestmark = pytest.mark.slow(90)
 
@@ -41,35 +44,56 @@ OLD_KEY = b"test-key"  # the key the `ingested` fixture pseudonymises with
 NEW_KEY = b"a-new-test-key"
 # Digests of the pupil key the warehouse computes: a rotation recomputes them.
 DERIVED_IDS = ("spell_id", "previous_spell_id", "support_id")
-# Two small schools and the municipality, re-ingested with the new key for comparison.
+# Two small schools and the municipality, re-ingested with the new key for comparison: none
+# of them delivered on the night the `rotated` fixture withdraws.
 FRESH_PARTITIONS = ["KPP", "TAP", contract.MUNICIPALITY_FOLDER]
 
 
 @dataclass(frozen=True)
 class Rotated:
-    before: Path  # the data folder as it was: staging/ and warehouse.duckdb
+    before: Path  # the data folder as the rotation found it: staging/ and warehouse.duckdb
     after: Path  # the same after the rotation
     archive: Path
+    night: list[ModelRun]  # the nightly build before the rotation
+    rotation: Rotation
 
 
 @pytest.fixture(scope="module")
 def rotated(ingested, demo_warehouse, tmp_path_factory) -> Rotated:
-    """The demo after a run whose previous flags lacked every MK 89 crossing (so that the
-    change report is not empty), kept as it was, and a copy of it rotated to the new key."""
+    """The demo after a nightly build on new data (the staging without its latest night, so
+    that the analysis models are left stale) whose previous flags lacked every MK 89 crossing
+    (so that the change report is not empty), and a copy of it rotated to the new key. The
+    rotation brings the live analysis models up to date first, and so does the weekly
+    analysis build on the copy kept as the rotation found it."""
     root = tmp_path_factory.mktemp("rekey")
     before, after = root / "before", root / "after"
     shutil.copytree(ingested, before / "staging")
     shutil.copyfile(demo_warehouse, before / "warehouse.duckdb")
+    withdraw_last_night(before / "staging")
     con = duckdb.connect(str(before / "warehouse.duckdb"))
     con.execute("DELETE FROM indicators.current_flags WHERE rule_id = 'MK89_UNJUSTIFIED'")
     con.close()
-    build(before / "warehouse.duckdb", before / "staging")
+    night = build(before / "warehouse.duckdb", before / "staging", scope=Scope.NIGHTLY)
     shutil.copytree(before, after)
     archive = ingested.parent / "archive"
-    rotate_key(
+    rotation = rotate_key(
         after / "staging", archive, after / "warehouse.duckdb", work_folder(after), OLD_KEY, NEW_KEY
     )
-    return Rotated(before, after, archive)
+    build(before / "warehouse.duckdb", before / "staging", scope=Scope.ANALYSIS)
+    return Rotated(before, after, archive, night, rotation)
+
+
+def withdraw_last_night(staging: Path) -> None:
+    """Staging as if the latest night's deliveries were withdrawn: their rows and log lines
+    gone, so that the next build is incremental and has flags to report."""
+    log = pl.read_parquet(staging / "delivery_log" / "*" / PARQUET_NAME)
+    loaded = log.filter(pl.col("status") == "loaded")
+    latest = loaded.filter(pl.col("period_start") == pl.col("period_start").max())["sha256"]
+    for path in staging.glob(f"*/*/{PARQUET_GLOB}"):
+        frame = pl.read_parquet(path)
+        column = "sha256" if path.parts[-3] == "delivery_log" else "delivery_sha"
+        if column in frame.columns:
+            frame.filter(~pl.col(column).is_in(latest.implode())).write_parquet(path)
 
 
 def keyed_files(staging: Path) -> list[Path]:
@@ -127,10 +151,11 @@ def test_no_old_key_is_left_anywhere(rotated):
     assert fingerprint.read_text(encoding="utf-8").strip() == key_fingerprint(NEW_KEY)
     files = sorted(p for p in (rotated.after / "staging").rglob("*") if p.is_file())
     assert {path.suffix for path in files if path != fingerprint} == {".parquet"}
+    old_key_series = pl.Series(sorted(old_keys))
     for path in (p for p in files if p != fingerprint):
         frame = pl.read_parquet(path)
         for column in (name for name, dtype in frame.schema.items() if dtype == pl.String):
-            assert not frame[column].is_in(list(old_keys)).any(), f"{path}: {column}"
+            assert not frame[column].is_in(old_key_series.implode()).any(), f"{path}: {column}"
 
     after = duckdb.connect(str(rotated.after / "warehouse.duckdb"), read_only=True)
     try:
@@ -219,28 +244,15 @@ def test_the_warehouse_keeps_its_history(rotated):
     assert changes[0][0] > 0
 
 
-def withdraw_last_night(staging: Path) -> None:
-    """Staging as if the latest night's deliveries were withdrawn: their rows and log lines
-    gone, so that the next build is incremental and has flags to report."""
-    log = pl.read_parquet(staging / "delivery_log" / "*" / PARQUET_NAME)
-    loaded = log.filter(pl.col("status") == "loaded")
-    latest = loaded.filter(pl.col("period_start") == pl.col("period_start").max())["sha256"]
-    for path in staging.glob(f"*/*/{PARQUET_GLOB}"):
-        frame = pl.read_parquet(path)
-        column = "sha256" if path.parts[-3] == "delivery_log" else "delivery_sha"
-        if column in frame.columns:
-            frame.filter(~pl.col(column).is_in(latest.implode())).write_parquet(path)
-
-
 def test_the_next_build_compares_against_the_mapped_previous_flags(rotated, tmp_path):
-    """The next incremental build reports the same flag changes with the rotation as without
-    it: no flag is new only because its key changed."""
+    """The next nightly build reports the same flag changes with the rotation as without it:
+    no flag is new only because its key changed."""
     reports = []
     for when in (rotated.before, rotated.after):
         copy = tmp_path / when.name
         shutil.copytree(when, copy)
         withdraw_last_night(copy / "staging")
-        runs = build(copy / "warehouse.duckdb", copy / "staging")
+        runs = build(copy / "warehouse.duckdb", copy / "staging", scope=Scope.NIGHTLY)
         assert any(run.rebuilt_from for run in runs)  # incremental, from the latest semester
         con = duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True)
         try:
@@ -254,20 +266,15 @@ def test_the_next_build_compares_against_the_mapped_previous_flags(rotated, tmp_
     assert 0 < changes < flags
 
 
-def test_a_rotation_after_a_nightly_build_on_new_data_succeeds(ingested, demo_warehouse, tmp_path):
+def test_a_rotation_after_a_nightly_build_on_new_data_succeeds(rotated):
     """A nightly build leaves the analysis models as the last weekly build made them, the
     rotation's full build makes them fresh: the rotation brings the live ones up to date
     first, so it compares like with like and goes through."""
-    staging, database = tmp_path / "staging", tmp_path / "warehouse.duckdb"
-    shutil.copytree(ingested, staging)
-    shutil.copyfile(demo_warehouse, database)
-    withdraw_last_night(staging)
-    runs = build(database, staging, scope=Scope.NIGHTLY)
-    assert runs and not any(run.analysis for run in runs)
-    archive = ingested.parent / "archive"
-    rotation = rotate_key(staging, archive, database, work_folder(tmp_path), OLD_KEY, NEW_KEY)
-    assert rotation.warehouse_rebuilt
-    assert staged_keys(staging).isdisjoint(staged_keys(ingested))
+    assert rotated.night and not any(run.analysis for run in rotated.night)
+    assert any(run.rebuilt_from for run in rotated.night)  # the new data: an incremental build
+    assert rotated.rotation.warehouse_rebuilt
+    before, after = (staged_keys(when / "staging") for when in (rotated.before, rotated.after))
+    assert before and after.isdisjoint(before)
 
 
 def one_school(ingested: Path, folder: Path) -> tuple[Path, Path]:
