@@ -74,7 +74,7 @@ def test_the_automation_sensor_runs_from_the_start_over_every_automated_asset():
 def test_a_staging_update_carries_down_to_the_dashboard_by_automation():
     definitions = defs()
     graph = definitions.resolve_asset_graph()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         first = dg.evaluate_automation_conditions(
             defs=definitions, instance=instance, asset_selection=automation.asset_selection
         )
@@ -96,7 +96,7 @@ def test_the_analysis_models_are_rebuilt_on_the_weekly_tick_and_not_before():
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     friday = datetime(2026, 11, 20, 12, 0, tzinfo=RIGA)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         cursor = None
         requested = []
         for moment in (friday, friday + timedelta(hours=19), friday + timedelta(hours=21)):
@@ -206,7 +206,7 @@ def test_a_night_of_deliveries_flows_to_a_new_release_and_dashboard_with_no_clic
     _land(source, data / "landing", sorted({f["file"] for f in files} - set(tonight)))
     definitions = defs()
     downstream = _downstream(definitions) - _analysis()  # the analysis models wait for Saturday
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert (
             definitions.resolve_job_def("reference_job")
             .execute_in_process(instance=instance)
