@@ -138,10 +138,10 @@ def test_every_step_after_the_reference_data_retries_transient_io_with_backoff()
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory) -> tuple[Path, list[dict]]:
-    """A small demo (every school, a twentieth of the pupils) ending on LAST_NIGHT, and the
+    """A small demo (every school, a fiftieth of the pupils) ending on LAST_NIGHT, and the
     files of its manifest."""
     landing = tmp_path_factory.mktemp("small_demo") / "landing"
-    generate(landing, end_date=LAST_NIGHT, scale=0.05)
+    generate(landing, end_date=LAST_NIGHT, scale=0.02)
     return landing, json.loads(manifest_path(landing).read_text(encoding="utf-8"))["files"]
 
 
