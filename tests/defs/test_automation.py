@@ -23,7 +23,7 @@ from pipelines.ingest.staging import read_table
 from pipelines.publication.releases import CURRENT, RELEASES
 from pipelines.warehouse.models import discover_models
 
-pytestmark = pytest.mark.slow(70)
+pytestmark = pytest.mark.slow(35)
 
 RIGA = ZoneInfo("Europe/Riga")
 # The demo's last night: the last Thursday of the first semester, a night publication can

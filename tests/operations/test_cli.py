@@ -42,7 +42,7 @@ from pipelines.publication.publish import (
 from pipelines.reference import tables as reference
 from pipelines.reference.calendar import normal_semester_id, school_calendar
 
-pytestmark = pytest.mark.slow(60)
+pytestmark = pytest.mark.slow(40)
 
 HEAVY = (
     "dagster", "great_expectations", "pandera", "pandas", "scipy", "plotly", "polars", "duckdb",

@@ -16,7 +16,7 @@ import yaml
 from pipelines.definitions import NO_INSTANCE
 from pipelines.paths import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow(55)
+pytestmark = pytest.mark.slow(10)
 
 DG = Path(sysconfig.get_path("scripts")) / "dg"
 TEMPORARY = ".tmp_dagster_home_"
