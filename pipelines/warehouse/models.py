@@ -126,7 +126,10 @@ def parse_key(sql: str) -> str:
     return hashlib.sha256(_parser_digest() + sql.encode()).hexdigest()
 
 
+@cache
 def _parse(sql: str, path: Path, models_dir: Path) -> Parse:
+    """The relations and staged tables the SQL reads. Kept for the process too: one that
+    builds several new warehouses (the tests, the bench) parses each model's SQL once."""
     import sqlglot  # imported only when a model is parsed: most builds find every parse kept
     from sqlglot import exp
 

@@ -23,7 +23,7 @@ from pipelines.ingest.staging import read_table
 from pipelines.publication.releases import CURRENT, RELEASES
 from pipelines.warehouse.models import discover_models
 
-pytestmark = pytest.mark.slow(70)
+pytestmark = pytest.mark.slow(35)
 
 RIGA = ZoneInfo("Europe/Riga")
 # The demo's last night: the last Thursday of the first semester, a night publication can
@@ -74,7 +74,7 @@ def test_the_automation_sensor_runs_from_the_start_over_every_automated_asset():
 def test_a_staging_update_carries_down_to_the_dashboard_by_automation():
     definitions = defs()
     graph = definitions.resolve_asset_graph()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         first = dg.evaluate_automation_conditions(
             defs=definitions, instance=instance, asset_selection=automation.asset_selection
         )
@@ -96,7 +96,7 @@ def test_the_analysis_models_are_rebuilt_on_the_weekly_tick_and_not_before():
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     friday = datetime(2026, 11, 20, 12, 0, tzinfo=RIGA)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         cursor = None
         requested = []
         for moment in (friday, friday + timedelta(hours=19), friday + timedelta(hours=21)):
@@ -138,10 +138,10 @@ def test_every_step_after_the_reference_data_retries_transient_io_with_backoff()
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory) -> tuple[Path, list[dict]]:
-    """A small demo (every school, a twentieth of the pupils) ending on LAST_NIGHT, and the
+    """A small demo (every school, a fiftieth of the pupils) ending on LAST_NIGHT, and the
     files of its manifest."""
     landing = tmp_path_factory.mktemp("small_demo") / "landing"
-    generate(landing, end_date=LAST_NIGHT, scale=0.05)
+    generate(landing, end_date=LAST_NIGHT, scale=0.02)
     return landing, json.loads(manifest_path(landing).read_text(encoding="utf-8"))["files"]
 
 
@@ -206,7 +206,7 @@ def test_a_night_of_deliveries_flows_to_a_new_release_and_dashboard_with_no_clic
     _land(source, data / "landing", sorted({f["file"] for f in files} - set(tonight)))
     definitions = defs()
     downstream = _downstream(definitions) - _analysis()  # the analysis models wait for Saturday
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert (
             definitions.resolve_job_def("reference_job")
             .execute_in_process(instance=instance)
