@@ -25,9 +25,10 @@ pupil_dates AS (
     SELECT DISTINCT as_of, pupil_key, school_id, grade_band, unjustified_lessons, average_mark,
         failing_subjects, non_illness_share, risk_rank, risk_score, score, supported
     FROM indicators.evaluation_pupils
+    WHERE outcome = 'any' AND horizon = 'year'
 ),
-outcomes AS (
-    SELECT as_of, horizon, outcome, pupil_key, happened FROM indicators.evaluation_pupils
+happened AS (
+    SELECT as_of, horizon, outcome, pupil_key FROM indicators.evaluation_pupils WHERE happened
 ),
 band_rates AS (
     SELECT as_of, grade_band, avg(happened::INTEGER) AS band_rate
@@ -40,7 +41,10 @@ school_absence AS (
     FROM pupil_dates
     GROUP BY ALL
 ),
-keys AS (
+-- Every pupil-date once per predictor (9 times the pupil-dates): recomputed where it is read
+-- rather than kept, and read only where it shrinks at once (grouped by key, joined with the
+-- pupils who had an outcome, or cut to the keys that can reach the first K).
+keys AS NOT MATERIALIZED (
     SELECT p.as_of, p.pupil_key, predictor.name AS predictor,
         CASE predictor.name
             WHEN 'SCORE' THEN p.score
@@ -62,14 +66,22 @@ keys AS (
         ('MEASURE_NON_ILLNESS_SHARE'), ('BASELINE_GRADE_BAND'), ('BASELINE_SCHOOL'), ('RANDOM'))
         AS predictor(name)
 ),
-ranked AS (
-    SELECT *,
-        row_number() OVER (PARTITION BY as_of, predictor ORDER BY ranking_key DESC, tie_break)
-            AS position,
-        rank() OVER (PARTITION BY as_of, predictor ORDER BY ranking_key)
-            + (count(*) OVER (PARTITION BY as_of, predictor, ranking_key) - 1) / 2.0
-            AS ascending_rank
+-- Per date, predictor and ranking key: its AUC rank (ascending, ties sharing the mean of their
+-- places: the pupil-dates with a lower key, then the middle of its own; whole or halves, so
+-- their sums are exact whatever their order), and how many pupil-dates rank ahead of it when
+-- flagging (descending).
+key_groups AS (
+    SELECT as_of, predictor, ranking_key,
+        coalesce(sum(count(*)) OVER (
+            PARTITION BY as_of, predictor ORDER BY ranking_key
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ), 0) + 1 + (count(*) - 1) / 2.0 AS ascending_rank,
+        coalesce(sum(count(*)) OVER (
+            PARTITION BY as_of, predictor ORDER BY ranking_key DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ), 0) AS ahead
     FROM keys
+    GROUP BY as_of, predictor, ranking_key
 ),
 capacities AS (
     SELECT d.as_of, c.capacity, c.capacity::VARCHAR AS capacity_kind
@@ -80,16 +92,29 @@ capacities AS (
     FROM pupil_dates
     GROUP BY as_of
 ),
+-- The first places of each date and predictor, up to the largest capacity: only the keys with
+-- fewer pupil-dates ahead of them can hold one, so only theirs are ordered.
+first_places AS (
+    SELECT k.as_of, k.predictor, k.pupil_key,
+        row_number() OVER (
+            PARTITION BY k.as_of, k.predictor ORDER BY k.ranking_key DESC, k.tie_break
+        ) AS position
+    FROM keys AS k
+    SEMI JOIN key_groups AS g ON g.as_of = k.as_of AND g.predictor = k.predictor
+        AND g.ranking_key IS NOT DISTINCT FROM k.ranking_key
+        AND g.ahead < (SELECT max(capacity) FROM capacities)
+    QUALIFY position <= (SELECT max(capacity) FROM capacities)
+),
 selected AS (
     SELECT r.as_of, r.predictor, c.capacity_kind, c.capacity, r.pupil_key
-    FROM ranked AS r
+    FROM first_places AS r
     JOIN capacities AS c ON c.as_of = r.as_of AND r.position <= c.capacity
 ),
 flagged AS (
     SELECT o.as_of, o.horizon, o.outcome, f.predictor, f.capacity_kind, f.capacity,
         f.pupil_key, o.happened
     FROM selected AS f
-    JOIN outcomes AS o USING (as_of, pupil_key)
+    JOIN indicators.evaluation_pupils AS o USING (as_of, pupil_key)
 ),
 events AS (
     SELECT as_of, horizon, outcome, count(*) FILTER (WHERE happened) AS events,
@@ -106,9 +131,8 @@ point AS (
 ),
 replicate_events AS (
     SELECT e.as_of, e.horizon, e.outcome, w.replicate, sum(w.weight) AS events
-    FROM indicators.evaluation_pupils AS e
+    FROM happened AS e
     JOIN indicators.bootstrap_weights AS w USING (pupil_key)
-    WHERE e.happened
     GROUP BY ALL
 ),
 replicate_flags AS (
@@ -135,15 +159,23 @@ replicate_rates AS (
     LEFT JOIN replicate_hits AS h
         USING (as_of, horizon, outcome, predictor, capacity_kind, replicate)
 ),
+positive_keys AS (
+    SELECT o.as_of, o.horizon, o.outcome, k.predictor, k.ranking_key, count(*) AS positives
+    FROM happened AS o
+    JOIN keys AS k ON k.as_of = o.as_of AND k.pupil_key = o.pupil_key
+    GROUP BY ALL
+),
 auc AS (
-    SELECT e.as_of, e.horizon, e.outcome, r.predictor,
-        (sum(r.ascending_rank) - any_value(e.events) * (any_value(e.events) + 1) / 2.0)
+    SELECT e.as_of, e.horizon, e.outcome, p.predictor,
+        (sum(r.ascending_rank * p.positives)
+            - any_value(e.events) * (any_value(e.events) + 1) / 2.0)
             / nullif(any_value(e.events) * (any_value(e.pupil_dates) - any_value(e.events)), 0)
             AS auc
-    FROM outcomes AS o
-    JOIN events AS e USING (as_of, horizon, outcome)
-    JOIN ranked AS r ON r.as_of = o.as_of AND r.pupil_key = o.pupil_key
-    WHERE o.happened
+    FROM positive_keys AS p
+    JOIN key_groups AS r ON r.as_of = p.as_of AND r.predictor = p.predictor
+        AND r.ranking_key IS NOT DISTINCT FROM p.ranking_key
+    JOIN events AS e
+        ON e.as_of = p.as_of AND e.horizon = p.horizon AND e.outcome = p.outcome
     GROUP BY ALL
 ),
 per_date AS (

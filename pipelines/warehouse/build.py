@@ -51,6 +51,13 @@ from pipelines.warehouse.models import (
 
 FULL = ""
 
+WRITER_SETTINGS = {"disabled_optimizers": "partial_aggregate_pushdown"}
+"""Settings of the build's connection. DuckDB's partial aggregate pushdown groups the input of
+a sum over a join by the join key before joining, on an estimate of how much that groups: for
+the 44 million bootstrap weights of scale 30, already one row per pupil and replicate, it
+groups nothing, and builds a hash table of the whole table (`indicators.evaluation` alone
+under a 5 GiB `memory_limit`: 165 s and 7.8 GB of spill with it, 59 s and 0.5 GB without)."""
+
 DELIVERY_COLUMNS = ["sha256", "school_id", "kind", "period_start", "period_end"]
 
 AS_OF_DATES = "indicators.as_of_dates"
@@ -451,6 +458,8 @@ def _transaction(database: Path, staging: Path) -> Iterator[duckdb.DuckDBPyConne
     rolled back on any error (an interrupted build leaves the warehouse as it was)."""
     con = duckdb.connect(str(database))
     try:
+        for name, value in WRITER_SETTINGS.items():
+            con.execute(f"SET {name} = ?", [value])
         prepare(con, staging)
         con.execute("BEGIN TRANSACTION")
         yield con
