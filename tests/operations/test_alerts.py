@@ -289,7 +289,7 @@ test_defs = dg.Definitions(
 def instance() -> Iterator[dg.DagsterInstance]:
     """One test instance for the module (creating one takes seconds); each test reads only the
     runs it started or that ended after its sensor's first tick."""
-    with dg.instance_for_test() as test_instance:
+    with dg.DagsterInstance.ephemeral() as test_instance:
         yield test_instance
 
 

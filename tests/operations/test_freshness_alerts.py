@@ -37,7 +37,7 @@ def definitions() -> dg.Definitions:
 def instance(tmp_path, monkeypatch) -> Iterator[dg.DagsterInstance]:
     monkeypatch.setenv("PMP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv(WEBHOOK_ENV, raising=False)
-    with dg.instance_for_test() as test_instance:
+    with dg.DagsterInstance.ephemeral() as test_instance:
         yield test_instance
 
 
