@@ -287,8 +287,8 @@ test_defs = dg.Definitions(
 
 @pytest.fixture(scope="module")
 def instance() -> Iterator[dg.DagsterInstance]:
-    """One test instance for the module (creating one takes seconds); each test reads only the
-    runs it started or that ended after its sensor's first tick."""
+    """One in-memory instance for the module; each test reads only the runs it started or that
+    ended after its sensor's first tick."""
     with dg.DagsterInstance.ephemeral() as test_instance:
         yield test_instance
 
