@@ -19,8 +19,15 @@ Two markers in a model's leading comment change how it is materialised:
 
 Layers run in order: `staging` views over Parquet, `core` tables, `indicators`, `programme`,
 `publication` (the aggregates publication suppresses).
-The reference data and rule parameters are loaded first into the `reference` schema. A build
-is one transaction: it commits whole or not at all. Readers open the file read-only.
+The reference data and rule parameters are loaded first into the `reference` schema. The
+nightly build is one transaction, and so is the analysis build: each commits whole or not at
+all. A build of every model (`Scope.ALL`) runs the two in turn, the nightly one committed
+before the analysis one begins, as a `warehouse_job` run does: DuckDB estimates a join's sides
+from table statistics that a table written earlier in the same transaction does not have yet,
+and on those estimates `indicators.evaluation_pupils` built its hash tables on its largest
+inputs (more than the build's `memory_limit` at scale 30). When the analysis build fails, the
+nightly models stay committed and the analysis models keep what the last analysis build left
+(nothing before the first), and the error says so. Readers open the file read-only.
 """
 
 import time
@@ -51,12 +58,20 @@ from pipelines.warehouse.models import (
 
 FULL = ""
 
-WRITER_SETTINGS = {"disabled_optimizers": "partial_aggregate_pushdown"}
-"""Settings of the build's connection. DuckDB's partial aggregate pushdown groups the input of
-a sum over a join by the join key before joining, on an estimate of how much that groups: for
-the 44 million bootstrap weights of scale 30, already one row per pupil and replicate, it
-groups nothing, and builds a hash table of the whole table (`indicators.evaluation` alone
-under a 5 GiB `memory_limit`: 165 s and 7.8 GB of spill with it, 59 s and 0.5 GB without)."""
+WRITER_SETTINGS = {
+    "memory_limit": "5GiB",
+    "disabled_optimizers": "partial_aggregate_pushdown",
+}
+"""Settings of the build's connection. Without a `memory_limit` DuckDB takes up to 80% of the
+machine's memory before it spills to disk (`<warehouse>.tmp/`), and the scale-30 full build
+peaked at 10.2 GB; the full refresh may take 8 GB (`make bench`'s target), so the limit is a
+fixed 5 GiB, whatever the machine (at scale 30 the build then peaks at 5.6 GB of RSS and
+spills up to 2.4 GB; docs/scaling.md, "3. The warehouse"). DuckDB's partial aggregate
+pushdown groups the input of a sum over a join by the join key before joining, on an estimate
+of how much that groups: for the 44 million bootstrap weights of scale 30, already one row per
+pupil and replicate, it groups nothing, and builds a hash table of the whole table
+(`indicators.evaluation` alone under a 5 GiB `memory_limit`: 165 s and 7.8 GB of spill with
+it, 59 s and 0.5 GB without)."""
 
 DELIVERY_COLUMNS = ["sha256", "school_id", "kind", "period_start", "period_end"]
 
@@ -103,7 +118,8 @@ class Scope(StrEnum):
     """Which models a build runs."""
 
     ALL = "all"
-    """Every model (a full refresh, a backfill, a key rotation)."""
+    """Every model (a full refresh, a backfill, a key rotation): the nightly build, committed,
+    then the analysis build."""
     NIGHTLY = "nightly"
     """Every model but the `@analysis` ones, which keep their rows (the nightly build)."""
     ANALYSIS = "analysis"
@@ -379,6 +395,29 @@ def build(
     if scope == Scope.ANALYSIS:
         return _build_analysis(database, staging, models, log)
     models = discover_models(parsed=kept_parses(database)) if models is None else models
+    runs = _build_nightly(database, staging, full_refresh, models, log, rebuild_from)
+    if scope == Scope.ALL:
+        try:
+            runs += _build_analysis(database, staging, models, log)
+        except Exception as error:
+            error.add_note(
+                "The nightly models of this build are committed; the analysis models keep "
+                "what the last analysis build left until the next one (the weekly "
+                "warehouse_analysis, or make warehouse)."
+            )
+            raise
+    return runs
+
+
+def _build_nightly(
+    database: Path,
+    staging: Path,
+    full_refresh: bool,
+    models: list[Model],
+    log: Callable[[str], None],
+    rebuild_from: str | None,
+) -> list[ModelRun]:
+    """Every model but the `@analysis` ones, in one transaction (`build`)."""
     known = [s.semester_id for s in school_calendar().semesters]
     if rebuild_from is not None and rebuild_from not in known:
         raise ModelError(f"unknown semester {rebuild_from!r}: one of {', '.join(known)}")
@@ -416,7 +455,7 @@ def build(
         moved: dict[str, str] = {}
         runs = []
         for model in models:
-            if scope != Scope.ALL and model.analysis:
+            if model.analysis:
                 continue
             runs.append(_run_model(con, model, points[model.relation], log))
             if model.relation in before:

@@ -1,6 +1,7 @@
 """A run killed half way (SIGKILL, no chance to clean up) leaves the last good state, and a
-rerun ends identical to a clean run: the warehouse builds in one transaction, publication
-switches to a new release only once it is whole."""
+rerun ends identical to a clean run: the warehouse builds its nightly models in one transaction
+(and its analysis models in the next), publication switches to a new release only once it is
+whole."""
 
 import os
 import shutil

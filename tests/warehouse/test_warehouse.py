@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 from warehouse_scenario import Scenario, checksums
@@ -514,6 +515,36 @@ def test_the_nightly_build_leaves_the_analysis_models_to_the_analysis_build(tmp_
     con = connect_read_only(database, nightly / "staging")
     assert con.sql(outcomes).fetchall() == []
     con.close()
+
+
+def test_a_full_build_commits_its_nightly_models_before_its_analysis_models(tmp_path):
+    """A build of every model commits the nightly models before it begins the analysis ones:
+    when an analysis model fails, the nightly models are those of a build from scratch, the
+    analysis models keep the last build's rows, and the error says so."""
+    root, scratch = tmp_path / "live", tmp_path / "scratch"
+    _leaver_and_returner(date(2025, 9, 1)).build(root).close()
+    database, staging = root / "warehouse.duckdb", root / "staging"
+    before = checksums(database, staging)
+    later = _leaver_and_returner(date(2026, 10, 30))
+    later.write(staging)
+    failing = "SELECT error('a planted failure') AS failed"
+    models = [
+        replace(m, sql=failing) if m.relation == "programme.support_effect" else m
+        for m in discover_models()
+    ]
+    with pytest.raises(duckdb.Error, match="a planted failure") as raised:
+        build(database, staging, full_refresh=True, models=models)
+    assert "The nightly models of this build are committed" in raised.value.__notes__[0]
+    analysis = {m.relation for m in models if m.analysis}
+    after = checksums(database, staging)
+    later.build(scratch).close()
+    rebuilt = checksums(scratch / "warehouse.duckdb", scratch / "staging")
+    assert {t: v for t, v in after.items() if t not in analysis} == {
+        t: v for t, v in rebuilt.items() if t not in analysis
+    }
+    assert {t for t in after if after[t] != before[t]} - analysis
+    assert {t: after[t] for t in analysis} == {t: before[t] for t in analysis}
+    assert {t for t in analysis if rebuilt[t] != before[t]}
 
 
 def test_a_nightly_model_may_not_read_an_analysis_model(tmp_path):
