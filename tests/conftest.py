@@ -1,14 +1,17 @@
 """Shared fixtures: the scale-1 demo with defects, generated, ingested, built and published once
-per test run (the first xdist worker to need one builds it, the others reuse it), and the
-system Chromium for the browser tests (tests/browser.py); and the order in which the workers
-take the modules, the slowest first."""
+per test run (the first xdist worker to need one builds it, the others reuse it), the quality
+gate in the test's own process for the modules that are not about its worker, and the system
+Chromium for the browser tests (tests/browser.py); and the order in which the workers take the
+modules, the slowest first."""
 
+import importlib
 import json
 import pickle
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 from browser import CHROMIUM, WatchedPage, launch_chromium, open_page
 from filelock import FileLock
@@ -18,11 +21,14 @@ from pipelines.demo.generate import generate, manifest_path
 from pipelines.ingest import contract
 from pipelines.ingest.partition import stage_partitions
 from pipelines.privacy.pseudonym import PseudonymKey
+from pipelines.publication.gate import GateResult, run_gate
 from pipelines.publication.publish import Prepared, prepare
 from pipelines.reference import tables as reference
 from pipelines.warehouse.build import build
 
 TEST_KEY = PseudonymKey(b"test-key", "the test key")
+# The module, not the function `pipelines.publication.publish` that the package exports.
+publish_module = importlib.import_module("pipelines.publication.publish")
 PARTITIONS = [s.school_id for s in reference.schools()] + [contract.MUNICIPALITY_FOLDER]
 
 
@@ -100,6 +106,35 @@ def prepared(demo_warehouse, ingested, shared) -> Prepared:
 
     root = built_once(shared / "prepared", publish)
     return pickle.loads((root / "prepared.pickle").read_bytes())
+
+
+class InProcessGate:
+    """The gate's worker (`pipelines.publication.gate_worker.GateWorker`) for the tests that
+    are not about the worker process: the same gate, `run_gate` on the same arguments, in the
+    test's own process. Great Expectations is then imported once per test process instead of
+    once per publication (a worker's import costs about 5 CPU seconds, and a worker started
+    early but not needed has paid it too)."""
+
+    def run(
+        self,
+        tables: dict[str, pl.DataFrame],
+        semesters: list[str],
+        threshold: int,
+        quality_dir: Path,
+        content_digest: str,
+    ) -> list[GateResult]:
+        return run_gate(tables, semesters, threshold, quality_dir, content_digest)
+
+    def close(self) -> None:
+        """Nothing to stop: no process was started."""
+
+
+@pytest.fixture(scope="module")
+def gate_in_process() -> Iterator[None]:
+    """Every publication of the module gates in the test's own process (`InProcessGate`)."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(publish_module, "GateWorker", InProcessGate)
+        yield
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,15 @@ def modules(package: Path) -> Iterator[tuple[Path, str, ast.Module]]:
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package.parent).with_suffix("")
         name = ".".join(relative.parts).removesuffix(".__init__")
-        yield path, name, ast.parse(path.read_text(encoding="utf-8"), str(path))
+        yield path, name, syntax_tree(path.read_text(encoding="utf-8"), str(path))
+
+
+@cache
+def syntax_tree(text: str, filename: str) -> ast.Module:
+    """The syntax tree of a module's text, parsed once per test process: every rule reads the
+    whole package, in every test, and no rule changes a tree (a planted module is new text, so
+    it is parsed anew)."""
+    return ast.parse(text, filename)
 
 
 def imports(tree: ast.Module) -> Iterator[tuple[int, str]]:

@@ -194,8 +194,10 @@ def _digest(path: Path) -> str:
 
 
 def test_a_night_of_deliveries_flows_to_a_new_release_and_dashboard_with_no_click(
-    small_demo, tmp_path, monkeypatch
+    small_demo, gate_in_process, tmp_path, monkeypatch
 ):
+    """The quality gate runs in the test's own process (`gate_in_process`): this test is
+    about what the automation runs, not about the gate's worker process."""
     source, files = small_demo
     data = tmp_path / "data"
     monkeypatch.setenv("PMP_DATA_DIR", str(data))

@@ -16,7 +16,8 @@ reuse, but from the same revisions sent: what the ministry already holds constra
 release, nightly or full. It starts with the nightly path's quality folder: the gate keeps its
 results by the release's content digest (its tables and true values), so Great Expectations
 does not run again on the content the last night gated, and runs whenever the full refresh's
-content differs from it.
+content differs from it. The gate runs in the test's own process (`gate_in_process`): this
+module is about what is published, not about the worker process the gate runs in.
 """
 
 import random
@@ -56,7 +57,7 @@ def _published(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def nights(demo, ingested, demo_warehouse, tmp_path_factory) -> dict:
+def nights(demo, ingested, demo_warehouse, gate_in_process, tmp_path_factory) -> dict:
     """What the nightly path and the full refresh published, and what each night did."""
     source, manifest = demo
     files = {f["file"]: f["delivered_at"][:10] for f in manifest["files"]}

@@ -1,4 +1,7 @@
-"""Publication on the demo: suppression proved by attack, the quality gate, the extracts."""
+"""Publication on the demo: suppression proved by attack, the quality gate, the extracts.
+
+The gate runs in the test's own process (`gate_in_process`): the worker process it runs in
+otherwise is tested in tests/publication/test_quality_report.py and test_publish_on_change.py."""
 
 import importlib
 import json
@@ -24,6 +27,8 @@ from pipelines.publication.publish import (
     write_extracts,
 )
 from pipelines.publication.tables import COUNT, INDICATOR_MEASURES, NOT_YET_DUE, SHARE
+
+pytestmark = pytest.mark.usefixtures("gate_in_process")
 
 COUNTED = [*COUNT_MEASURES, "pupils_supported"]
 
