@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import polars as pl
 import pytest
 from browser import CHROMIUM, WatchedPage, launch_chromium, open_page
 from filelock import FileLock
@@ -115,15 +114,9 @@ class InProcessGate:
     once per publication (a worker's import costs about 5 CPU seconds, and a worker started
     early but not needed has paid it too)."""
 
-    def run(
-        self,
-        tables: dict[str, pl.DataFrame],
-        semesters: list[str],
-        threshold: int,
-        quality_dir: Path,
-        content_digest: str,
-    ) -> list[GateResult]:
-        return run_gate(tables, semesters, threshold, quality_dir, content_digest)
+    def run(self, *arguments: object) -> list[GateResult]:
+        """`run_gate` on the arguments `GateWorker.run` is given."""
+        return run_gate(*arguments)
 
     def close(self) -> None:
         """Nothing to stop: no process was started."""

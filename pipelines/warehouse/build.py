@@ -30,6 +30,7 @@ nightly models stay committed and the analysis models keep what the last analysi
 (nothing before the first), and the error says so. Readers open the file read-only.
 """
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,16 +59,27 @@ from pipelines.warehouse.models import (
 
 FULL = ""
 
+MEMORY_LIMIT_BYTES = 5 * 2**30
+DUCKDB_DEFAULT_SHARE = 0.8  # of the machine's memory: DuckDB's own default limit
+
+
+def memory_limit(physical: int) -> str:
+    """The build's DuckDB `memory_limit` on a machine with `physical` bytes of memory: 5 GiB,
+    or DuckDB's default share of a smaller machine's memory, so that the build spills to disk
+    before the machine runs out."""
+    return f"{min(MEMORY_LIMIT_BYTES, int(DUCKDB_DEFAULT_SHARE * physical)) // 2**20}MiB"
+
+
 WRITER_SETTINGS = {
-    "memory_limit": "5GiB",
+    "memory_limit": memory_limit(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")),
     "disabled_optimizers": "partial_aggregate_pushdown",
 }
 """Settings of the build's connection. Without a `memory_limit` DuckDB takes up to 80% of the
 machine's memory before it spills to disk (`<warehouse>.tmp/`), and the scale-30 full build
-peaked at 10.2 GB; the full refresh may take 8 GB (`make bench`'s target), so the limit is a
-fixed 5 GiB, whatever the machine (at scale 30 the build then peaks at 5.6 GB of RSS and
-spills up to 2.4 GB; docs/scaling.md, "3. The warehouse"). DuckDB's partial aggregate
-pushdown groups the input of a sum over a join by the join key before joining, on an estimate
+peaked at 10.2 GB; the full refresh may take 8 GB (`make bench`'s target), so the limit is
+5 GiB, less on a machine with under 6.25 GiB (`memory_limit`; at scale 30 the build then
+peaks at 5.7 GB of RSS and spills up to 2.4 GB; docs/scaling.md, "3. The warehouse").
+DuckDB's partial aggregate pushdown groups the input of a sum over a join by the join key before joining, on an estimate
 of how much that groups: for the 44 million bootstrap weights of scale 30, already one row per
 pupil and replicate, it groups nothing, and builds a hash table of the whole table
 (`indicators.evaluation` alone under a 5 GiB `memory_limit`: 165 s and 7.8 GB of spill with

@@ -29,6 +29,7 @@ from pipelines.warehouse.build import (
     connect_read_only,
     first_touched_semester,
     kept_parses,
+    memory_limit,
     run_check,
 )
 from pipelines.warehouse.models import ModelError, discover_checks, discover_models
@@ -545,6 +546,18 @@ def test_a_full_build_commits_its_nightly_models_before_its_analysis_models(tmp_
     assert {t for t in after if after[t] != before[t]} - analysis
     assert {t: after[t] for t in analysis} == {t: before[t] for t in analysis}
     assert {t for t in analysis if rebuilt[t] != before[t]}
+
+
+def test_the_build_s_memory_limit_is_5_gib_or_duckdb_s_share_of_a_smaller_machine():
+    """5 GiB on the bench's machine and larger ones; on a smaller machine DuckDB's own default
+    share, so that the build spills before the machine runs out; DuckDB takes either."""
+    assert memory_limit(24 * 2**30) == "5120MiB"
+    assert memory_limit(4 * 2**30) == "3276MiB"
+    con = duckdb.connect()
+    for physical, shown in ((24 * 2**30, "5.0 GiB"), (4 * 2**30, "3.1 GiB")):
+        con.execute("SET memory_limit = ?", [memory_limit(physical)])
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == (shown,)
+    con.close()
 
 
 def test_a_nightly_model_may_not_read_an_analysis_model(tmp_path):
