@@ -79,11 +79,11 @@ machine's memory before it spills to disk (`<warehouse>.tmp/`), and the scale-30
 peaked at 10.2 GB; the full refresh may take 8 GB (`make bench`'s target), so the limit is
 5 GiB, less on a machine with under 6.25 GiB (`memory_limit`; at scale 30 the build then
 peaks at 5.7 GB of RSS and spills up to 2.4 GB; docs/scaling.md, "3. The warehouse").
-DuckDB's partial aggregate pushdown groups the input of a sum over a join by the join key before joining, on an estimate
-of how much that groups: for the 44 million bootstrap weights of scale 30, already one row per
-pupil and replicate, it groups nothing, and builds a hash table of the whole table
-(`indicators.evaluation` alone under a 5 GiB `memory_limit`: 165 s and 7.8 GB of spill with
-it, 59 s and 0.5 GB without)."""
+DuckDB's partial aggregate pushdown groups the input of a sum over a join by the join key
+before joining, on an estimate of how much that groups: for the 44 million bootstrap weights of
+scale 30, already one row per pupil and replicate, it groups nothing, and builds a hash table
+of the whole table (`indicators.evaluation` alone under a 5 GiB `memory_limit`: 165 s and
+7.8 GB of spill with it, 59 s and 0.5 GB without)."""
 
 DELIVERY_COLUMNS = ["sha256", "school_id", "kind", "period_start", "period_end"]
 
