@@ -45,12 +45,15 @@ def _digits(column: str = "code") -> pl.Expr:
     return pl.col(column).str.replace_all(r"[\s-]", "")
 
 
-def _code_problems(frame: pl.DataFrame) -> pl.DataFrame:
+def code_problems(frame: pl.DataFrame) -> pl.DataFrame:
+    """The prepared rows with `code_problem` (`personal_code.problem`) when they have a code:
+    judged once per distinct code of the frame (a batch's files name the same pupils)."""
+    if "code" not in frame.columns:
+        return frame
     codes = frame["code"].drop_nulls().unique().to_list()
     problems = {code: personal_code.problem(code) for code in codes}
     return frame.with_columns(
-        code_problem=pl.col("code").replace_strict(problems, default=None, return_dtype=pl.String),
-        code_digits=_digits(),
+        code_problem=pl.col("code").replace_strict(problems, default=None, return_dtype=pl.String)
     )
 
 
@@ -181,11 +184,12 @@ def _value_kinds() -> list[pl.Expr]:
 
 def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
     """The raw rows with English column names, parsed values and the facts a table's own checks
-    need: the calendar, the delivery date, and whether the row's key repeats."""
+    need: the calendar, the delivery date, and whether the row's key repeats (the codes are
+    judged over the batch, `code_problems`)."""
     names = {k: v for k, v in KINDS[kind].headers.items() if k in raw.columns}
     frame = raw.drop([c for c in raw.columns if c in DROPPED_COLUMNS]).rename(names)
     if "code" in frame.columns:
-        frame = _code_problems(frame)
+        frame = frame.with_columns(code_digits=_digits())
     if "class_label" in frame.columns:
         frame = frame.with_columns(grade=_grade_of())
     match kind:

@@ -22,7 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines.ingest.contract import KINDS
-from pipelines.ingest.prepare import Context, Partition, judged, prepare, row_facts
+from pipelines.ingest.prepare import Context, Partition, code_problems, judged, prepare, row_facts
 from pipelines.privacy import personal_code
 
 ABSENCE_MARKS = {
@@ -648,7 +648,7 @@ def check(kind: str, raws: list[pl.DataFrame], contexts: list[Context]) -> Check
         prepare(kind, rows, context).with_columns(table=pl.lit(t, pl.Int64))
         for t, (rows, context) in enumerate(zip(deduplicated, contexts, strict=True))
     ]
-    frame = pl.concat(prepared, how="diagonal_relaxed")
+    frame = code_problems(pl.concat(prepared, how="diagonal_relaxed"))
     failures = _failures(kind, MODELS[kind], frame)
     values = pl.concat(
         [rows.with_columns(table=pl.lit(t, pl.Int64)) for t, rows in enumerate(deduplicated)],
