@@ -488,7 +488,6 @@ class PartitionIngest:
                     period_end=pl.lit(None, pl.Date),
                 ),
                 self.partition,
-                self.key,
             ).with_columns(table=checked.valid["table"])
             for b, (d, t, table) in enumerate(batch):
                 done[(d, t)] = Table(

@@ -45,12 +45,17 @@ def _digits(column: str = "code") -> pl.Expr:
     return pl.col(column).str.replace_all(r"[\s-]", "")
 
 
-def _code_problems(frame: pl.DataFrame) -> pl.DataFrame:
+def judge_codes(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """The prepared rows, when they have a code, with `code_problem` (`personal_code.problem`)
+    and `pupil_key` (`pseudonym.pupil_key`), each made once per distinct code of the frame (a
+    batch's files name the same pupils)."""
+    if "code" not in frame.columns:
+        return frame
     codes = frame["code"].drop_nulls().unique().to_list()
     problems = {code: personal_code.problem(code) for code in codes}
     return frame.with_columns(
         code_problem=pl.col("code").replace_strict(problems, default=None, return_dtype=pl.String),
-        code_digits=_digits(),
+        pupil_key=pupil_keys(key, frame["code"]),
     )
 
 
@@ -126,14 +131,13 @@ def _class_known(frame: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def row_facts(kind: str, frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    """The facts of a prepared table's rows that the checks against other files need
-    (`Kind.facts`; none but `table` and `row` for a kind without such checks)."""
+def row_facts(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The facts of a prepared table's rows (its codes judged, `judge_codes`) that the checks
+    against other files need (`Kind.facts`; none but `table` and `row` for a kind without
+    such checks)."""
     columns = KINDS[kind].facts
     if "masked_code" in columns:
-        frame = frame.with_columns(
-            pupil_key=pupil_keys(key, frame["code"]), masked_code=masked_codes(frame["code"])
-        )
+        frame = frame.with_columns(masked_code=masked_codes(frame["code"]))
     return frame.select("table", "row", *columns)
 
 
@@ -181,11 +185,12 @@ def _value_kinds() -> list[pl.Expr]:
 
 def prepare(kind: str, raw: pl.DataFrame, context: Context) -> pl.DataFrame:
     """The raw rows with English column names, parsed values and the facts a table's own checks
-    need: the calendar, the delivery date, and whether the row's key repeats."""
+    need: the calendar, the delivery date, and whether the row's key repeats (the codes are
+    judged over the batch, `judge_codes`)."""
     names = {k: v for k, v in KINDS[kind].headers.items() if k in raw.columns}
     frame = raw.drop([c for c in raw.columns if c in DROPPED_COLUMNS]).rename(names)
     if "code" in frame.columns:
-        frame = _code_problems(frame)
+        frame = frame.with_columns(code_digits=_digits())
     if "class_label" in frame.columns:
         frame = frame.with_columns(grade=_grade_of())
     match kind:

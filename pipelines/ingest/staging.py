@@ -17,7 +17,7 @@ import polars as pl
 from pipelines.feedback import OperatorError
 from pipelines.ingest.contract import KINDS, SPECIAL_EDUCATION_DIGITS
 from pipelines.ingest.justification import MARK_CODES
-from pipelines.privacy.pseudonym import PseudonymKey, key_fingerprint, pupil_keys
+from pipelines.privacy.pseudonym import PseudonymKey, key_fingerprint
 
 PARQUET_NAME = "data.parquet"
 PARQUET_GLOB = "data*.parquet"  # every file of one table's partition
@@ -163,13 +163,12 @@ def _flag(column: str) -> pl.Expr:
     )
 
 
-def stage(kind: str, frame: pl.DataFrame, partition: str, key: bytes) -> pl.DataFrame:
-    """Valid rows in their staging shape: pseudonymous, typed, no name, code or birth date,
-    and exactly the columns and types of the kind's staging schema in the contract."""
+def stage(kind: str, frame: pl.DataFrame, partition: str) -> pl.DataFrame:
+    """Valid rows (their codes judged and keyed, `prepare.judge_codes`) in their staging shape:
+    pseudonymous, typed, no name, code or birth date, and exactly the columns and types of the
+    kind's staging schema in the contract."""
     school = pl.lit(partition)
     provenance = [pl.col("delivery_sha"), pl.col("row").alias("source_row")]
-    if "code" in frame.columns:
-        frame = frame.with_columns(pupil_key=pupil_keys(key, frame["code"]))
     schema = KINDS[kind].staging
     return _projection(kind, frame, school, provenance).select(
         pl.col(column).cast(dtype) for column, dtype in schema.items()

@@ -22,7 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines.ingest.contract import KINDS
-from pipelines.ingest.prepare import Context, Partition, judged, prepare, row_facts
+from pipelines.ingest.prepare import Context, Partition, judge_codes, judged, prepare, row_facts
 from pipelines.privacy import personal_code
 
 ABSENCE_MARKS = {
@@ -648,17 +648,17 @@ def check(kind: str, raws: list[pl.DataFrame], contexts: list[Context]) -> Check
         prepare(kind, rows, context).with_columns(table=pl.lit(t, pl.Int64))
         for t, (rows, context) in enumerate(zip(deduplicated, contexts, strict=True))
     ]
-    frame = pl.concat(prepared, how="diagonal_relaxed")
+    key = contexts[0].key if contexts else b""
+    frame = judge_codes(pl.concat(prepared, how="diagonal_relaxed"), key)
     failures = _failures(kind, MODELS[kind], frame)
     values = pl.concat(
         [rows.with_columns(table=pl.lit(t, pl.Int64)) for t, rows in enumerate(deduplicated)],
         how="diagonal_relaxed",
     )
     valid = frame.join(failures.select("table", "row"), on=["table", "row"], how="anti")
-    key = contexts[0].key if contexts else b""
     return Checked(
         valid=valid.sort("table", "row"),
-        facts=row_facts(kind, frame, key).sort("table", "row"),
+        facts=row_facts(kind, frame).sort("table", "row"),
         quarantine=_quarantine(kind, failures, values, mask=True),
         duplicates=[raw.height - rows.height for raw, rows in zip(raws, deduplicated, strict=True)],
     )

@@ -2,7 +2,9 @@
 
 Old form `DDMMYY-CNNNX`: birth date, century digit C (0 = 1800s, 1 = 1900s, 2 = 2000s) and a
 check digit X = ((1101 - sum(d_i * w_i)) mod 11) mod 10 over the first ten digits. New form
-(from 01.07.2017) `32NNNN-NNNNN`: no birth date, no verifiable check digit.
+(from 01.07.2017) `32NNNN-NNNNN`: no birth date, no verifiable check digit. A code is written
+in the digits 0-9, with or without its hyphen, with whitespace around its parts: digits of
+other scripts (fullwidth, Arabic-Indic), which Python's `int` reads, give it no valid shape.
 """
 
 import re
@@ -10,7 +12,7 @@ from datetime import date
 
 CHECK_WEIGHTS = (1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 NEW_FORM_PREFIX = "32"
-_SHAPE = re.compile(r"^\s*(\d{6})\s*-?\s*(\d{5})\s*$")
+_SHAPE = re.compile(r"^\s*([0-9]{6})\s*-?\s*([0-9]{5})\s*$")
 _CENTURY = {"0": 1800, "1": 1900, "2": 2000}
 
 

@@ -163,6 +163,17 @@ def test_a_broken_value_is_quarantined_with_its_reason(reason):
     assert result.valid.is_empty()
 
 
+@pytest.mark.parametrize("kind", [kind for kind, row in GOOD.items() if "Personas kods" in row])
+def test_a_code_in_digits_other_than_0_to_9_is_quarantined_as_a_format_problem(kind):
+    # fullwidth digits, as an East Asian input method types them: digits to Python's int(),
+    # not to the contract (a key made of them once raised UnicodeEncodeError and stopped ingest)
+    written = PUPIL.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    received = CASES["support_outside_target_group"].received if kind == "atbalsts" else RECEIVED
+    result = validate(kind, raw([{**GOOD[kind], "Personas kods": written}]), received)
+    assert result.valid.is_empty()
+    assert "code_format" in result.quarantine["check"].to_list(), result.quarantine.to_dicts()
+
+
 def _value_checks(model) -> set[str | None]:
     """The fields of a model with a `value_not_allowed` check (None: a check of the whole row)."""
     schema = model.to_schema()

@@ -33,6 +33,9 @@ def _environment(data: Path, home: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["PMP_DATA_DIR"] = str(data)
     env["VIRTUAL_ENV"] = sys.prefix  # as `uv run` sets it: else dg warns of another venv
+    # dg's telemetry keeps its id under ~/.dagster when DAGSTER_HOME is unset: a home of the
+    # test's own, so that what dg prints does not depend on which test ran dg first
+    env["HOME"] = str(data / "user")
     return env | ({"DAGSTER_HOME": str(home)} if home else {})
 
 
@@ -40,11 +43,18 @@ def test_without_dagster_home_a_launch_stops_with_one_line(tmp_path):
     """`dg launch` from the project folder with DAGSTER_HOME unset: Dagster would run on a
     temporary instance and delete it; the code location refuses, and the operator reads one
     line saying what to do, no traceback."""
-    result = _dg("launch", "--job", "reference_job", env=_environment(tmp_path, None))
+    environment = _environment(tmp_path, None)
+    # the first dg command of a user: Dagster's telemetry notice first, then the one line
+    first = _dg("launch", "--job", "reference_job", env=environment)
+    assert first.returncode == 1
+    assert "Telemetry:" in first.stderr
+    assert first.stderr.splitlines()[-1] == f"error: {NO_INSTANCE}"
+    result = _dg("launch", "--job", "reference_job", env=environment)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: {NO_INSTANCE}"]
-    assert "Traceback" not in result.stdout + result.stderr
-    assert "RUN_SUCCESS" not in result.stdout + result.stderr
+    for run in (first, result):
+        assert "Traceback" not in run.stdout + run.stderr
+        assert "RUN_SUCCESS" not in run.stdout + run.stderr
     assert not list(PROJECT_ROOT.glob(f"{TEMPORARY}*"))
 
 

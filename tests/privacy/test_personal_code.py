@@ -1,5 +1,7 @@
-from datetime import date
+import random
+from datetime import date, timedelta
 
+import polars as pl
 import pytest
 
 from pipelines.privacy.personal_code import (
@@ -11,6 +13,7 @@ from pipelines.privacy.personal_code import (
     old_form,
     problem,
 )
+from pipelines.privacy.pseudonym import pupil_key, pupil_keys
 
 # Check digit X = ((1101 - sum(d_i * w_i)) mod 11) mod 10, weights 1,6,3,7,9,10,5,8,4,2.
 # 120315-2345X (12.03.2015, century 2, serial 345):
@@ -112,3 +115,34 @@ def test_new_form_has_no_birth_date() -> None:
     assert digits is not None
     assert birth_date(digits) is None
     assert problem(code) is None
+
+
+def test_a_code_in_digits_other_than_0_to_9_has_no_valid_shape_and_no_key() -> None:
+    # Arabic-Indic and fullwidth digits: Python's int() reads them, the code's contract does not
+    for written in [
+        "\u0661\u0662\u0660\u0663\u0661\u0665-\u0662\u0663\u0664\u0665\u0662",
+        "\uff11\uff12\uff10\uff13\uff11\uff15-23452",
+    ]:
+        assert problem(written) == "format"
+        assert normalise(written) is None
+        assert pupil_key(b"key", written) is None
+    keys = pupil_keys(b"key", pl.Series(["\u0661" * 11, "120315-23452", None]))
+    assert keys.to_list() == [None, pupil_key(b"key", "120315-23452"), None]
+
+
+def test_a_code_keeps_its_shape_and_key_with_unicode_spaces_around_its_parts() -> None:
+    for written in ["120315\xa0-\xa023452", "\u3000120315-23452\u3000", "120315\u2007-23452"]:
+        assert problem(written) is None
+        assert pupil_key(b"key", written) == pupil_key(b"key", "120315-23452")
+
+
+def test_every_made_code_is_valid_and_a_wrong_last_digit_is_a_check_digit_problem() -> None:
+    rng = random.Random(7)
+    made = [
+        old_form(date(1800, 1, 1) + timedelta(days=rng.randrange(300 * 365)), rng.randrange(1000))
+        for _ in range(5000)
+    ]
+    wrong = [code[:-1] + str((int(code[-1]) + rng.randrange(1, 10)) % 10) for code in made]
+    assert [problem(code) for code in made + wrong] == [None] * len(made) + ["check_digit"] * len(
+        wrong
+    )
