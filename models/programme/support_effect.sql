@@ -78,10 +78,17 @@ treated AS (
     WHERE c.treated
     GROUP BY ALL
 ),
+-- Controls are weighed only in the strata with a supported pupil, the only ones matched: each
+-- control pupil-date joins every replicate's weight, and most are in a stratum without one
+-- (four in five at scale 30).
+treated_strata AS (
+    SELECT DISTINCT as_of, grade_band, score_decile FROM compared WHERE treated
+),
 controls AS (
     SELECT c.as_of, c.grade_band, c.score_decile, w.replicate, sum(w.weight) AS controls,
         sum(w.weight) FILTER (WHERE c.happened) AS control_outcomes
     FROM compared AS c
+    SEMI JOIN treated_strata AS t USING (as_of, grade_band, score_decile)
     JOIN weights AS w USING (pupil_key)
     WHERE NOT c.treated
     GROUP BY ALL
